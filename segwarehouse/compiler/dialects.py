@@ -1,0 +1,115 @@
+"""Every dialect quirk in one place: our semantic nodes and the fixes sqlglot needs per dialect."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel
+
+DIALECTS = ("duckdb", "postgres", "mysql", "snowflake", "bigquery", "databricks", "redshift", "trino")
+
+
+class HexToInt(exp.Expression, exp.Func):
+    """An 8-digit lower-case hex string read as a non-negative integer (for splits)."""
+    arg_types = {"this": True}
+
+
+class CaseSensitive(exp.Expression, exp.Func):
+    """Marks a text operand whose comparison must respect case whatever the collation."""
+    arg_types = {"this": True}
+
+
+class UtcNow(exp.Expression, exp.Func):
+    """The current time as a timestamp without time zone, in UTC (live view segments)."""
+    arg_types = {}
+
+
+def _lit(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def _cast(value: exp.Expression, to: str) -> exp.Cast:
+    return exp.Cast(this=value, to=exp.DataType.build(to))
+
+
+def _concat(*parts: exp.Expression) -> exp.Concat:
+    return exp.Concat(expressions=list(parts), safe=True)
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+# How each dialect reads an 8-digit hex string as an integer.
+HEX_TO_INT = {
+    "duckdb": lambda x: _cast(_concat(_lit("0x"), x), "BIGINT"),
+    "postgres": lambda x: _cast(exp.Cast(this=_concat(_lit("x"), x),
+                                         to=exp.DataType.build("BIT(32)", dialect="postgres")), "BIGINT"),
+    "mysql": lambda x: exp.Cast(this=_fn("CONV", x, exp.Literal.number(16), exp.Literal.number(10)),
+                                to=exp.DataType.build("UNSIGNED", dialect="mysql")),
+    "snowflake": lambda x: _fn("TO_NUMBER", x, _lit("XXXXXXXX")),
+    "bigquery": lambda x: _cast(_concat(_lit("0x"), x), "BIGINT"),
+    "databricks": lambda x: _cast(_fn("CONV", x, exp.Literal.number(16), exp.Literal.number(10)), "BIGINT"),
+    "redshift": lambda x: _fn("STRTOL", x, exp.Literal.number(16)),
+    "trino": lambda x: _fn("FROM_BASE", x, exp.Literal.number(16)),
+}
+
+# The current UTC time as a naive timestamp.
+UTC_NOW = {
+    "duckdb": lambda: _cast(exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=_lit("UTC")), "TIMESTAMP"),
+    "postgres": lambda: exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=_lit("UTC")),
+    "mysql": lambda: _fn("UTC_TIMESTAMP", exp.Literal.number(6)),
+    "snowflake": lambda: _fn("SYSDATE"),
+    "bigquery": lambda: _fn("CURRENT_DATETIME", _lit("UTC")),
+    "databricks": lambda: _fn("TO_UTC_TIMESTAMP", exp.CurrentTimestamp(), _fn("CURRENT_TIMEZONE")),
+    "redshift": lambda: _fn("GETDATE"),
+    "trino": lambda: _cast(exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=_lit("UTC")), "TIMESTAMP"),
+}
+
+
+def _mysql_regexp(self, expression: exp.RegexpLike) -> str:
+    # MariaDB has no REGEXP_LIKE(); the REGEXP operator works on MySQL and MariaDB alike.
+    return f"{self.sql(expression, 'this')} REGEXP {self.sql(expression, 'expression')}"
+
+
+def _mysql_datatype(base):
+    def datatype(self, expression: exp.DataType) -> str:
+        # CAST(x AS DATETIME) drops fractional seconds in MySQL; keep microseconds like other engines.
+        if expression.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) \
+                and not expression.expressions:
+            return "DATETIME(6)"
+        return base(self, expression)
+    return datatype
+
+
+def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
+    transforms = {
+        HexToInt: lambda self, e: self.sql(HEX_TO_INT[name](e.this)),
+        UtcNow: lambda self, e: self.sql(UTC_NOW[name]()),
+        CaseSensitive: lambda self, e: self.sql(e, "this"),
+    }
+    if name == "mysql":
+        transforms[CaseSensitive] = lambda self, e: f"BINARY {self.sql(e, 'this')}"
+        transforms[exp.RegexpLike] = _mysql_regexp
+    return transforms
+
+
+@lru_cache(maxsize=None)
+def dialect(name: str) -> Dialect:
+    """Our subclass of sqlglot's dialect `name`, which knows segwarehouse's semantic nodes."""
+    if name not in DIALECTS:
+        raise ValueError(name)
+    base = type(Dialect.get_or_raise(name))
+    generator_attrs = {"TRANSFORMS": {**base.Generator.TRANSFORMS, **_dialect_transforms(name, base)}}
+    if name == "mysql":
+        generator_attrs["datatype_sql"] = _mysql_datatype(base.Generator.datatype_sql)
+    generator = type("Generator", (base.Generator,), generator_attrs)
+    cls = type(f"Segw{base.__name__}", (base,), {"Generator": generator})
+    return cls()
+
+
+def to_sql(expression: exp.Expression, dialect_name: str, pretty: bool = False) -> str:
+    """Write an expression in a dialect, refusing anything sqlglot cannot translate faithfully."""
+    return dialect(dialect_name).generate(expression, pretty=pretty,
+                                          unsupported_level=ErrorLevel.RAISE)

@@ -1,0 +1,109 @@
+"""A segment becomes one SELECT of its members: key, split and carried columns."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError, UnsupportedError
+
+from ..errors import SegwError
+from ..project.loader import Project
+from ..spec import types as t
+from .conditions import Frame, Scope, compile_condition, in_list_leaf, in_segment_leaf
+from .dialects import HexToInt, to_sql
+from .timeexpr import Clock
+
+SPLIT_BUCKETS = 10000
+
+
+def split_expression(segment: t.Segment, key: exp.Expression) -> exp.Expression:
+    """CASE over md5('<segment>:<key>') bucketed into 0..9999 against cumulative percentages."""
+    digest = exp.MD5(this=exp.Concat(expressions=[exp.Literal.string(f"{segment.name}:"),
+                                                  exp.cast(key, "TEXT")], safe=True))
+    bucket = exp.Mod(this=HexToInt(this=exp.Substring(this=digest, start=exp.Literal.number(1),
+                                                       length=exp.Literal.number(8))),
+                     expression=exp.Literal.number(SPLIT_BUCKETS))
+    case = exp.Case()
+    upper = Decimal(0)
+    for split in segment.splits[:-1]:
+        upper += split.percent * (SPLIT_BUCKETS // 100)
+        case = case.when(exp.LT(this=exp.paren(bucket.copy()), expression=exp.Literal.number(int(upper))),
+                         exp.Literal.string(split.name))
+    return case.else_(exp.Literal.string(segment.splits[-1].name))
+
+
+def membership_condition(segment: t.Segment, frame: Frame) -> exp.Expression:
+    """(rules OR in include) AND NOT in exclude."""
+    def source_test(name: str) -> exp.Expression:
+        if name in frame.scope.project.lists:
+            return in_list_leaf(t.InList(name, loc=segment.loc), frame)
+        return in_segment_leaf(t.InSegment(name, loc=segment.loc), frame)
+
+    parts = [compile_condition(segment.rules, frame)] if segment.rules is not None else []
+    parts += [source_test(name) for name in segment.include]
+    condition = exp.or_(*parts) if len(parts) > 1 else parts[0]
+    if segment.exclude:
+        excluded = [source_test(name) for name in segment.exclude]
+        condition = exp.and_(exp.paren(condition, copy=False),
+                             exp.not_(exp.or_(*excluded) if len(excluded) > 1 else excluded[0]))
+    return condition
+
+
+def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
+    project = scope.project
+    entity = project.entities[segment.entity]
+    frame = Frame(scope, entity, scope.alias("e"))
+    outer_segment, scope.segment = scope.segment, segment
+    try:
+        condition = membership_condition(segment, frame)
+    finally:
+        scope.segment = outer_segment
+    schema, name = project.relation_of(entity.model)
+    query = exp.select(*outputs(frame)).from_(
+        exp.alias_(exp.table_(name, db=schema, quoted=True), frame.alias, table=True, quoted=True))
+    for join in frame.joins:
+        query = query.join(join)
+    key = frame.column(entity.key)
+    return query.where(exp.and_(exp.not_(exp.Is(this=key, expression=exp.null())), condition))
+
+
+def member_keys(segment: t.Segment, scope: Scope) -> exp.Select:
+    """The keys of a segment's members, for in_segment, include and exclude."""
+    entity = scope.project.entities[segment.entity]
+    return _select(segment, scope, lambda frame: [frame.column(entity.key)])
+
+
+def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | None,
+                  sql_dialect: str | None = None) -> exp.Select:
+    """The members of a segment at as_of (None: live, for views) with split and columns."""
+    entity = project.entities[segment.entity]
+    clock = Clock(None if segment.materialized == "view" else as_of)
+    scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect)
+
+    def outputs(frame: Frame) -> list[exp.Expression]:
+        key = frame.column(entity.key)
+        columns = [exp.alias_(key, entity.key, quoted=True)]
+        if segment.splits:
+            columns.append(exp.alias_(split_expression(segment, key.copy()), "split", quoted=True))
+        for name in segment.columns:
+            if name == entity.key:
+                continue
+            columns.append(exp.alias_(frame.column(name), name, quoted=True))
+        return columns
+
+    return _select(segment, scope, outputs)
+
+
+def compile_segment(project: Project, segment: t.Segment, as_of: dt.datetime | None,
+                    dialect: str, pretty: bool = True) -> str:
+    """The segment's SELECT as SQL text in a dialect, or a SegwError naming what cannot be said."""
+    query = segment_query(project, segment, as_of)
+    try:
+        return to_sql(query, dialect, pretty=pretty)
+    except UnsupportedError as exc:
+        raise SegwError(f"segment '{segment.name}' cannot be compiled for {dialect}: {exc}",
+                        segment.loc, "rewrite the condition, or build on another engine") from None
+    except SqlglotError as exc:
+        raise SegwError(f"segment '{segment.name}' cannot be compiled for {dialect}: {exc}",
+                        segment.loc) from None

@@ -1,0 +1,76 @@
+"""Time in compiled SQL: as_of as a literal (or the live UTC clock for views), windows, anniversaries."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from sqlglot import exp
+
+from ..spec.types import Ago, Duration
+from .dialects import UtcNow
+
+SQL_UNITS = {"minute": "MINUTE", "hour": "HOUR", "day": "DAY", "week": "DAY", "month": "MONTH",
+             "year": "YEAR"}
+
+
+def delta(duration: Duration) -> relativedelta:
+    if duration.unit == "week":
+        return relativedelta(days=7 * duration.amount)
+    return relativedelta(**{f"{duration.unit}s": duration.amount})
+
+
+def timestamp_literal(value: dt.datetime | dt.date) -> exp.Expression:
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
+
+
+def as_timestamp(value: exp.Expression) -> exp.Expression:
+    return exp.cast(value, exp.DataType.build("TIMESTAMP"))
+
+
+class Clock:
+    """The as_of of one compile: a fixed UTC instant, or None for live (view) segments."""
+
+    def __init__(self, as_of: dt.datetime | None):
+        self.as_of = as_of
+
+    @property
+    def live(self) -> bool:
+        return self.as_of is None
+
+    def now(self) -> exp.Expression:
+        return UtcNow() if self.live else timestamp_literal(self.as_of)
+
+    def shift(self, duration: Duration, sign: int) -> exp.Expression:
+        """as_of + sign * duration, folded to a literal when as_of is fixed."""
+        if not self.live:
+            return timestamp_literal(self.as_of + delta(duration) * sign)
+        amount = duration.amount * (7 if duration.unit == "week" else 1)
+        node = exp.DateAdd if sign > 0 else exp.DateSub
+        return node(this=UtcNow(), expression=exp.Literal.number(amount),
+                    unit=exp.var(SQL_UNITS[duration.unit]))
+
+    def point(self, value) -> exp.Expression:
+        if isinstance(value, Ago):
+            return self.shift(value.duration, -1)
+        return timestamp_literal(value)
+
+
+def anniversary_codes(as_of: dt.datetime, duration: Duration) -> list[int]:
+    """month*100+day of every day in [as_of's date, date of as_of + duration); Feb 29 counts
+    as Mar 1 in non-leap years."""
+    start = as_of.date()
+    end = (as_of + delta(duration)).date()
+    codes: set[int] = set()
+    day = start
+    while day < end and len(codes) < 366:
+        codes.add(day.month * 100 + day.day)
+        if day.month == 3 and day.day == 1 and not calendar.isleap(day.year):
+            codes.add(229)
+        day += dt.timedelta(days=1)
+    return sorted(codes)

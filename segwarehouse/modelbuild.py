@@ -1,0 +1,106 @@
+"""Builds seeds and SQL models in dependency order, each swapped in whole."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from sqlglot import exp
+
+from .errors import Location, SegwError, WarehouseError
+from .outputs import table
+from .project.loader import Project
+from .project.models import ModelRenderer, RenderedModel, build_order, read_seed
+from .warehouse.base import Adapter
+
+TMP_SUFFIX = "__segw_tmp"
+
+
+def render_models(project: Project, as_of: dt.datetime, dialect: str | None = None) -> dict[str, RenderedModel]:
+    target_dialect = dialect or project.dialect
+    renderer = ModelRenderer(project.models, project.sources, project.jinja(), project.model_schema,
+                             project.config.models_dialect or target_dialect, target_dialect, as_of)
+    return {name: renderer.render(model) for name, model in project.models.items() if model.kind == "sql"}
+
+
+def build_models(adapter: Adapter, project: Project, as_of: dt.datetime,
+                 on_model: Callable[[str], None] = lambda name: None) -> list[str]:
+    """Load seeds, then create every model in DAG order. Returns the names built."""
+    rendered = render_models(project, as_of)
+    schema = project.model_schema
+    adapter.ensure_schema(schema)
+    built = []
+    for name, model in project.models.items():
+        if model.kind == "seed":
+            on_model(name)
+            _load_seed(adapter, schema, name, model)
+            built.append(name)
+    graph_input = {n: r for n, r in rendered.items()}
+    for name in build_order(graph_input):
+        if name not in rendered:
+            continue
+        on_model(name)
+        item = rendered[name]
+        try:
+            _create_model(adapter, schema, name, item)
+        except WarehouseError as exc:
+            raise WarehouseError(f"model '{name}' failed to build: {exc.message}",
+                                 Location(item.model.shown), "fix the model's SQL") from None
+        built.append(name)
+    return built
+
+
+def _load_seed(adapter: Adapter, schema: str, name: str, model) -> None:
+    seed = read_seed(model)
+    tmp = name + TMP_SUFFIX
+    adapter.drop(schema, tmp, "table")
+    definition = exp.Schema(this=table(schema, tmp), expressions=[
+        exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(ty))
+        for c, ty in zip(seed.columns, seed.types)])
+    adapter.execute(exp.Create(this=definition, kind="TABLE"))
+    adapter.insert_rows(schema, tmp, seed.columns, seed.rows)
+    swap_table(adapter, schema, name, tmp)
+
+
+def _create_model(adapter: Adapter, schema: str, name: str, item: RenderedModel) -> None:
+    body = f"({item.sql})"
+    if item.materialized == "view":
+        target = adapter.sql(table(schema, name))
+        if adapter.transactional_ddl:
+            with adapter.transaction():
+                adapter.drop(schema, name)
+                adapter.execute(f"CREATE VIEW {target} AS {item.sql}")
+        else:
+            if adapter.relation_kind(schema, name) == "table":
+                adapter.drop(schema, name, "table")
+            adapter.execute(f"CREATE OR REPLACE VIEW {target} AS {item.sql}")
+        return
+    tmp = name + TMP_SUFFIX
+    adapter.drop(schema, tmp, "table")
+    adapter.execute(f"CREATE TABLE {adapter.sql(table(schema, tmp))} AS SELECT * FROM {body} AS m")
+    swap_table(adapter, schema, name, tmp)
+
+
+def swap_table(adapter: Adapter, schema: str, name: str, tmp: str) -> None:
+    """Replace schema.name by schema.tmp so that readers see the old or the new table."""
+    if adapter.transactional_ddl:
+        with adapter.transaction():
+            adapter.drop(schema, name)
+            adapter.rename_table(schema, tmp, name)
+        return
+    if adapter.relation_kind(schema, name) == "view":
+        adapter.drop(schema, name, "view")
+    if adapter.relation_kind(schema, name) is None:
+        adapter.rename_table(schema, tmp, name)
+        return
+    old = name + "__segw_old"
+    adapter.drop(schema, old, "table")
+    q = adapter.sql
+    adapter.execute(f"RENAME TABLE {q(table(schema, name))} TO {q(table(schema, old))}, "
+                    f"{q(table(schema, tmp))} TO {q(table(schema, name))}")
+    adapter.drop(schema, old, "table")
+
+
+def check_models_exist(project: Project) -> None:
+    if not project.models:
+        raise SegwError("the project has no models or seeds", Location(str(project.root)),
+                        "add models/*.sql or seeds/*.csv, or point entities at existing tables")

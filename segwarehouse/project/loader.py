@@ -1,0 +1,258 @@
+"""Loads a project directory into one resolved Project: config, target, models, entities, segments."""
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import Location, SegwError, did_you_mean
+from ..spec import types as t
+from ..spec.parse import Parser
+from .config import ProjectConfig, load_config
+from .models import Model, discover, jinja_with_macros, load_macros
+from .profiles import Target, load_target
+from .yamlfile import YamlDoc, load_yaml
+
+
+@dataclass
+class Project:
+    root: Path
+    config: ProjectConfig
+    target: Target
+    models: dict[str, Model]
+    sources: dict[tuple[str, str], tuple[str, str]]
+    entities: dict[str, t.Entity]
+    segments: dict[str, t.Segment]  # in dependency order: what a segment reads comes first
+    lists: dict[str, t.StaticList]
+    macros: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def model_schema(self) -> str:
+        return self.config.target_schema or self.target.schema
+
+    @property
+    def segment_schema(self) -> str:
+        return self.config.segment_schema
+
+    @property
+    def dialect(self) -> str:
+        return self.target.dialect
+
+    def jinja(self):
+        return jinja_with_macros(self.macros, self.config.vars)
+
+    def relation_of(self, model_name: str) -> tuple[str, str]:
+        """(schema, name) of a model, a seed, or a `schema.table` already in the warehouse."""
+        if model_name in self.models:
+            return self.model_schema, model_name
+        if "." in model_name:
+            schema, _, name = model_name.rpartition(".")
+            return schema, name
+        return self.model_schema, model_name
+
+    def schedule_of(self, segment: t.Segment) -> str:
+        return segment.schedule or self.config.schedule
+
+    def dependencies(self, name: str) -> set[str]:
+        """Segments a segment reads through in_segment, include or exclude, transitively."""
+        out: set[str] = set()
+        stack = [name]
+        while stack:
+            for ref in self.segments[stack.pop()].references():
+                if ref in self.segments and ref not in out:
+                    out.add(ref)
+                    stack.append(ref)
+        return out
+
+
+def load_project(project_dir: str | Path = ".", target: str | None = None,
+                 profiles_dir: str | Path | None = None, vars: dict | None = None) -> Project:
+    root = Path(project_dir)
+    if not root.is_dir():
+        raise SegwError(f"project directory '{root}' does not exist", hint="pass --project-dir DIR")
+    config = load_config(root)
+    if vars:
+        config = config.model_copy(update={"vars": {**config.vars, **vars}})
+    target_obj = load_target(root, config.profile, target,
+                             Path(profiles_dir) if profiles_dir else None)
+    models = discover(root)
+    entities: dict[str, t.Entity] = {}
+    segments: dict[str, t.Segment] = {}
+    lists: dict[str, t.StaticList] = {}
+    sources: dict[tuple[str, str], tuple[str, str]] = {}
+    seen: dict[str, Location] = {}
+
+    def claim(name: str, loc: Location | None, kind: str) -> None:
+        if name in seen:
+            raise SegwError(f"duplicate name '{name}' ({kind})", loc,
+                            f"'{name}' is already defined at {seen[name]}; names of segments and "
+                            f"lists are unique in the project")
+        seen[name] = loc
+
+    for doc in _yaml_files(root, "models"):
+        parser = Parser(doc)
+        data = _top_mapping(doc, ("entities", "models", "sources", "version"))
+        for i, node in enumerate(parser.sequence(data.get("entities") or [], "`entities`", data, "entities")):
+            entity = parser.entity(node, data["entities"], i)
+            if entity.name in entities:
+                raise SegwError(f"duplicate entity '{entity.name}'", entity.loc, "rename one of them")
+            entities[entity.name] = entity
+        for i, node in enumerate(parser.sequence(data.get("sources") or [], "`sources`", data, "sources")):
+            node = parser.mapping(node, "a source", data["sources"], i)
+            parser.check_keys(node, ("name", "schema", "tables", "description", "database"), "a source")
+            name = parser.text(node, "name", "a source")
+            schema = parser.text(node, "schema", "a source", required=False) or name
+            tables = parser.sequence(node.get("tables") or [], "`tables`", node, "tables")
+            for j, table in enumerate(tables):
+                table = parser.mapping(table, "a source table", tables, j)
+                sources[(name, parser.text(table, "name", "a source table"))] = (schema, table["name"])
+        for i, node in enumerate(parser.sequence(data.get("models") or [], "`models`", data, "models")):
+            node = parser.mapping(node, "a model description", data["models"], i)
+            name = parser.text(node, "name", "a model description")
+            if name not in models:
+                raise SegwError(f"models/*.yml describes '{name}', which is not a model",
+                                doc.at(node, "name"), did_you_mean(name, models))
+            models[name].description = node.get("description")
+
+    for doc in _yaml_files(root, "segments"):
+        parser = Parser(doc)
+        data = _top_mapping(doc, ("segments", "lists"))
+        if not data:
+            raise SegwError("file has no `segments:` or `lists:`", doc.at(),
+                            "add segments or lists, or delete the file")
+        for i, node in enumerate(parser.sequence(data.get("lists") or [], "`lists`", data, "lists")):
+            item = parser.static_list(node, data["lists"], i)
+            claim(item.name, item.loc, "list")
+            lists[item.name] = item
+        for i, node in enumerate(parser.sequence(data.get("segments") or [], "`segments`", data, "segments")):
+            segment = parser.segment(node, data["segments"], i)
+            claim(segment.name, segment.loc, "segment")
+            segments[segment.name] = segment
+
+    project = Project(root, config, target_obj, models, sources, entities, {}, lists,
+                      load_macros(root))
+    _resolve(project, segments)
+    return project
+
+
+def _yaml_files(root: Path, folder: str):
+    base = root / folder
+    if not base.is_dir():
+        return
+    for path in sorted(list(base.rglob("*.yml")) + list(base.rglob("*.yaml"))):
+        shown = str(path.relative_to(root))
+        doc = load_yaml(path, shown)
+        if doc.data is None:
+            raise SegwError("file is empty", Location(shown),
+                            f"add content or delete the file from {folder}/")
+        yield doc
+
+
+def _top_mapping(doc: YamlDoc, allowed: tuple[str, ...]) -> dict:
+    parser = Parser(doc)
+    data = parser.mapping(doc.data, "the file's top level")
+    parser.check_keys(data, allowed, f"{doc.path}")
+    return data
+
+
+def _resolve(project: Project, segments: dict[str, t.Segment]) -> None:
+    """Check every name points at something real, and order segments so references come first."""
+    for entity in project.entities.values():
+        _check_model(project, entity.model, entity.loc, f"entity '{entity.name}'")
+        for rel in entity.relations.values():
+            _check_model(project, rel.model, rel.loc, f"relation '{rel.name}' of entity '{entity.name}'")
+    for item in project.lists.values():
+        _entity(project, item.entity, item.loc, f"list '{item.name}'")
+        if item.source.endswith(".csv"):
+            stem = Path(item.source).stem
+            if stem not in project.models or project.models[stem].kind != "seed":
+                raise SegwError(f"list '{item.name}' reads {item.source}, which is not a seed",
+                                item.loc, "put the CSV in seeds/ and write `from: seeds/NAME.csv`")
+        else:
+            _check_model(project, item.source, item.loc, f"list '{item.name}'")
+    graph: dict[str, set[str]] = {}
+    for segment in segments.values():
+        entity = _entity(project, segment.entity, segment.loc, f"segment '{segment.name}'")
+        for name in segment.include + segment.exclude:
+            _member_source(project, segments, segment, name, segment.loc, entity.name)
+        if segment.rules is not None:
+            _check_condition(project, segments, segment, entity, segment.rules)
+        graph[segment.name] = {r for r in segment.references() if r in segments}
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        raise SegwError(f"segments refer to each other in a cycle: {' -> '.join(cycle)}",
+                        segments[cycle[0]].loc,
+                        "a segment cannot depend on itself through in_segment, include or exclude") from None
+    project.segments.update((name, segments[name]) for name in order)
+
+
+def _check_model(project: Project, name: str, loc, what: str) -> None:
+    if name in project.models or "." in name:
+        return
+    raise SegwError(f"{what} uses model '{name}', which is not a model or seed of this project", loc,
+                    did_you_mean(name, project.models) or
+                    "name a models/*.sql or seeds/*.csv file, or write schema.table for an existing table")
+
+
+def _entity(project: Project, name: str, loc, what: str) -> t.Entity:
+    if name not in project.entities:
+        raise SegwError(f"unknown entity '{name}' in {what}", loc,
+                        did_you_mean(name, project.entities) or
+                        f"entities are declared in models/*.yml (known: {', '.join(project.entities) or 'none'})")
+    return project.entities[name]
+
+
+def _member_source(project: Project, segments: dict, segment: t.Segment, name: str, loc,
+                   entity: str, kind: str = "segment or list") -> None:
+    candidates = {}
+    if kind in ("segment or list", "segment"):
+        candidates.update(segments)
+    if kind in ("segment or list", "list"):
+        candidates.update(project.lists)
+    if name not in candidates:
+        raise SegwError(f"segment '{segment.name}' refers to unknown {kind} '{name}'", loc,
+                        did_you_mean(name, candidates) or f"define a {kind} named '{name}'")
+    other = candidates[name]
+    if other.entity != entity:
+        raise SegwError(f"segment '{segment.name}' (entity {entity}) refers to '{name}' of entity "
+                        f"{other.entity}", loc, "segments and lists combine only within one entity")
+
+
+def _check_condition(project: Project, segments: dict, segment: t.Segment, entity: t.Entity,
+                     condition: t.Condition) -> None:
+    for node in t.walk(condition):
+        if isinstance(node, t.InSegment):
+            _member_source(project, segments, segment, node.segment, node.loc, entity.name, "segment")
+        elif isinstance(node, t.InList):
+            _member_source(project, segments, segment, node.list_name, node.loc, entity.name, "list")
+        elif isinstance(node, t.Related):
+            relation_for(entity, node)
+
+
+def relation_for(entity: t.Entity, node: t.Related) -> t.RelationSpec:
+    """The relation a related leaf reads, checking the `event:` shorthand and time use."""
+    if node.event is not None and not node.relation:
+        named = [r for r in entity.relations.values() if r.event_name]
+        if len(named) != 1:
+            raise SegwError(
+                f"`event:` needs exactly one relation with `name:` in entity '{entity.name}', "
+                f"found {len(named)}", node.loc,
+                "add `name: <column>` to the events relation, or write `related: X` with `where:`")
+        relation = named[0]
+    else:
+        name = node.relation
+        if name not in entity.relations:
+            raise SegwError(f"unknown relation '{name}' in entity '{entity.name}'", node.loc,
+                            did_you_mean(name, entity.relations) or
+                            f"relations: {', '.join(entity.relations) or 'none declared'}")
+        relation = entity.relations[name]
+        if node.event is not None and not relation.event_name:
+            raise SegwError(f"relation '{name}' has no `name:` column for `event:`", node.loc)
+    needs_time = node.window is not None or node.measure.kind in t.TIME_MEASURES
+    if needs_time and not relation.time:
+        raise SegwError(f"relation '{relation.name}' of entity '{entity.name}' has no `time:` column, "
+                        f"so it has no time window or first/last", node.loc,
+                        f"add `time: <column>` to relation '{relation.name}' in models/*.yml")
+    return relation

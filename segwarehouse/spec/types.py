@@ -1,0 +1,199 @@
+"""The segment language of SEGMENTS.md as small immutable types, one per condition kind."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Union
+
+from ..errors import Location
+
+Scalar = Union[str, int, float, Decimal, bool, dt.date, dt.datetime]
+
+UNITS = ("minute", "hour", "day", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: str  # one of UNITS
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Ago:
+    """A point relative to as_of: '30 days ago'."""
+    duration: Duration
+
+
+TimePoint = Union[dt.datetime, Ago]
+
+# Property operators, grouped by the kind of value they take.
+SCALAR_OPS = ("equals", "not_equals")
+LIST_OPS = ("in", "not_in")
+ORDER_OPS = ("gt", "gte", "lt", "lte")
+TEXT_OPS = ("contains", "not_contains", "starts_with", "ends_with")
+POINT_OPS = ("after", "before")
+DURATION_OPS = ("within_last", "not_within_last", "within_next", "anniversary_within")
+PROPERTY_OPS = (SCALAR_OPS + LIST_OPS + ORDER_OPS + ("between",) + TEXT_OPS
+                + ("matches", "is_set") + POINT_OPS + DURATION_OPS)
+NEGATED_OPS = {"not_equals": "equals", "not_in": "in", "not_contains": "contains",
+               "not_within_last": "within_last"}
+MEASURE_COMPARISONS = ("equals", "gt", "gte", "lt", "lte", "between")
+MEASURES = ("count", "sum", "avg", "min", "max", "count_distinct")
+TIME_MEASURES = ("first", "last")
+WINDOW_OPS = ("within_last", "after", "before", "between")
+
+
+@dataclass(frozen=True)
+class Condition:
+    loc: Location = field(compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class All(Condition):
+    children: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Any(Condition):
+    children: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class NoneOf(Condition):
+    children: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not(Condition):
+    child: Condition
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One operator and its value: `gt: 5`, `between: [1, 2]`, `within_last: 30 days`."""
+    op: str
+    value: object  # Scalar, tuple of scalars, (low, high), Duration, TimePoint or bool
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class Property(Condition):
+    column: str
+    test: Comparison
+
+
+@dataclass(frozen=True)
+class Measure:
+    kind: str  # count, sum, avg, min, max, count_distinct, first, last
+    test: Comparison
+    of: str | None = None
+
+
+@dataclass(frozen=True)
+class Related(Condition):
+    relation: str
+    measure: Measure
+    where: Condition | None = None
+    window: Comparison | None = None
+    event: str | None = None  # set when written as the `event:` shorthand
+
+
+@dataclass(frozen=True)
+class InSegment(Condition):
+    segment: str
+
+
+@dataclass(frozen=True)
+class InList(Condition):
+    list_name: str
+
+
+@dataclass(frozen=True)
+class Near(Condition):
+    lat: float
+    lon: float
+    within_km: float
+    lat_column: str = "latitude"
+    lon_column: str = "longitude"
+
+
+@dataclass(frozen=True)
+class Sql(Condition):
+    text: str
+
+
+@dataclass(frozen=True)
+class RelationSpec:
+    name: str
+    model: str
+    foreign_key: str
+    time: str | None = None
+    event_name: str | None = None
+    loc: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    model: str
+    key: str
+    relations: dict[str, RelationSpec]
+    loc: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class StaticList:
+    name: str
+    entity: str
+    source: str  # a CSV path in the project, or a model / schema.table
+    key_column: str | None = None
+    loc: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Split:
+    name: str
+    percent: Decimal
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    entity: str
+    rules: Condition | None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    splits: tuple[Split, ...] = ()
+    materialized: str = "incremental"
+    schedule: str | None = None
+    columns: tuple[str, ...] = ()
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    loc: Location | None = field(default=None, compare=False)
+
+    def references(self) -> set[str]:
+        """Names of segments and lists this segment reads (in_segment, in_list, include, exclude)."""
+        names = set(self.include) | set(self.exclude)
+        if self.rules is not None:
+            for node in walk(self.rules):
+                if isinstance(node, InSegment):
+                    names.add(node.segment)
+                elif isinstance(node, InList):
+                    names.add(node.list_name)
+        return names
+
+
+def walk(condition: Condition):
+    """Every condition in a tree, parents before children (not into related `where`)."""
+    yield condition
+    if isinstance(condition, (All, Any, NoneOf)):
+        for child in condition.children:
+            yield from walk(child)
+    elif isinstance(condition, Not):
+        yield from walk(condition.child)

@@ -1,0 +1,37 @@
+"""DuckDB, the embedded default: one file, one writer process."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SegwError
+from .base import Adapter
+
+
+class DuckDBAdapter(Adapter):
+    dialect = "duckdb"
+    transactional_ddl = True
+    max_identifier = 255
+    placeholder = "?"
+
+    def __init__(self, target):
+        super().__init__(target)
+        import duckdb
+
+        path = str(target.settings.get("path", ":memory:"))
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.connection = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            raise SegwError(f"cannot open DuckDB file {path}: {' '.join(str(exc).split())}",
+                            target.location, "another process may be writing to it; wait and retry")
+        self.connection.execute("SET TimeZone = 'UTC'")
+
+    def _execute(self, sql, params=None):
+        return self.connection.execute(sql, params) if params else self.connection.execute(sql)
+
+    def _executemany(self, sql, rows):
+        self.connection.executemany(sql, rows)
+
+    def close(self) -> None:
+        self.connection.close()
