@@ -46,11 +46,10 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     stage = stage_name(segment)
     query = segment_query(project, segment, as_of)
     adapter.drop(schema, stage)
-    staged = exp.select(exp.alias_(exp.cast(col(output_columns(project, segment)[0], "q"), "TEXT"),
-                                   KEY, quoted=True), exp.Star()).from_(
+    columns = output_columns(project, segment)
+    staged = exp.select(exp.alias_(exp.cast(col(columns[0], "q"), "TEXT"), KEY, quoted=True),
+                        *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))
-    staged = exp.select(*[col(c) for c in [KEY] + output_columns(project, segment)]).from_(
-        staged.subquery(exp.to_identifier("s", quoted=True)))
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
     try:
         size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(

@@ -103,7 +103,8 @@ class MySQLAdapter(ServerAdapter):
     begin_statement = "START TRANSACTION"
 
     def database_name(self, target) -> str | None:
-        return target.settings.get("database") or target.settings.get("dbname") or target.schema
+        # Connect without a default database: schemas are databases here, created on demand.
+        return None
 
     def connect_args(self, target) -> dict:
         return {"charset": "utf8mb4", "init_command": "SET time_zone = '+00:00'"}
@@ -121,3 +122,8 @@ class MySQLAdapter(ServerAdapter):
 
     def release_lock(self, name: str) -> None:
         self._execute("SELECT RELEASE_LOCK(%s)", (name[:64],))
+
+    def rename_table(self, schema: str, old: str, new: str) -> None:
+        from sqlglot import exp
+        self.execute(f"RENAME TABLE {self.sql(exp.table_(old, db=schema, quoted=True))} "
+                     f"TO {self.sql(exp.table_(new, db=schema, quoted=True))}")

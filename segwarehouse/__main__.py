@@ -1,0 +1,4 @@
+"""`python -m segwarehouse` runs the segw command line."""
+from .cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""The `segw` command line: parses options, calls the library, renders results with rich."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import SegwError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def fail(exc: SegwError) -> None:
+    from rich.markup import escape
+    from .project.jinja import SECRETS
+
+    text = SECRETS.mask(str(exc))
+    first, _, rest = text.partition("\n")
+    console(stderr=True).print(f"[bold red]error:[/] {escape(first)}" + (f"\n{escape(rest)}" if rest else ""))
+    sys.exit(exc.exit_code)
+
+
+class Command(click.Command):
+    """Turns SegwError into one message and its exit code, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SegwError as exc:
+            fail(exc)
+
+
+project_options = [
+    click.option("--project-dir", default=".", show_default=True, type=click.Path(file_okay=False),
+                 help="Folder holding segwarehouse.yml, models/ and segments/."),
+    click.option("--profiles-dir", default=None, type=click.Path(file_okay=False),
+                 help="Folder holding profiles.yml (default: the project, then ~/.dbt)."),
+    click.option("--target", "-t", default=None, help="Target of the profile to use."),
+    click.option("--vars", "vars_text", default=None, help="YAML mapping overriding `vars:`."),
+]
+
+
+def with_project(func):
+    for option in reversed(project_options):
+        func = option(func)
+    return func
+
+
+def load(project_dir, profiles_dir, target, vars_text):
+    from .project.loader import load_project
+
+    variables = None
+    if vars_text:
+        from ruamel.yaml import YAML
+        try:
+            variables = YAML(typ="safe").load(vars_text)
+        except Exception:
+            raise SegwError("--vars is not valid YAML", hint="e.g. --vars '{vip_floor: 500}'") from None
+        if not isinstance(variables, dict):
+            raise SegwError("--vars must be a mapping", hint="e.g. --vars '{vip_floor: 500}'")
+    return load_project(project_dir, target, profiles_dir, variables)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="segwarehouse")
+def main():
+    """segwarehouse: customer segments declared in YAML, built inside your warehouse."""
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--as-of", default=None, help="Evaluate segments at this UTC timestamp (default: now).")
+@click.option("--select", "-s", multiple=True, help="Build only these segments (names, comma separated).")
+def build(project_dir, profiles_dir, target, vars_text, as_of, select):
+    """Build models, then every (or each selected) segment."""
+    from .runner import build as run_build, parse_as_of
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    moment = parse_as_of(as_of)
+    out = console()
+    out.print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
+              f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
+    from .report import Progress, results_table
+    with Progress(out) as progress:
+        result = run_build(project, moment, select, events=progress)
+    out.print(results_table(result))
+    failed = len(result.failed)
+    summary = f"run {result.run_id}: {len(result.segments) - failed} built, {failed} failed"
+    out.print(f"[bold {'red' if failed else 'green'}]{summary}[/]")
+    for item in result.failed:
+        console(stderr=True).print(f"[red]segment {item.segment} failed:[/] {item.error}")
+    sys.exit(result.exit_code)
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--dialect", "-d", default=None, help="SQL dialect (default: the target's).")
+@click.option("--as-of", default=None, help="Timestamp the windows are computed from (default: now).")
+@click.option("--write/--print", "write", default=None,
+              help="Write target/compiled/<dialect>/ (default when no SEGMENT is named) or print.")
+@click.argument("segments", nargs=-1)
+def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write, segments):
+    """Compile segments to SQL for a dialect."""
+    from .compiler.dialects import DIALECTS
+    from .compiler.segment import compile_segment
+    from .runner import parse_as_of, select_segments
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    dialect = dialect or project.dialect
+    if dialect not in DIALECTS:
+        raise SegwError(f"unknown dialect '{dialect}'", hint=f"one of: {', '.join(DIALECTS)}")
+    moment = parse_as_of(as_of)
+    names = select_segments(project, segments)
+    write = (not segments) if write is None else write
+    out = console()
+    folder = project.root / "target" / "compiled" / dialect
+    for name in names:
+        sql = compile_segment(project, project.segments[name], moment, dialect) + ";\n"
+        if write:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.sql").write_text(sql)
+        else:
+            out.print(f"-- {name} ({dialect})", style="dim")
+            click.echo(sql)
+    if write:
+        out.print(f"compiled {len(names)} segments to {folder}")
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
+@click.option("--limit", default=10, show_default=True, help="How many members to show.")
+@click.argument("segment")
+def preview(project_dir, profiles_dir, target, vars_text, as_of, limit, segment):
+    """Show a segment's size and a sample of members; writes nothing."""
+    from .preview import preview_segment
+    from .report import preview_table
+    from .runner import parse_as_of, select_segments
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    select_segments(project, [segment])
+    result = preview_segment(project, project.segments[segment], parse_as_of(as_of), limit)
+    console().print(preview_table(result))
+
+
+@main.command(name="ls", cls=Command)
+@with_project
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_segments(project_dir, profiles_dir, target, vars_text, as_json):
+    """List segments and static lists."""
+    from .report import segments_table
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    if as_json:
+        click.echo(json.dumps([
+            {"name": s.name, "entity": s.entity, "materialized": s.materialized,
+             "schedule": project.schedule_of(s), "category": s.category, "tags": list(s.tags),
+             "title": s.title} for s in project.segments.values()], indent=2))
+        return
+    console().print(segments_table(project))
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--offline", is_flag=True, help="Do not connect to the warehouse to check columns.")
+def validate(project_dir, profiles_dir, target, vars_text, offline):
+    """Check the project: files, names, references, SQL; columns too when the warehouse answers."""
+    from .runner import parse_as_of, validate_static
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    validate_static(project, parse_as_of(None))
+    checked = "offline"
+    if not offline:
+        from .validate import check_columns_live
+        checked = check_columns_live(project)
+    console().print(f"[green]ok[/]: {len(project.segments)} segments, {len(project.lists)} lists, "
+                    f"{len(project.models)} models ({checked})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""What people see: build progress, the results table, segment lists and previews (rich)."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+from .materialize import SegmentResult
+from .runner import Events, RunResult
+
+
+class Progress(Events):
+    """A rich progress bar fed by build events; silent when output is not a terminal."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.bar = RichProgress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                                transient=True)
+        self.models_task = self.segments_task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def start(self, total_models: int, total_segments: int) -> None:
+        self.models_task = self.bar.add_task("models", total=total_models)
+        self.segments_task = self.bar.add_task("segments", total=total_segments)
+
+    def model(self, name: str) -> None:
+        self.bar.update(self.models_task, advance=1, description=f"model {name}")
+
+    def segment_started(self, name: str) -> None:
+        self.bar.update(self.segments_task, description=f"segment {name}")
+
+    def segment_done(self, result: SegmentResult) -> None:
+        self.bar.update(self.segments_task, advance=1)
+        if not self.console.is_terminal:
+            return
+        mark = "[green]ok[/]" if result.status == "success" else "[red]FAILED[/]"
+        self.console.print(f"  {mark} {result.segment}: {result.size} members "
+                           f"(+{result.entered} −{result.exited})")
+
+
+def results_table(result: RunResult) -> Table:
+    table = Table(title=f"segments as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC", title_justify="left")
+    for name, justify in (("segment", "left"), ("size", "right"), ("entered", "right"),
+                          ("exited", "right"), ("status", "left")):
+        table.add_column(name, justify=justify)
+    for item in result.segments:
+        status = "[green]success[/]" if item.status == "success" else "[red]failed[/]"
+        table.add_row(item.segment, f"{item.size:,}", f"{item.entered:,}", f"{item.exited:,}", status)
+    return table
+
+
+def segments_table(project) -> Table:
+    table = Table(title=f"{project.config.name}: {len(project.segments)} segments", title_justify="left")
+    for name in ("segment", "entity", "materialized", "schedule", "category", "tags", "title"):
+        table.add_column(name)
+    for segment in project.segments.values():
+        table.add_row(segment.name, segment.entity, segment.materialized, project.schedule_of(segment),
+                      segment.category or "", ", ".join(segment.tags), escape(segment.title or ""))
+    for item in project.lists.values():
+        table.add_row(item.name, item.entity, "list", "", "", "", escape(item.source))
+    return table
+
+
+def preview_table(preview) -> Table:
+    table = Table(title=f"{preview.segment}: {preview.size:,} members"
+                  + (f" ({', '.join(f'{k} {v:,}' for k, v in preview.splits.items())})" if preview.splits else ""),
+                  title_justify="left")
+    for name in preview.columns:
+        table.add_column(name)
+    for row in preview.rows:
+        table.add_row(*[escape("" if v is None else str(v)) for v in row])
+    return table
