@@ -1,0 +1,128 @@
+"""Shared fixtures: the same tests run on DuckDB, PostgreSQL and MariaDB (`engine` fixture)."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import textwrap
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ENGINES = ("duckdb", "postgres", "mysql")
+PG = {"type": "postgres", "host": os.environ.get("SEGW_TEST_PG_HOST", "127.0.0.1"), "port": 5432,
+      "user": os.environ.get("SEGW_TEST_PG_USER", "postgres"), "dbname": "test"}
+MY = {"type": "mysql", "host": os.environ.get("SEGW_TEST_MYSQL_HOST", "127.0.0.1"), "port": 3306,
+      "user": "root", "password": ""}
+_counter = itertools.count()
+
+
+@dataclass
+class TestProject:
+    """A project folder written by a test, bound to one engine with schemas of its own."""
+    root: Path
+    engine: str
+    model_schema: str
+    segment_schema: str
+
+    def load(self, **kwargs):
+        from segwarehouse.project.loader import load_project
+        return load_project(self.root, **kwargs)
+
+    def build(self, as_of="2024-06-30 12:00:00", select=None):
+        from segwarehouse.runner import build, parse_as_of
+        return build(self.load(), parse_as_of(as_of), select, write_results=False)
+
+    def adapter(self):
+        from segwarehouse.warehouse import connect
+        return connect(self.load().target)
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run SQL written in this engine's dialect; {seg} and {mod} name the two schemas."""
+        adapter = self.adapter()
+        try:
+            q = '`' if self.engine == "mysql" else '"'
+            return adapter.fetchall(sql.format(seg=f"{q}{self.segment_schema}{q}",
+                                               mod=f"{q}{self.model_schema}{q}"))
+        finally:
+            adapter.close()
+
+    def members(self, segment: str) -> set[str]:
+        rows = self.query(f"SELECT {self.quote('key')} FROM {{seg}}.memberships "
+                          f"WHERE {self.quote('segment')} = '{segment}'")
+        return {r[0] for r in rows}
+
+    def relation(self, name: str) -> list[tuple]:
+        return sorted(self.query(f"SELECT * FROM {{seg}}.{self.quote(name)}"), key=repr)
+
+    def quote(self, name: str) -> str:
+        return f"`{name}`" if self.engine == "mysql" else f'"{name}"'
+
+    def write(self, path: str, text: str) -> None:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip())
+
+
+def _drop_schemas(engine: str, schemas: list[str]) -> None:
+    if engine == "postgres":
+        import psycopg
+        with psycopg.connect(host=PG["host"], user=PG["user"], dbname="test", autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    elif engine == "mysql":
+        import pymysql
+        conn = pymysql.connect(host=MY["host"], user="root", password="", autocommit=True)
+        try:
+            for schema in schemas:
+                conn.cursor().execute(f"DROP DATABASE IF EXISTS `{schema}`")
+        finally:
+            conn.close()
+
+
+def make_project(tmp_path: Path, engine: str, files: dict[str, str] | None = None,
+                 config: dict | None = None) -> TestProject:
+    """Write profiles.yml and segwarehouse.yml for `engine`, then the given files."""
+    tag = f"t{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    model_schema, segment_schema = f"{tag}_m", f"{tag}_s"
+    if engine == "duckdb":
+        output = {"type": "duckdb", "path": "warehouse.duckdb", "schema": model_schema}
+    elif engine == "postgres":
+        output = {**PG, "schema": model_schema}
+    else:
+        output = {**MY, "schema": model_schema}
+    root = tmp_path / f"project_{engine}_{next(_counter)}"
+    root.mkdir(parents=True)
+    (root / "profiles.yml").write_text(yaml.safe_dump({"test": {"target": "dev", "outputs": {"dev": output}}}))
+    settings = {"name": "test", "profile": "test", "segment_schema": segment_schema, **(config or {})}
+    (root / "segwarehouse.yml").write_text(yaml.safe_dump(settings))
+    project = TestProject(root, engine, model_schema, segment_schema)
+    for path, text in (files or {}).items():
+        project.write(path, text)
+    return project
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def project_factory(tmp_path, request):
+    """make(engine, files, config) -> TestProject; schemas are dropped after the test."""
+    made: list[TestProject] = []
+
+    def make(engine: str, files: dict[str, str] | None = None, config: dict | None = None) -> TestProject:
+        project = make_project(tmp_path, engine, files, config)
+        made.append(project)
+        return project
+
+    yield make
+    for project in made:
+        _drop_schemas(project.engine, [project.model_schema, project.segment_schema])
+
+
+AS_OF = dt.datetime(2024, 6, 30, 12, 0, 0)
