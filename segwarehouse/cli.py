@@ -78,24 +78,18 @@ def main():
 @with_project
 @click.option("--as-of", default=None, help="Evaluate segments at this UTC timestamp (default: now).")
 @click.option("--select", "-s", multiple=True, help="Build only these segments (names, comma separated).")
-def build(project_dir, profiles_dir, target, vars_text, as_of, select):
+@click.option("--lock-timeout", type=float, default=None,
+              help="Seconds to wait for another writer of the same segment (default 300).")
+@click.option("--no-wait", is_flag=True, help="Do not wait for another writer: fail that segment at once.")
+def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_timeout, no_wait):
     """Build models, then every (or each selected) segment."""
-    from .runner import build as run_build, parse_as_of
+    from .runner import parse_as_of
 
     project = load(project_dir, profiles_dir, target, vars_text)
     moment = parse_as_of(as_of)
-    out = console()
-    out.print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
-              f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
-    from .report import Progress, results_table
-    with Progress(out) as progress:
-        result = run_build(project, moment, select, events=progress)
-    out.print(results_table(result))
-    failed = len(result.failed)
-    summary = f"run {result.run_id}: {len(result.segments) - failed} built, {failed} failed"
-    out.print(f"[bold {'red' if failed else 'green'}]{summary}[/]")
-    for item in result.failed:
-        console(stderr=True).print(f"[red]segment {item.segment} failed:[/] {item.error}")
+    console().print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
+                    f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
+    result = run_and_report(project, moment, select, lock_timeout, no_wait)
     sys.exit(result.exit_code)
 
 
@@ -182,6 +176,177 @@ def validate(project_dir, profiles_dir, target, vars_text, offline):
         checked = check_columns_live(project)
     console().print(f"[green]ok[/]: {len(project.segments)} segments, {len(project.lists)} lists, "
                     f"{len(project.models)} models ({checked})")
+
+
+lock_options = [
+    click.option("--lock-timeout", type=float, default=None,
+                 help="Seconds to wait for another writer of the same segment (default: lock_timeout "
+                      "in segwarehouse.yml, 300)."),
+    click.option("--no-wait", is_flag=True, help="Do not wait for another writer: fail that segment at once."),
+]
+
+
+def with_lock_options(func):
+    for option in reversed(lock_options):
+        func = option(func)
+    return func
+
+
+def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, full_refresh=False,
+                   **kwargs):
+    """Build with progress and the results table; returns the RunResult."""
+    from .report import Progress, results_table
+    from .runner import build as run_build
+
+    out = console()
+    with Progress(out) as progress:
+        result = run_build(project, moment, select, events=progress,
+                           lock_timeout=0 if no_wait else lock_timeout, full_refresh=full_refresh, **kwargs)
+    if result.segments:
+        out.print(results_table(result))
+    failed = len(result.failed)
+    out.print(f"[bold {'red' if failed else 'green'}]run {result.run_id}: "
+              f"{len(result.segments) - failed} built, {failed} failed[/]")
+    for item in result.failed:
+        console(stderr=True).print(f"[red]segment {item.segment} failed:[/] {item.error}")
+    return result
+
+
+@main.command(cls=Command)
+@with_project
+@with_lock_options
+@click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
+def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_of):
+    """Build only the segments that are due by their schedule (and what they read)."""
+    from .runner import parse_as_of
+    from .schedule import Clock, due_segments, read_state
+    from .warehouse import connect
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    now = Clock().now()
+    adapter = connect(project.target)
+    try:
+        due = due_segments(project, read_state(adapter, project), now)
+    finally:
+        adapter.close()
+    if not due:
+        console().print("nothing is due")
+        return
+    console().print(f"due: {', '.join(due)}")
+    result = run_and_report(project, parse_as_of(as_of), due, lock_timeout, no_wait)
+    sys.exit(result.exit_code)
+
+
+@main.command(cls=Command)
+@with_project
+@with_lock_options
+@click.option("--full-refresh", is_flag=True,
+              help="First forget the segments' memberships, history and changes, then build anew.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a full refresh.")
+@click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
+@click.argument("segments", nargs=-1, required=True)
+def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, full_refresh, yes,
+            as_of, segments):
+    """Build the named segments now, whatever their schedule ("Rebuild segment")."""
+    from .runner import parse_as_of, select_segments
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    names = select_segments(project, segments)
+    moment = parse_as_of(as_of)
+    if full_refresh and not yes:
+        from .materialize import segment_counts
+        from .warehouse import connect
+        adapter = connect(project.target)
+        try:
+            counts = {name: segment_counts(adapter, project, name) for name in names}
+        finally:
+            adapter.close()
+        for name, per_table in counts.items():
+            detail = ", ".join(f"{n:,} {t}" for t, n in per_table.items()) or "nothing recorded yet"
+            console().print(f"{name}: {detail}")
+        if not sys.stdin.isatty() or not click.confirm(
+                "Delete this history and rebuild from scratch? Syncs reading membership_changes "
+                "should resync these segments afterwards", default=False):
+            raise SegwError("full refresh not confirmed; nothing was changed",
+                            hint="answer yes at the prompt, or pass --yes")
+    result = run_and_report(project, moment, names, lock_timeout, no_wait, full_refresh=full_refresh)
+    sys.exit(result.exit_code)
+
+
+@main.command(cls=Command)
+@with_project
+@with_lock_options
+@click.option("--max-sleep", default=60.0, show_default=True, help="Longest sleep between checks, seconds.")
+def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, max_sleep):
+    """Run in the foreground, building each segment when its schedule says; SIGTERM stops cleanly."""
+    from .materialize import utcnow
+    from .runner import build as run_build
+    from .schedule import Clock, StopFlag, read_state, scheduler_loop, due_segments
+    from .warehouse import connect
+
+    stop = StopFlag()
+    stop.install()
+
+    def log(line: str) -> None:
+        click.echo(f"{utcnow():%Y-%m-%dT%H:%M:%SZ} {line}", err=False)
+        sys.stdout.flush()
+
+    def loader():
+        return load(project_dir, profiles_dir, target, vars_text)
+
+    def states_of(project):
+        adapter = connect(project.target)
+        try:
+            return read_state(adapter, project)
+        finally:
+            adapter.close()
+
+    def run_due(project, now):
+        due = due_segments(project, states_of(project), now)
+        result = run_build(project, None, due, should_stop=stop, lock_timeout=0 if no_wait else lock_timeout)
+        for item in result.segments:
+            detail = (f"size={item.size} entered={item.entered} exited={item.exited}"
+                      if item.status == "success" else f"error={item.error.splitlines()[0]!r}")
+            log(f"run={result.run_id} segment={item.segment} status={item.status} {detail}")
+        return result
+
+    log("scheduler started")
+    try:
+        code = scheduler_loop(loader, run_due, states_of, Clock(), stop, log, max_sleep=max_sleep)
+    except SegwError as exc:
+        log(f"stopped: {exc.message}")
+        raise
+    log("scheduler stopped")
+    sys.exit(code)
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(project_dir, profiles_dir, target, vars_text, as_json):
+    """Per segment: schedule, last run, next due time, size and last error."""
+    from .report import status_table
+    from .schedule import Clock, next_due_at, read_state
+    from .warehouse import connect
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    now = Clock().now()
+    adapter = connect(project.target)
+    try:
+        states = read_state(adapter, project)
+    finally:
+        adapter.close()
+    due = next_due_at(project, states, now)
+    if as_json:
+        def stamp(value):
+            return value.isoformat() if value else None
+        click.echo(json.dumps([{
+            "segment": name, "schedule": project.schedule_of(project.segments[name]),
+            "last_run_at": stamp(s.last_run_at), "last_status": s.last_status,
+            "last_success_at": stamp(s.last_success_at), "next_due_at": stamp(due[name]),
+            "size": s.size, "last_error": s.last_error} for name, s in states.items()], indent=2))
+        return
+    console().print(status_table(project, states, due, now))
 
 
 if __name__ == "__main__":

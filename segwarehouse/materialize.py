@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlglot import exp
 
@@ -39,10 +40,12 @@ def stage_name(segment: t.Segment) -> str:
 
 
 def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id: str,
-                  as_of: dt.datetime, started_at: dt.datetime) -> SegmentResult:
+                  as_of: dt.datetime, started_at: dt.datetime,
+                  clock: Callable[[], dt.datetime] | None = None) -> SegmentResult:
+    clock = clock or utcnow
     schema = project.segment_schema
     if segment.materialized == "view":
-        return _build_view(adapter, project, segment, run_id, as_of, started_at)
+        return _build_view(adapter, project, segment, run_id, as_of, started_at, clock)
     stage = stage_name(segment)
     query = segment_query(project, segment, as_of)
     adapter.drop(schema, stage)
@@ -67,7 +70,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 _recreate_relation(adapter, schema, segment, stage, project)
             entered, exited = _apply_diff(adapter, project, segment, stage, run_id, as_of)
             _refresh_relation(adapter, project, segment, stage)
-            finished = utcnow()
+            finished = clock()
             record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished,
                        "success", size, entered, exited, None)
     finally:
@@ -75,7 +78,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     return SegmentResult(segment.name, "success", size, entered, exited, None, started_at, finished)
 
 
-def _build_view(adapter, project, segment, run_id, as_of, started_at) -> SegmentResult:
+def _build_view(adapter, project, segment, run_id, as_of, started_at, clock) -> SegmentResult:
     schema = project.segment_schema
     query = segment_query(project, segment, None)
     create = exp.Create(this=table(schema, segment.name), kind="VIEW", expression=query,
@@ -89,7 +92,7 @@ def _build_view(adapter, project, segment, run_id, as_of, started_at) -> Segment
             adapter.drop(schema, segment.name, "table")
         adapter.execute(create)
     size = adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, segment.name)))
-    finished = utcnow()
+    finished = clock()
     record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
                0, 0, None)
     return SegmentResult(segment.name, "success", size, 0, 0, None, started_at, finished)
@@ -225,3 +228,24 @@ def current_size(adapter: Adapter, schema: str, segment: str) -> int | None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def clear_segment(adapter: Adapter, project: Project, segment: t.Segment) -> None:
+    """Forget a segment's members, history and changes (rebuild --full-refresh), all at once."""
+    schema = project.segment_schema
+    with adapter.transaction():
+        for name in ("memberships", "membership_history", "membership_changes"):
+            adapter.execute(exp.delete(table(schema, name), where=col("segment").eq(text(segment.name))))
+        if adapter.transactional_ddl:
+            adapter.drop(schema, segment.name)
+    if not adapter.transactional_ddl:
+        adapter.drop(schema, segment.name)
+
+
+def segment_counts(adapter: Adapter, project: Project, segment: str) -> dict[str, int]:
+    """Rows a full refresh would delete, per output table."""
+    schema = project.segment_schema
+    return {name: int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, name))
+                                     .where(col("segment").eq(text(segment)))) or 0)
+            for name in ("memberships", "membership_history", "membership_changes")
+            if adapter.relation_kind(schema, name) is not None}

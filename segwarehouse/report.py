@@ -79,3 +79,21 @@ def preview_table(preview) -> Table:
     for row in preview.rows:
         table.add_row(*[escape("" if v is None else str(v)) for v in row])
     return table
+
+
+def status_table(project, states, due, now) -> Table:
+    table = Table(title=f"{project.config.name} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
+    for name, justify in (("segment", "left"), ("schedule", "left"), ("last run", "left"),
+                          ("status", "left"), ("next due", "left"), ("size", "right"),
+                          ("last error", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for name, state in states.items():
+        status = state.last_status or "never built"
+        color = {"success": "green", "failed": "red"}.get(state.last_status or "", "yellow")
+        next_due = "now" if due[name] <= now else f"{due[name]:%Y-%m-%d %H:%M}"
+        error = (state.last_error or "").splitlines()[0][:80] if state.last_status == "failed" else ""
+        table.add_row(name, project.schedule_of(project.segments[name]),
+                      f"{state.last_run_at:%Y-%m-%d %H:%M}" if state.last_run_at else "-",
+                      f"[{color}]{escape(status)}[/]", next_due,
+                      f"{state.size:,}" if state.size is not None else "-", escape(error))
+    return table

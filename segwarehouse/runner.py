@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -11,7 +13,7 @@ from typing import Callable, Iterable
 from .columns import Catalog, check_segment_columns
 from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseError, did_you_mean
-from .materialize import SegmentResult, build_segment, current_size, record_run, utcnow
+from .materialize import SegmentResult, build_segment, clear_segment, current_size, record_run, utcnow
 from .modelbuild import build_models, render_models
 from .outputs import ensure_output_tables
 from .project.jinja import SECRETS
@@ -102,33 +104,54 @@ def validate_static(project: Project, as_of: dt.datetime) -> None:
 
 
 def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[str] | None = None,
-          events: Events | None = None, write_results: bool = True,
-          build_models_first: bool = True) -> RunResult:
+          events: Events | None = None, write_results: bool = True, build_models_first: bool = True,
+          clock: Callable[[], dt.datetime] | None = None, should_stop: Callable[[], bool] = lambda: False,
+          lock_timeout: float | None = None, full_refresh: bool = False) -> RunResult:
+    """Build models, then the selected segments (all by default), one transaction per segment.
+
+    A segment that fails is recorded as failed and keeps its members; the others go on.
+    `should_stop` is asked between segments (the scheduler's SIGTERM); `lock_timeout` is how long
+    to wait for another writer of the same segment (0: do not wait)."""
     events = events or Events()
-    as_of = as_of or utcnow()
+    clock = clock or utcnow
+    as_of = as_of or clock()
     names = select_segments(project, select)
     validate_static(project, as_of)
-    started = utcnow()
+    started = clock()
     result = RunResult(new_run_id(started), as_of, started)
-    adapter = connect(project.target)
+    timeout = project.config.lock_timeout if lock_timeout is None else lock_timeout
+    adapter = connect_waiting(project, timeout)
     try:
-        sql_models = [m for m in project.models] if build_models_first else []
-        events.start(len(sql_models), len(names))
-        if build_models_first:
-            result.models = build_models(adapter, project, as_of, events.model)
+        events.start(len(project.models) if build_models_first else 0, len(names))
         schema = project.segment_schema
-        ensure_output_tables(adapter, schema)
+        with writer_lock(adapter, project, "models", timeout) as got:
+            if not got:
+                raise WarehouseError(f"another segwarehouse process is building the models of "
+                                     f"{project.model_schema}; gave up after {timeout:g} s",
+                                     hint="wait for it to finish, or raise --lock-timeout")
+            if build_models_first:
+                result.models = build_models(adapter, project, as_of, events.model)
+            ensure_output_tables(adapter, schema)
         catalog = Catalog(adapter)
         for name in names:
+            if should_stop():
+                break
             segment = project.segments[name]
             events.segment_started(name)
-            seg_started = utcnow()
+            seg_started = clock()
             try:
-                check_segment_columns(project, segment, catalog)
-                outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started)
+                with writer_lock(adapter, project, name, timeout) as got:
+                    if not got:
+                        raise WarehouseError(
+                            f"segment '{name}' is being built by another process; gave up after "
+                            f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
+                    if full_refresh:
+                        clear_segment(adapter, project, segment)
+                    check_segment_columns(project, segment, catalog)
+                    outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock)
             except SegwError as exc:
                 message = SECRETS.mask(str(exc))
-                finished = utcnow()
+                finished = clock()
                 size = current_size(adapter, schema, name)
                 record_run(adapter, schema, result.run_id, name, as_of, seg_started, finished,
                            "failed", size, 0, 0, message)
@@ -137,10 +160,33 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
             events.segment_done(outcome)
     finally:
         adapter.close()
-    result.finished_at = utcnow()
+    result.finished_at = clock()
     if write_results:
         write_run_results(project, result)
     return result
+
+
+def connect_waiting(project: Project, timeout: float):
+    """Connect; a DuckDB file held by another process is retried until the lock timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return connect(project.target)
+        except SegwError as exc:
+            if "another process" not in (exc.hint or "") or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.25)
+
+
+@contextmanager
+def writer_lock(adapter, project: Project, name: str, timeout: float):
+    key = f"segw:{project.segment_schema}:{name}"
+    got = adapter.lock(key, timeout)
+    try:
+        yield got
+    finally:
+        if got:
+            adapter.release_lock(key)
 
 
 def write_run_results(project: Project, result: RunResult) -> Path:

@@ -41,6 +41,21 @@ class Project:
     def jinja(self):
         return jinja_with_macros(self.macros, self.config.vars)
 
+    @classmethod
+    def load(cls, project_dir: str | Path = ".", target: str | None = None, **kwargs) -> "Project":
+        return load_project(project_dir, target, **kwargs)
+
+    def compile(self, segment: str, dialect: str | None = None, as_of=None) -> str:
+        """The SQL of one segment's members in a dialect (default: the target's)."""
+        from ..compiler.segment import compile_segment
+        from ..materialize import utcnow
+        return compile_segment(self, self.segments[segment], as_of or utcnow(), dialect or self.dialect)
+
+    def build(self, as_of=None, select=None, **kwargs):
+        """Build models and segments; returns a RunResult (see segwarehouse.runner.build)."""
+        from ..runner import build
+        return build(self, as_of, select, **kwargs)
+
     def relation_of(self, model_name: str) -> tuple[str, str]:
         """(schema, name) of a model, a seed, or a `schema.table` already in the warehouse."""
         if model_name in self.models:

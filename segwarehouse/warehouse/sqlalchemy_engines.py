@@ -16,11 +16,7 @@ class ServerAdapter(Adapter):
         super().__init__(target)
         import sqlalchemy
 
-        settings = target.settings
-        url = sqlalchemy.engine.URL.create(
-            self.driver, username=settings.get("user"), password=settings.get("password") or None,
-            host=settings.get("host", "127.0.0.1"), port=int(settings.get("port", self.default_port)),
-            database=self.database_name(target))
+        url = self.url(target)
         try:
             self.engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool,
                                                    connect_args=self.connect_args(target))
@@ -37,6 +33,15 @@ class ServerAdapter(Adapter):
 
     extra = ""
 
+    def url(self, target):
+        import sqlalchemy
+
+        settings = target.settings
+        return sqlalchemy.engine.URL.create(
+            self.driver, username=settings.get("user"), password=settings.get("password") or None,
+            host=settings.get("host", "127.0.0.1"), port=int(settings.get("port", self.default_port)),
+            database=self.database_name(target))
+
     def database_name(self, target) -> str | None:
         return target.settings.get("dbname") or target.settings.get("database")
 
@@ -44,7 +49,11 @@ class ServerAdapter(Adapter):
         return {}
 
     def set_autocommit(self) -> None:
-        self.connection.driver_connection.autocommit = True
+        connection = self.connection.driver_connection
+        if callable(getattr(connection, "autocommit", None)):
+            connection.autocommit(True)
+        else:
+            connection.autocommit = True
 
     def session_setup(self) -> None:
         pass
@@ -108,9 +117,6 @@ class MySQLAdapter(ServerAdapter):
 
     def connect_args(self, target) -> dict:
         return {"charset": "utf8mb4", "init_command": "SET time_zone = '+00:00'"}
-
-    def set_autocommit(self) -> None:
-        self.connection.driver_connection.autocommit(True)
 
     def ensure_schema(self, schema: str) -> None:
         self._execute(f"CREATE DATABASE IF NOT EXISTS `{schema.replace('`', '``')}` "

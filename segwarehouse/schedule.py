@@ -1,0 +1,132 @@
+"""Cron schedules per segment: which segments are due, when the next one is, and the scheduler loop."""
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from croniter import croniter
+from sqlglot import exp
+
+from .outputs import OUTPUT_TABLES, col, table
+from .project.loader import Project
+from .warehouse.base import Adapter
+
+
+def latest_tick(cron: str, now: dt.datetime) -> dt.datetime:
+    """The most recent scheduled time at or before now (UTC)."""
+    minute = now.replace(second=0, microsecond=0)
+    if croniter.match(cron, minute):
+        return minute
+    return croniter(cron, minute).get_prev(dt.datetime)
+
+
+def next_tick(cron: str, now: dt.datetime) -> dt.datetime:
+    """The first scheduled time strictly after now (UTC)."""
+    return croniter(cron, now).get_next(dt.datetime)
+
+
+@dataclass
+class SegmentState:
+    """What the warehouse remembers of a segment: its last run and last success."""
+    segment: str
+    last_run_at: dt.datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    last_success_at: dt.datetime | None = None
+    size: int | None = None
+
+
+def read_state(adapter: Adapter, project: Project) -> dict[str, SegmentState]:
+    schema = project.segment_schema
+    states = {name: SegmentState(name) for name in project.segments}
+    if adapter.relation_kind(schema, "segment_runs") is None:
+        return states
+    runs = adapter.fetchall(
+        exp.select(*[col(c) for c in ("segment", "started_at", "status", "size", "error")])
+        .from_(table(schema, "segment_runs")).order_by(col("started_at"), col("finished_at")))
+    for segment, started_at, status, size, error in runs:
+        state = states.get(segment)
+        if state is None:
+            continue
+        state.last_run_at, state.last_status, state.last_error = started_at, status, error
+        if size is not None:
+            state.size = int(size)
+        if status == "success":
+            state.last_success_at = started_at
+    return states
+
+
+def due_segments(project: Project, states: dict[str, SegmentState], now: dt.datetime) -> list[str]:
+    """Segments whose last success is older than their latest tick, plus what they read."""
+    due = {name for name, segment in project.segments.items()
+           if states[name].last_success_at is None
+           or states[name].last_success_at < latest_tick(project.schedule_of(segment), now)}
+    for name in list(due):
+        due |= project.dependencies(name)
+    return [name for name in project.segments if name in due]
+
+
+def next_due_at(project: Project, states: dict[str, SegmentState], now: dt.datetime) -> dict[str, dt.datetime]:
+    """When each segment next becomes due: now if already due, else its next tick."""
+    due = set(due_segments(project, states, now))
+    return {name: now if name in due else next_tick(project.schedule_of(segment), now)
+            for name, segment in project.segments.items()}
+
+
+class Clock:
+    """Wall-clock time in UTC; tests pass a fake one so nothing sleeps for real."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT: the scheduler finishes the segment in hand and exits."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def __call__(self) -> bool:
+        return self.stopped
+
+    def install(self) -> None:
+        def handler(signum, frame):
+            self.stopped = True
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def scheduler_loop(project_loader: Callable[[], Project], run_due: Callable[[Project, dt.datetime], object],
+                   states_of: Callable[[Project], dict[str, SegmentState]], clock: Clock,
+                   stop: Callable[[], bool], log: Callable[[str], None],
+                   max_sleep: float = 60.0, max_cycles: int | None = None) -> int:
+    """Sleep until the next due segment, build what is due, repeat until stopped."""
+    cycles = 0
+    while not stop():
+        project = project_loader()
+        now = clock.now()
+        states = states_of(project)
+        if due_segments(project, states, now):
+            run_due(project, now)
+            cycles += 1
+            if max_cycles is not None and cycles >= max_cycles:
+                break
+            continue
+        wake = min(next_due_at(project, states, now).values(), default=now + dt.timedelta(seconds=max_sleep))
+        wait = max(1.0, min(max_sleep, (wake - now).total_seconds()))
+        step = 0.0
+        while step < wait and not stop():
+            chunk = min(1.0, wait - step)
+            clock.sleep(chunk)
+            step += chunk
+    return 0
+
+
+__all__ = ["latest_tick", "next_tick", "due_segments", "next_due_at", "read_state", "Clock", "StopFlag",
+           "scheduler_loop", "OUTPUT_TABLES"]

@@ -1,0 +1,45 @@
+"""Snowflake, BigQuery and Databricks through their SQLAlchemy dialects (not executed in our CI)."""
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from ..errors import SegwError
+from .sqlalchemy_engines import ServerAdapter
+
+EXTRAS = {"snowflake": "snowflake", "bigquery": "bigquery", "databricks": "databricks"}
+
+
+def url_for(target) -> URL:
+    """The SQLAlchemy URL for a dbt-style profile output of these engines."""
+    s = target.settings
+    if target.type == "snowflake":
+        query = {k: str(s[k]) for k in ("warehouse", "role") if s.get(k)}
+        return URL.create("snowflake", username=s.get("user"), password=s.get("password"),
+                          host=s.get("account"), database=f"{s.get('database', '')}/{target.schema}",
+                          query=query)
+    if target.type == "bigquery":
+        query = {"credentials_path": str(s["keyfile"])} if s.get("keyfile") else {}
+        return URL.create("bigquery", host=s.get("project"), database=target.schema, query=query)
+    if target.type == "databricks":
+        query = {k: str(s[k]) for k in ("http_path", "catalog") if s.get(k)}
+        query["schema"] = target.schema
+        return URL.create("databricks", username="token", password=s.get("token"), host=s.get("host"),
+                          query=query)
+    raise ValueError(target.type)
+
+
+class CloudAdapter(ServerAdapter):
+    """A SQLAlchemy connection; only engines with multi-statement transactions may build."""
+
+    def __init__(self, target):
+        self.dialect = target.dialect
+        self.extra = EXTRAS[target.type]
+        if target.type != "snowflake":
+            raise SegwError(
+                f"building on {target.type} is not supported yet: it has no multi-statement "
+                "transactions, so segwarehouse could not keep each segment whole",
+                target.location, f"run `segw compile --dialect {target.dialect}` and schedule the SQL there")
+        super().__init__(target)
+
+    def url(self, target) -> URL:
+        return url_for(target)
