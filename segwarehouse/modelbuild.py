@@ -17,8 +17,11 @@ TMP_SUFFIX = "__segw_tmp"
 
 def render_models(project: Project, as_of: dt.datetime, dialect: str | None = None) -> dict[str, RenderedModel]:
     target_dialect = dialect or project.dialect
-    renderer = ModelRenderer(project.models, project.sources, project.jinja(), project.model_schema,
-                             project.config.models_dialect or target_dialect, target_dialect, as_of)
+    source_dialect = project.config.models_dialect or target_dialect
+    renderer = ModelRenderer(project.models, project.sources, None, project.model_schema,
+                             source_dialect, target_dialect, as_of, project.target)
+    renderer.env = project.jinja({"target": renderer.target_context(),
+                                  "as_of": as_of.strftime("%Y-%m-%d %H:%M:%S")})
     return {name: renderer.render(model) for name, model in project.models.items() if model.kind == "sql"}
 
 

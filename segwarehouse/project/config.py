@@ -27,6 +27,19 @@ class ProjectConfig(BaseModel):
     lock_timeout: float = 300
 
 
+def valid_cron(value: Any) -> bool:
+    """Five cron fields croniter understands that fire on some real date (not `0 0 30 2 *`)."""
+    import datetime as dt
+    from croniter import croniter
+    if not isinstance(value, str) or len(value.split()) != 5 or not croniter.is_valid(value):
+        return False
+    try:
+        croniter(value, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
+    except Exception:  # CroniterBadDateError: no such day in any year
+        return False
+    return True
+
+
 def load_config(project_dir: Path) -> ProjectConfig:
     path = project_dir / CONFIG_FILE
     if not path.is_file():
@@ -52,8 +65,7 @@ def load_config(project_dir: Path) -> ProjectConfig:
         except ValueError:
             raise SegwError(f"unknown models_dialect {config.models_dialect!r}",
                             doc.at(data, "models_dialect"), "e.g. duckdb, postgres, snowflake") from None
-    from croniter import croniter
-    if not croniter.is_valid(config.schedule) or len(config.schedule.split()) != 5:
+    if not valid_cron(config.schedule):
         raise SegwError(f"invalid cron schedule {config.schedule!r}", doc.at(data, "schedule"),
                         "write five fields in UTC, e.g. \"0 6 * * *\"")
     if config.profile is None:

@@ -38,8 +38,8 @@ class Project:
     def dialect(self) -> str:
         return self.target.dialect
 
-    def jinja(self):
-        return jinja_with_macros(self.macros, self.config.vars)
+    def jinja(self, extra: dict | None = None):
+        return jinja_with_macros(self.macros, self.config.vars, extra)
 
     @classmethod
     def load(cls, project_dir: str | Path = ".", target: str | None = None, **kwargs) -> "Project":

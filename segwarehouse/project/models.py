@@ -68,10 +68,13 @@ def load_macros(root: Path) -> list[tuple[str, str]]:
             for p in sorted(base.rglob("*.sql"))]
 
 
-def jinja_with_macros(macros: list[tuple[str, str]], variables: dict):
-    """A Jinja environment holding var(), env_var() and every macro of macros/ as a global."""
+def jinja_with_macros(macros: list[tuple[str, str]], variables: dict, extra: dict | None = None):
+    """A Jinja environment holding var(), env_var(), `extra` and every macro of macros/ as globals.
+
+    Macros see globals only (not the caller's context), so what they need must be here."""
     env = make_environment()
     env.globals["var"] = var_function(variables)
+    env.globals.update(extra or {})
     for shown, text in macros:
         try:
             module = env.from_string(text).module
@@ -91,10 +94,12 @@ class ModelRenderer:
     """Renders models for one target: ref() and source() name relations in the model schema."""
 
     def __init__(self, models: dict[str, Model], sources: dict[tuple[str, str], tuple[str, str]],
-                 env, schema: str, source_dialect: str, target_dialect: str, as_of: dt.datetime):
+                 env, schema: str, source_dialect: str, target_dialect: str, as_of: dt.datetime,
+                 target=None):
         self.models, self.sources, self.env = models, sources, env
         self.schema, self.source_dialect, self.target_dialect = schema, source_dialect, target_dialect
         self.as_of = as_of
+        self.target = target
 
     def relation_text(self, schema: str, name: str) -> str:
         return exp.table_(name, db=schema, quoted=True).sql(dialect=self.source_dialect)
@@ -130,12 +135,21 @@ class ModelRenderer:
 
         text = read_text(model.path, model.shown)
         context = {"ref": ref, "source": source, "config": set_config,
-                   "as_of": self.as_of.strftime("%Y-%m-%d %H:%M:%S"), "this": model.name}
+                   "as_of": self.as_of.strftime("%Y-%m-%d %H:%M:%S"), "this": model.name,
+                   "target": self.target_context()}
         sql = render(self.env, text, Location(model.shown, 1), context).strip().rstrip(";").strip()
         if not sql:
             raise SegwError("model is empty", Location(model.shown), "write one SELECT statement")
         sql = self.transpile(model, sql)
         return RenderedModel(model, sql, config["materialized"], depends)
+
+    def target_context(self) -> dict:
+        """dbt's `target`: type, name, schema and dialect of the target being built."""
+        if self.target is None:
+            return {"type": self.target_dialect, "name": "", "schema": self.schema,
+                    "dialect": self.target_dialect}
+        return {"type": self.target.type, "name": self.target.name, "schema": self.schema,
+                "dialect": self.target.dialect, "profile_name": self.target.profile}
 
     def transpile(self, model: Model, sql: str) -> str:
         try:
