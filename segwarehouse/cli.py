@@ -192,6 +192,11 @@ def with_lock_options(func):
     return func
 
 
+def lock_wait(project, lock_timeout=None, no_wait=False) -> float:
+    """Seconds to wait for another writer: --no-wait, --lock-timeout, else segwarehouse.yml."""
+    return 0 if no_wait else project.config.lock_timeout if lock_timeout is None else lock_timeout
+
+
 def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, full_refresh=False,
                    **kwargs):
     """Build with progress and the results table; returns the RunResult."""
@@ -218,13 +223,12 @@ def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, fu
 @click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
 def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_of):
     """Build only the segments that are due by their schedule (and what they read)."""
-    from .runner import parse_as_of
+    from .runner import connect_waiting, parse_as_of
     from .schedule import Clock, due_segments, read_state
-    from .warehouse import connect
 
     project = load(project_dir, profiles_dir, target, vars_text)
     now = Clock().now()
-    adapter = connect(project.target)
+    adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
     try:
         due = due_segments(project, read_state(adapter, project), now)
     finally:
@@ -281,8 +285,8 @@ def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait
     """Run in the foreground, building each segment when its schedule says; SIGTERM stops cleanly."""
     from .materialize import utcnow
     from .runner import build as run_build
+    from .runner import connect_waiting
     from .schedule import Clock, StopFlag, read_state, scheduler_loop, due_segments
-    from .warehouse import connect
 
     stop = StopFlag()
     stop.install()
@@ -294,15 +298,17 @@ def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait
     def loader():
         return load(project_dir, profiles_dir, target, vars_text)
 
-    def states_of(project):
-        adapter = connect(project.target)
+    def states_of(project):  # a DuckDB file busy with another build is waited for, like build does
+        adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
         try:
             return read_state(adapter, project)
         finally:
             adapter.close()
 
     def run_due(project, now):
-        due = due_segments(project, states_of(project), now)
+        due = due_segments(project, states_of(project), now, retry_failed=False)
+        if not due:  # built by another process meanwhile; an empty select would build everything
+            return None
         result = run_build(project, None, due, should_stop=stop, lock_timeout=0 if no_wait else lock_timeout)
         for item in result.segments:
             detail = (f"size={item.size} entered={item.entered} exited={item.exited}"

@@ -16,6 +16,7 @@ from .spec import types as t
 from .warehouse.base import Adapter
 
 KEY = "_segw_key"
+FLOOR_ROW = "change_id_floor"  # in _segw_state: the highest change_id a full refresh deleted
 
 
 @dataclass
@@ -41,19 +42,24 @@ def stage_name(segment: t.Segment) -> str:
 
 def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id: str,
                   as_of: dt.datetime, started_at: dt.datetime,
-                  clock: Callable[[], dt.datetime] | None = None) -> SegmentResult:
+                  clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False) -> SegmentResult:
+    """Stage, diff and commit one segment; full_refresh first forgets its members, history and
+    changes in the same transaction, so a refresh that fails changes nothing."""
     clock = clock or utcnow
     schema = project.segment_schema
     if segment.materialized == "view":
+        if full_refresh:
+            clear_segment(adapter, project, segment)
         return _build_view(adapter, project, segment, run_id, as_of, started_at, clock)
     stage = stage_name(segment)
     query = segment_query(project, segment, as_of)
     adapter.drop(schema, stage)
     columns = output_columns(project, segment)
-    staged = exp.select(exp.alias_(exp.cast(col(columns[0], "q"), "TEXT"), KEY, quoted=True),
+    staged = exp.select(exp.alias_(exp.cast(col(columns[0], "q"), "VARCHAR(255)"), KEY, quoted=True),
                         *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
+    adapter.create_index(schema, stage, [KEY])
     try:
         size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
             this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
@@ -62,10 +68,12 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             raise WarehouseError(
                 f"entity '{entity.name}' has duplicate keys in '{entity.model}' ({size} rows, "
                 f"{distinct} distinct {entity.key}); segment '{segment.name}' was not changed")
-        reshape = _needs_reshape(adapter, project, segment)
+        reshape = (full_refresh and adapter.transactional_ddl) or _needs_reshape(adapter, project, segment)
         if reshape and not adapter.transactional_ddl:
             _recreate_relation(adapter, schema, segment, stage, project)
         with adapter.transaction():
+            if full_refresh:
+                _forget(adapter, schema, segment.name)
             if reshape and adapter.transactional_ddl:
                 _recreate_relation(adapter, schema, segment, stage, project)
             entered, exited = _apply_diff(adapter, project, segment, stage, run_id, as_of)
@@ -141,9 +149,7 @@ def _apply_diff(adapter: Adapter, project: Project, segment: t.Segment, stage: s
               .from_(table(schema, "memberships", "m"))
               .where(mine.copy(), exp.not_(exp.Exists(this=exp.select("1").from_(table(schema, stage, "s"))
                                                       .where(col(KEY, "s").eq(col("key", "m")))))))
-    base = exp.select(exp.alias_(exp.Coalesce(this=exp.Max(this=col("change_id")),
-                                              expressions=[exp.Literal.number(0)]), "base", quoted=True)
-                      ).from_(table(schema, "membership_changes"))
+    base = _top_change_id(schema, "base")
     number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
         exp.Ordered(this=col("change", "d"), desc=True), exp.Ordered(this=col("key", "d"))]))
     changes = (exp.select(exp.Add(this=col("base", "b"), expression=number), text(run_id), text(name),
@@ -234,12 +240,35 @@ def clear_segment(adapter: Adapter, project: Project, segment: t.Segment) -> Non
     """Forget a segment's members, history and changes (rebuild --full-refresh), all at once."""
     schema = project.segment_schema
     with adapter.transaction():
-        for name in ("memberships", "membership_history", "membership_changes"):
-            adapter.execute(exp.delete(table(schema, name), where=col("segment").eq(text(segment.name))))
+        _forget(adapter, schema, segment.name)
         if adapter.transactional_ddl:
             adapter.drop(schema, segment.name)
     if not adapter.transactional_ddl:
         adapter.drop(schema, segment.name)
+
+
+def _forget(adapter: Adapter, schema: str, segment: str) -> None:
+    """Delete a segment's memberships, history and changes; call inside a transaction."""
+    # Deleted change_ids are never issued again (syncs hold cursors): keep the highest as a floor.
+    adapter.execute(exp.update(table(schema, "_segw_state"),
+                               {"value": exp.Add(this=col("value"), expression=exp.Literal.number(1))},
+                               where=col("name").eq(text(WRITER_ROW))))
+    top = int(adapter.scalar(_top_change_id(schema, "top")) or 0)
+    adapter.execute(exp.delete(table(schema, "_segw_state"), where=col("name").eq(text(FLOOR_ROW))))
+    adapter.execute(insert(table(schema, "_segw_state"), ["name", "value"],
+                           exp.values([(text(FLOOR_ROW), exp.Literal.number(top))])))
+    for name in ("memberships", "membership_history", "membership_changes"):
+        adapter.execute(exp.delete(table(schema, name), where=col("segment").eq(text(segment))))
+
+
+def _top_change_id(schema: str, alias: str) -> exp.Select:
+    """The highest change_id ever issued: in membership_changes, or deleted by a full refresh."""
+    ids = exp.union(
+        exp.select(exp.alias_(col("change_id"), "id", quoted=True)).from_(table(schema, "membership_changes")),
+        exp.select(col("value")).from_(table(schema, "_segw_state")).where(col("name").eq(text(FLOOR_ROW))),
+        distinct=False)
+    return exp.select(exp.alias_(exp.Coalesce(this=exp.Max(this=col("id")), expressions=[exp.Literal.number(0)]),
+                                 alias, quoted=True)).from_(ids.subquery(exp.to_identifier("i", quoted=True)))
 
 
 def segment_counts(adapter: Adapter, project: Project, segment: str) -> dict[str, int]:

@@ -21,6 +21,8 @@ OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
     "_segw_state": [("name", "VARCHAR(64)"), ("value", "BIGINT")],
 }
 WRITER_ROW = "writer"
+INDEXES = {"memberships": ["segment", "key"], "membership_history": ["segment", "key"],
+           "membership_changes": ["run_id", "segment"]}
 
 
 def table(schema: str, name: str, alias: str | None = None) -> exp.Expression:
@@ -45,6 +47,8 @@ def ensure_output_tables(adapter: Adapter, schema: str) -> None:
             exp.ColumnDef(this=exp.to_identifier(c, quoted=True),
                           kind=exp.DataType.build(ty, dialect=adapter.dialect)) for c, ty in columns])
         adapter.execute(exp.Create(this=definition, kind="TABLE", exists=True))
+        if name in INDEXES:
+            adapter.create_index(schema, name, INDEXES[name])
     state = table(schema, "_segw_state")
     exists = exp.select("1").from_(state).where(col("name").eq(text(WRITER_ROW)))
     if not adapter.fetchall(exists):

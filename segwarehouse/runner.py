@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from .columns import Catalog, check_segment_columns
 from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseError, did_you_mean
-from .materialize import SegmentResult, build_segment, clear_segment, current_size, record_run, utcnow
+from .materialize import SegmentResult, build_segment, current_size, record_run, utcnow
 from .modelbuild import build_models, render_models
 from .outputs import ensure_output_tables
 from .project.jinja import SECRETS
@@ -145,10 +145,9 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
                         raise WarehouseError(
                             f"segment '{name}' is being built by another process; gave up after "
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
-                    if full_refresh:
-                        clear_segment(adapter, project, segment)
                     check_segment_columns(project, segment, catalog)
-                    outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock)
+                    outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
+                                            full_refresh=full_refresh)
             except SegwError as exc:
                 message = SECRETS.mask(str(exc))
                 finished = clock()
@@ -173,8 +172,11 @@ def connect_waiting(project: Project, timeout: float):
         try:
             return connect(project.target)
         except SegwError as exc:
-            if "another process" not in (exc.hint or "") or time.monotonic() >= deadline:
+            if "another process" not in (exc.hint or ""):
                 raise
+            if time.monotonic() >= deadline:
+                raise WarehouseError(f"{exc.message}; gave up after {timeout:g} s", exc.location,
+                                     exc.hint) from None
             time.sleep(0.25)
 
 

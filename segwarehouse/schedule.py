@@ -10,6 +10,7 @@ from typing import Callable
 from croniter import croniter
 from sqlglot import exp
 
+from .errors import SegwError
 from .outputs import OUTPUT_TABLES, col, table
 from .project.loader import Project
 from .warehouse.base import Adapter
@@ -59,19 +60,29 @@ def read_state(adapter: Adapter, project: Project) -> dict[str, SegmentState]:
     return states
 
 
-def due_segments(project: Project, states: dict[str, SegmentState], now: dt.datetime) -> list[str]:
-    """Segments whose last success is older than their latest tick, plus what they read."""
-    due = {name for name, segment in project.segments.items()
-           if states[name].last_success_at is None
-           or states[name].last_success_at < latest_tick(project.schedule_of(segment), now)}
+def due_segments(project: Project, states: dict[str, SegmentState], now: dt.datetime,
+                 retry_failed: bool = True) -> list[str]:
+    """Segments whose last success is older than their latest tick, plus what they read.
+
+    retry_failed=False (the scheduler): a segment that already failed since its latest tick
+    waits for its next tick instead of being retried at once, over and over."""
+    def is_due(name: str, segment) -> bool:
+        tick = latest_tick(project.schedule_of(segment), now)
+        state = states[name]
+        if not retry_failed and state.last_run_at is not None and state.last_run_at >= tick:
+            return False  # tried since the tick: a success is fresh, a failure waits
+        return state.last_success_at is None or state.last_success_at < tick
+
+    due = {name for name, segment in project.segments.items() if is_due(name, segment)}
     for name in list(due):
         due |= project.dependencies(name)
     return [name for name in project.segments if name in due]
 
 
-def next_due_at(project: Project, states: dict[str, SegmentState], now: dt.datetime) -> dict[str, dt.datetime]:
+def next_due_at(project: Project, states: dict[str, SegmentState], now: dt.datetime,
+                retry_failed: bool = True) -> dict[str, dt.datetime]:
     """When each segment next becomes due: now if already due, else its next tick."""
-    due = set(due_segments(project, states, now))
+    due = set(due_segments(project, states, now, retry_failed))
     return {name: now if name in due else next_tick(project.schedule_of(segment), now)
             for name, segment in project.segments.items()}
 
@@ -107,19 +118,22 @@ def scheduler_loop(project_loader: Callable[[], Project], run_due: Callable[[Pro
                    stop: Callable[[], bool], log: Callable[[str], None],
                    max_sleep: float = 60.0, max_cycles: int | None = None) -> int:
     """Sleep until the next due segment, build what is due, repeat until stopped."""
+    if max_sleep <= 0:
+        raise SegwError(f"--max-sleep must be more than 0 seconds, not {max_sleep:g}")
     cycles = 0
     while not stop():
         project = project_loader()
         now = clock.now()
         states = states_of(project)
-        if due_segments(project, states, now):
+        if due_segments(project, states, now, retry_failed=False):
             run_due(project, now)
             cycles += 1
             if max_cycles is not None and cycles >= max_cycles:
                 break
             continue
-        wake = min(next_due_at(project, states, now).values(), default=now + dt.timedelta(seconds=max_sleep))
-        wait = max(1.0, min(max_sleep, (wake - now).total_seconds()))
+        wake = min(next_due_at(project, states, now, retry_failed=False).values(),
+                   default=now + dt.timedelta(seconds=max_sleep))
+        wait = min(max_sleep, max(1.0, (wake - now).total_seconds()))
         step = 0.0
         while step < wait and not stop():
             chunk = min(1.0, wait - step)

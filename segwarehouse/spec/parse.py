@@ -369,9 +369,9 @@ class Parser:
             tags=tags, loc=self.doc.at(parent, index))
 
     def schedule(self, value: AnyValue, node: AnyValue, key: AnyValue) -> str:
-        from croniter import croniter
+        from ..project.config import valid_cron
 
-        if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
+        if not valid_cron(value):
             self.fail(f"invalid cron schedule {value!r}", node, key,
                       "write five fields in UTC: minute hour day-of-month month day-of-week, "
                       "e.g. \"0 6 * * *\" for daily at 06:00")

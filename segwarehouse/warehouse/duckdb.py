@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SegwError
+from ..errors import SegwError, WarehouseError
 from .base import Adapter
 
 
@@ -12,6 +12,7 @@ class DuckDBAdapter(Adapter):
     transactional_ddl = True
     max_identifier = 255
     placeholder = "?"
+    wants_indexes = False
 
     def __init__(self, target):
         super().__init__(target)
@@ -23,8 +24,14 @@ class DuckDBAdapter(Adapter):
         try:
             self.connection = duckdb.connect(path)
         except duckdb.IOException as exc:
-            raise SegwError(f"cannot open DuckDB file {path}: {' '.join(str(exc).split())}",
-                            target.location, "another process may be writing to it; wait and retry")
+            detail = " ".join(str(exc).split())
+            if not any(text in detail.lower() for text in ("could not set lock", "conflicting lock")):
+                # a folder, a file that is not DuckDB's, no permission: waiting will not help
+                raise SegwError(f"cannot open DuckDB file {path}: {detail}", target.location,
+                                "check `path:` of the target in profiles.yml") from None
+            # Busy, not wrong: a build-time failure (exit 1) that runner.connect_waiting retries.
+            raise WarehouseError(f"cannot open DuckDB file {path}: {detail}", target.location,
+                                 "another process may be writing to it; wait and retry") from None
         self.connection.execute("SET TimeZone = 'UTC'")
 
     def _execute(self, sql, params=None):
