@@ -90,7 +90,8 @@ def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
         CaseSensitive: lambda self, e: self.sql(e, "this"),
     }
     if name == "mysql":
-        transforms[CaseSensitive] = lambda self, e: f"BINARY {self.sql(e, 'this')}"
+        # COLLATE, not BINARY: BINARY would make LEFT/RIGHT/LOCATE count bytes, not characters.
+        transforms[CaseSensitive] = lambda self, e: f"({self.sql(e, 'this')} COLLATE utf8mb4_bin)"
         transforms[exp.RegexpLike] = _mysql_regexp
     return transforms
 
