@@ -121,7 +121,8 @@ class Parser:
         """A number, date or timestamp (ISO text is read as a date or timestamp)."""
         if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
             self.fail(f"`{key}` compares with a number, date or timestamp, got {type_name(value)}",
-                      node, key)
+                      node, key, "write one value such as 42, 2024-01-31 or 2024-01-31 08:00:00; "
+                      "use `between: [low, high]` for a range")
         if isinstance(value, str):
             parsed = parse_iso(value)
             if parsed is None:
@@ -186,7 +187,8 @@ class Parser:
             return t.Comparison(op, value)
         if op == "is_set":
             if not isinstance(value, bool):
-                self.fail(f"`is_set` takes true or false, got {type_name(value)}", node, op)
+                self.fail(f"`is_set` takes true or false, got {type_name(value)}", node, op,
+                          "write `is_set: true` (has a value) or `is_set: false` (missing or empty)")
             return t.Comparison(op, value)
         if op in t.POINT_OPS:
             return t.Comparison(op, self.time_point(value, node, op))
