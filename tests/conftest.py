@@ -37,8 +37,9 @@ class TestProject:
         return build(self.load(), parse_as_of(as_of), select, write_results=False)
 
     def adapter(self):
+        from segwarehouse.project.profiles import load_target
         from segwarehouse.warehouse import connect
-        return connect(self.load().target)
+        return connect(load_target(self.root, "test", None))
 
     def query(self, sql: str) -> list[tuple]:
         """Run SQL written in this engine's dialect; {seg} and {mod} name the two schemas."""

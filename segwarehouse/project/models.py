@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import datetime as dt
 import graphlib
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ def build_order(rendered: dict[str, RenderedModel]) -> list[str]:
 
 def read_seed(model: Model) -> Seed:
     text = read_text(model.path, model.shown)
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(io.StringIO(text, newline=""))  # quoted values may hold line breaks
     try:
         header = next(reader)
     except StopIteration:
@@ -192,12 +193,12 @@ def read_seed(model: Model) -> Seed:
     if not all(header) or len(set(header)) != len(header):
         raise SegwError("seed CSV header has empty or repeated column names", Location(model.shown, 1))
     rows = []
-    for number, row in enumerate(reader, start=2):
+    for row in reader:
         if not row:
             continue
         if len(row) != len(header):
             raise SegwError(f"row has {len(row)} values, the header has {len(header)}",
-                            Location(model.shown, number), "quote values that contain commas")
+                            Location(model.shown, reader.line_num), "quote values that contain commas")
         rows.append([None if v == "" else v for v in row])
     types = [infer_type([r[i] for r in rows]) for i in range(len(header))]
     converted = [tuple(convert(v, ty) for v, ty in zip(row, types)) for row in rows]
