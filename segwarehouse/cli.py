@@ -85,11 +85,15 @@ def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_time
     """Build models, then every (or each selected) segment."""
     from .runner import parse_as_of
 
+    from .runner import select_segments, validate_static
+
     project = load(project_dir, profiles_dir, target, vars_text)
     moment = parse_as_of(as_of)
+    select_segments(project, select)
+    validate_static(project, moment)  # bad input stops here: one message, nothing written
     console().print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
                     f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
-    result = run_and_report(project, moment, select, lock_timeout, no_wait)
+    result = run_and_report(project, moment, select, lock_timeout, no_wait, validate=False)
     sys.exit(result.exit_code)
 
 

@@ -15,6 +15,7 @@ from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseError, did_you_mean
 from .materialize import SegmentResult, build_segment, current_size, record_run, utcnow
 from .modelbuild import build_models, render_models
+from .project.models import build_order, read_seed
 from .outputs import ensure_output_tables
 from .project.jinja import SECRETS
 from .project.loader import Project
@@ -91,7 +92,10 @@ def select_segments(project: Project, names: Iterable[str] | None) -> list[str]:
 
 def validate_static(project: Project, as_of: dt.datetime) -> None:
     """Everything that can be checked without a warehouse: models render, segments compile."""
-    render_models(project, as_of)
+    build_order(render_models(project, as_of))
+    for model in project.models.values():
+        if model.kind == "seed":
+            read_seed(model)
     for segment in project.segments.values():
         from .compiler.dialects import to_sql
         from sqlglot.errors import SqlglotError
@@ -106,7 +110,8 @@ def validate_static(project: Project, as_of: dt.datetime) -> None:
 def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[str] | None = None,
           events: Events | None = None, write_results: bool = True, build_models_first: bool = True,
           clock: Callable[[], dt.datetime] | None = None, should_stop: Callable[[], bool] = lambda: False,
-          lock_timeout: float | None = None, full_refresh: bool = False) -> RunResult:
+          lock_timeout: float | None = None, full_refresh: bool = False,
+          validate: bool = True) -> RunResult:
     """Build models, then the selected segments (all by default), one transaction per segment.
 
     A segment that fails is recorded as failed and keeps its members; the others go on.
@@ -116,7 +121,8 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
     clock = clock or utcnow
     as_of = as_of or clock()
     names = select_segments(project, select)
-    validate_static(project, as_of)
+    if validate:
+        validate_static(project, as_of)
     started = clock()
     result = RunResult(new_run_id(started), as_of, started)
     timeout = project.config.lock_timeout if lock_timeout is None else lock_timeout
