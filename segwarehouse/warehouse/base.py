@@ -28,9 +28,6 @@ class Adapter:
     def _execute(self, sql: str, params: Sequence | None = None):  # returns a cursor-like
         raise NotImplementedError
 
-    def _executemany(self, sql: str, rows: list[Sequence]) -> None:
-        raise NotImplementedError
-
     def close(self) -> None:
         raise NotImplementedError
 
@@ -70,10 +67,14 @@ class Adapter:
             return
         target = exp.table_(table, db=schema, quoted=True)
         names = ", ".join(self.sql(exp.to_identifier(c, quoted=True)) for c in columns)
-        marks = ", ".join([self.placeholder] * len(columns))
-        text = f"INSERT INTO {self.sql(target)} ({names}) VALUES ({marks})"
+        row_marks = "(" + ", ".join([self.placeholder] * len(columns)) + ")"
+        batch = max(1, min(1000, 30000 // len(columns)))  # multi-row VALUES: far faster than executemany
         try:
-            self._executemany(text, rows)
+            for start in range(0, len(rows), batch):
+                chunk = rows[start:start + batch]
+                text = (f"INSERT INTO {self.sql(target)} ({names}) VALUES "
+                        + ", ".join([row_marks] * len(chunk)))
+                self._execute(text, [value for row in chunk for value in row])
         except Exception as exc:
             raise WarehouseError(self.describe_error(exc)) from exc
 

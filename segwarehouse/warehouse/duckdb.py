@@ -37,8 +37,5 @@ class DuckDBAdapter(Adapter):
     def _execute(self, sql, params=None):
         return self.connection.execute(sql, params) if params else self.connection.execute(sql)
 
-    def _executemany(self, sql, rows):
-        self.connection.executemany(sql, rows)
-
     def close(self) -> None:
         self.connection.close()

@@ -66,10 +66,6 @@ class ServerAdapter(Adapter):
             cursor.execute(sql, params)
         return cursor
 
-    def _executemany(self, sql, rows):
-        cursor = self.connection.cursor()
-        cursor.executemany(sql, rows)
-
     def close(self) -> None:
         try:
             self.connection.close()
