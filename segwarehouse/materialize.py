@@ -60,6 +60,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
         query.subquery(exp.to_identifier("q", quoted=True)))
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
     adapter.create_index(schema, stage, [KEY])
+    adapter.create_index(schema, stage, [columns[0]])
     try:
         size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
             this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
@@ -119,6 +120,7 @@ def _recreate_relation(adapter: Adapter, schema: str, segment: t.Segment, stage:
     empty = (exp.select(*[col(c) for c in output_columns(project, segment)])
              .from_(table(schema, stage)).where(exp.false()))
     adapter.execute(exp.Create(this=table(schema, segment.name), kind="TABLE", expression=empty))
+    adapter.create_index(schema, segment.name, [output_columns(project, segment)[0]])
 
 
 def _changes_of(schema: str, run_id: str, segment: str, change: str) -> exp.Select:

@@ -247,8 +247,7 @@ def in_segment_leaf(node: t.InSegment, frame: Frame) -> exp.Expression:
     from .segment import member_keys  # a segment's members are another segment query
 
     other = frame.scope.project.segments[node.segment]
-    keys = member_keys(other, frame.scope)
-    return two_valued(exp.In(this=frame.column(frame.entity.key), query=keys.subquery()))
+    return _member_join(frame, member_keys(other, frame.scope), frame.column(frame.entity.key))
 
 
 def in_list_leaf(node: t.InList, frame: Frame) -> exp.Expression:
@@ -265,7 +264,20 @@ def in_list_leaf(node: t.InList, frame: Frame) -> exp.Expression:
     keys = (exp.select(exp.cast(list_column, "TEXT"))
             .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), row, table=True, quoted=True))
             .where(exp.not_(exp.Is(this=list_column.copy(), expression=exp.null()))))
-    return two_valued(exp.In(this=exp.cast(frame.column(frame.entity.key), "TEXT"), query=keys.subquery()))
+    return _member_join(frame, keys, exp.cast(frame.column(frame.entity.key), "TEXT"))
+
+
+def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Expression:
+    """LEFT JOIN the distinct member keys once (not a subquery per row) and test for a match."""
+    alias = frame.scope.alias("k")
+    first = keys.selects[0]
+    keys.set("expressions", [exp.alias_(first.unalias() if isinstance(first, exp.Alias) else first,
+                                        "k", quoted=True)])
+    keys.set("distinct", exp.Distinct())
+    matched = exp.column("k", table=alias, quoted=True)
+    frame.joins.append(exp.Join(this=keys.subquery(exp.to_identifier(alias, quoted=True)), side="LEFT",
+                                on=exp.EQ(this=matched.copy(), expression=key)))
+    return exp.not_(exp.Is(this=matched, expression=exp.null()))
 
 
 def _seed_key_column(project: Project, seed: str, key: str) -> str:

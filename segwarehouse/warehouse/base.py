@@ -1,6 +1,7 @@
 """The one small interface every engine adapter implements; the only room that talks to a database."""
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from typing import Iterable, Sequence
 
@@ -138,7 +139,8 @@ class Adapter:
     def create_index(self, schema: str, table: str, columns: list[str]) -> None:
         if not self.wants_indexes:
             return
-        name = exp.to_identifier(f"{table}__segw_idx"[: self.max_identifier], quoted=True)
+        digest = hashlib.md5(f"{table}:{','.join(columns)}".encode()).hexdigest()[:8]
+        name = exp.to_identifier(f"{table[:40]}__idx_{digest}", quoted=True)
         target = exp.table_(table, db=schema, quoted=True)
         names = ", ".join(self.sql(exp.to_identifier(c, quoted=True)) for c in columns)
         self.execute(f"CREATE INDEX {self.sql(name)} ON {self.sql(target)} ({names})")
