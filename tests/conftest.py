@@ -127,3 +127,8 @@ def project_factory(tmp_path, request):
 
 
 AS_OF = dt.datetime(2024, 6, 30, 12, 0, 0)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/<dialect>/<segment>.sql from the compiler's output")

@@ -95,6 +95,25 @@ def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | Non
     return _select(segment, scope, outputs)
 
 
+def _unsupported_condition(project: Project, segment: t.Segment, dialect: str) -> t.Condition | None:
+    """The `sql:` condition (ours are portable) that a dialect cannot express, if one is."""
+    from ..project.jinja import render
+    from .conditions import parse_sql_condition
+
+    names = [segment.name, *sorted(project.dependencies(segment.name))]
+    for name in names:
+        rules = project.segments[name].rules
+        for node in t.walk(rules) if rules is not None else ():
+            if isinstance(node, t.Sql):
+                source = project.config.models_dialect or project.dialect
+                parsed = parse_sql_condition(render(project.jinja(), node.text, node.loc), source, node)
+                try:
+                    to_sql(parsed, dialect)
+                except UnsupportedError:
+                    return node
+    return None
+
+
 def compile_segment(project: Project, segment: t.Segment, as_of: dt.datetime | None,
                     dialect: str, pretty: bool = True) -> str:
     """The segment's SELECT as SQL text in a dialect, or a SegwError naming what cannot be said."""
@@ -102,8 +121,12 @@ def compile_segment(project: Project, segment: t.Segment, as_of: dt.datetime | N
     try:
         return to_sql(query, dialect, pretty=pretty)
     except UnsupportedError as exc:
-        raise SegwError(f"segment '{segment.name}' cannot be compiled for {dialect}: {exc}",
-                        segment.loc, "rewrite the condition, or build on another engine") from None
+        culprit = _unsupported_condition(project, segment, dialect)
+        what = f"its condition at {culprit.loc}" if culprit is not None else "it"
+        raise SegwError(f"segment '{segment.name}' cannot be compiled for {dialect}: {what} uses "
+                        f"something {dialect} cannot express ({exc})",
+                        culprit.loc if culprit is not None else segment.loc,
+                        "rewrite the condition portably, or build on another engine") from None
     except SqlglotError as exc:
         raise SegwError(f"segment '{segment.name}' cannot be compiled for {dialect}: {exc}",
                         segment.loc) from None

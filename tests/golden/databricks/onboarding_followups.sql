@@ -1,0 +1,30 @@
+SELECT
+  `e1`.`customer_id` AS `customer_id`
+FROM `main`.`customers` AS `e1`
+WHERE
+  NOT `e1`.`customer_id` IS NULL
+  AND (
+    (
+      NOT COALESCE(
+        (
+          CAST(`e1`.`signed_up_at` AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND CAST(`e1`.`signed_up_at` AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+      AND COALESCE(
+        (
+          CAST(`e1`.`signed_up_at` AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
+          AND CAST(`e1`.`signed_up_at` AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+    OR COALESCE(
+      (
+        CAST(`e1`.`signed_up_at` AS TIMESTAMP) > CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        AND CAST(`e1`.`signed_up_at` AS TIMESTAMP) <= CAST('2026-12-01 06:00:00' AS TIMESTAMP)
+      ),
+      FALSE
+    )
+  );

@@ -1,0 +1,30 @@
+SELECT
+  `e1`.`customer_id` AS `customer_id`
+FROM `main`.`customers` AS `e1`
+WHERE
+  NOT `e1`.`customer_id` IS NULL
+  AND (
+    (
+      NOT COALESCE(
+        (
+          CAST(`e1`.`signed_up_at` AS DATETIME(6)) > CAST('2026-10-25 06:00:00' AS DATETIME(6))
+          AND CAST(`e1`.`signed_up_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
+        ),
+        FALSE
+      )
+      AND COALESCE(
+        (
+          CAST(`e1`.`signed_up_at` AS DATETIME(6)) > CAST('2026-10-02 06:00:00' AS DATETIME(6))
+          AND CAST(`e1`.`signed_up_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
+        ),
+        FALSE
+      )
+    )
+    OR COALESCE(
+      (
+        CAST(`e1`.`signed_up_at` AS DATETIME(6)) > CAST('2026-11-01 06:00:00' AS DATETIME(6))
+        AND CAST(`e1`.`signed_up_at` AS DATETIME(6)) <= CAST('2026-12-01 06:00:00' AS DATETIME(6))
+      ),
+      FALSE
+    )
+  );
