@@ -238,6 +238,8 @@ def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_
     finally:
         adapter.close()
     if not due:
+        from .runner import RunResult, new_run_id, write_run_results
+        write_run_results(project, RunResult(new_run_id(now), now, now, now))  # no stale results
         console().print("nothing is due")
         return
     console().print(f"due: {', '.join(due)}")

@@ -85,7 +85,7 @@ def status_table(project, states, due, now) -> Table:
     table = Table(title=f"{project.config.name} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
     for name, justify in (("segment", "left"), ("schedule", "left"), ("last run", "left"),
                           ("status", "left"), ("next due", "left"), ("size", "right"),
-                          ("last error", "left")):
+                          ("trend", "left"), ("last error", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for name, state in states.items():
         status = state.last_status or "never built"
@@ -95,5 +95,19 @@ def status_table(project, states, due, now) -> Table:
         table.add_row(name, project.schedule_of(project.segments[name]),
                       f"{state.last_run_at:%Y-%m-%d %H:%M}" if state.last_run_at else "-",
                       f"[{color}]{escape(status)}[/]", next_due,
-                      f"{state.size:,}" if state.size is not None else "-", escape(error))
+                      f"{state.size:,}" if state.size is not None else "-", sparkline(state.sizes[-12:]),
+                      escape(error))
     return table
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """Sizes of the last successful runs as a bar per run, scaled between their min and max."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return BARS[3] * len(values)
+    return "".join(BARS[round((v - low) / (high - low) * (len(BARS) - 1))] for v in values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from croniter import croniter
@@ -38,6 +38,7 @@ class SegmentState:
     last_error: str | None = None
     last_success_at: dt.datetime | None = None
     size: int | None = None
+    sizes: list[int] = field(default_factory=list)  # of successful runs, oldest first
 
 
 def read_state(adapter: Adapter, project: Project) -> dict[str, SegmentState]:
@@ -57,6 +58,8 @@ def read_state(adapter: Adapter, project: Project) -> dict[str, SegmentState]:
             state.size = int(size)
         if status == "success":
             state.last_success_at = started_at
+            if size is not None:
+                state.sizes.append(int(size))
     return states
 
 

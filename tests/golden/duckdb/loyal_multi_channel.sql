@@ -48,8 +48,11 @@ WHERE
     ), FALSE)
     AND COALESCE(
       (
-        "e1".customer_id % 2 = 0 OR NOT (
-          "e1".email LIKE '%@shop.example'
+        "e1".customer_id <= 2000
+        AND (
+          "e1".customer_id % 2 = 0 OR NOT (
+            "e1".email LIKE '%@shop.example'
+          )
         )
       ),
       FALSE
