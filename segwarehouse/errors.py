@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 
@@ -45,12 +44,3 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(str(name), sorted(set(choices)), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
-
-def relative(path: Path | str, root: Path | None = None) -> str:
-    path = Path(path)
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)

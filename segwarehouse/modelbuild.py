@@ -6,7 +6,7 @@ from typing import Callable
 
 from sqlglot import exp
 
-from .errors import Location, SegwError, WarehouseError
+from .errors import Location, WarehouseError
 from .outputs import table
 from .project.loader import Project
 from .project.models import ModelRenderer, RenderedModel, build_order, read_seed
@@ -37,8 +37,7 @@ def build_models(adapter: Adapter, project: Project, as_of: dt.datetime,
             on_model(name)
             _load_seed(adapter, schema, name, model)
             built.append(name)
-    graph_input = {n: r for n, r in rendered.items()}
-    for name in build_order(graph_input):
+    for name in build_order(rendered):
         if name not in rendered:
             continue
         on_model(name)
@@ -102,8 +101,3 @@ def swap_table(adapter: Adapter, schema: str, name: str, tmp: str) -> None:
                     f"{q(table(schema, tmp))} TO {q(table(schema, name))}")
     adapter.drop(schema, old, "table")
 
-
-def check_models_exist(project: Project) -> None:
-    if not project.models:
-        raise SegwError("the project has no models or seeds", Location(str(project.root)),
-                        "add models/*.sql or seeds/*.csv, or point entities at existing tables")

@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sqlglot.errors import SqlglotError
+
 from .columns import Catalog, check_segment_columns
+from .compiler.dialects import to_sql
 from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseError, did_you_mean
 from .materialize import SegmentResult, build_segment, current_size, record_run, utcnow
@@ -97,8 +100,6 @@ def validate_static(project: Project, as_of: dt.datetime) -> None:
         if model.kind == "seed":
             read_seed(model)
     for segment in project.segments.values():
-        from .compiler.dialects import to_sql
-        from sqlglot.errors import SqlglotError
         query = segment_query(project, segment, as_of)
         try:
             to_sql(query, project.dialect)

@@ -11,7 +11,7 @@ from croniter import croniter
 from sqlglot import exp
 
 from .errors import SegwError
-from .outputs import OUTPUT_TABLES, col, table
+from .outputs import col, table
 from .project.loader import Project
 from .warehouse.base import Adapter
 
@@ -146,4 +146,4 @@ def scheduler_loop(project_loader: Callable[[], Project], run_due: Callable[[Pro
 
 
 __all__ = ["latest_tick", "next_tick", "due_segments", "next_due_at", "read_state", "Clock", "StopFlag",
-           "scheduler_loop", "OUTPUT_TABLES"]
+           "scheduler_loop"]

@@ -50,10 +50,6 @@ class Frame:
         return exp.column(name, table=self.alias, quoted=True)
 
 
-def false() -> exp.Expression:
-    return exp.false()
-
-
 def two_valued(expression: exp.Expression) -> exp.Expression:
     """NULL never leaks out of a leaf: unknown is false."""
     return exp.Coalesce(this=exp.paren(expression, copy=False), expressions=[exp.false()])

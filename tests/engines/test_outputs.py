@@ -1,7 +1,6 @@
 """The output contract of SEGMENTS.md §8 on every engine: memberships, history, changes, runs."""
 from __future__ import annotations
 
-import pytest
 
 FILES = {
     "seeds/people.csv": """

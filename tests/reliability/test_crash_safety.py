@@ -1,7 +1,6 @@
 """SIGKILL a build at random points: every segment stays whole, and the next build recovers."""
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
