@@ -11,6 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# CI replays the same examples every run, so a red build is a regression, never a lucky draw;
+# locally each run explores new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ENGINES = ("duckdb", "postgres", "mysql")
 PG = {"type": "postgres", "host": os.environ.get("SEGW_TEST_PG_HOST", "127.0.0.1"), "port": 5432,
