@@ -39,6 +39,11 @@ class WarehouseError(SegwError):
     exit_code = 1
 
 
+class WarehouseUnavailable(WarehouseError):
+    """The warehouse cannot be reached or dropped the connection: a fault of the moment, not of
+    the project (exit 1, so an orchestrator can tell it from an invalid project and retry)."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean' hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(str(name), sorted(set(choices)), n=1, cutoff=0.6)

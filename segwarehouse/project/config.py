@@ -5,13 +5,25 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..errors import SegwError, did_you_mean
 from .yamlfile import load_yaml
 
 CONFIG_FILE = "segwarehouse.yml"
 DEFAULT_SCHEDULE = "0 0 * * *"
+
+
+SEED_TYPES = ("text", "varchar", "string", "bigint", "integer", "int", "double", "float", "decimal",
+              "numeric", "boolean", "date", "timestamp")
+CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+class SeedConfig(BaseModel):
+    """dbt's per-seed settings: `seeds: {NAME: {column_types: {COLUMN: varchar}}}`."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column_types: dict[str, str] = Field(default_factory=dict)
 
 
 class ProjectConfig(BaseModel):
@@ -25,12 +37,17 @@ class ProjectConfig(BaseModel):
     schedule: str = DEFAULT_SCHEDULE
     models_dialect: Optional[str] = None
     lock_timeout: float = 300
+    seeds: dict[str, SeedConfig] = Field(default_factory=dict)
+    _locations: dict = PrivateAttr(default_factory=dict)  # (seed, column) -> Location in the file
 
 
 def valid_cron(value: Any) -> bool:
-    """Five cron fields croniter understands that fire on some real date (not `0 0 30 2 *`)."""
+    """Five cron fields croniter understands that fire on some real date (not `0 0 30 2 *`),
+    or one of croniter's aliases such as `@daily` (not `@reboot`)."""
     import datetime as dt
     from croniter import croniter
+    if isinstance(value, str) and value.strip().lower() in CRON_ALIASES:
+        return True
     if not isinstance(value, str) or len(value.split()) != 5 or not croniter.is_valid(value):
         return False
     try:
@@ -43,7 +60,8 @@ def valid_cron(value: Any) -> bool:
 def load_config(project_dir: Path) -> ProjectConfig:
     path = project_dir / CONFIG_FILE
     if not path.is_file():
-        return ProjectConfig(name=project_dir.resolve().name, profile=None)
+        name = project_dir.resolve().name
+        return ProjectConfig(name=name, profile=name)  # dbt's habit: the profile is named after the project
     doc = load_yaml(path, CONFIG_FILE)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
@@ -53,6 +71,8 @@ def load_config(project_dir: Path) -> ProjectConfig:
     except pydantic.ValidationError as exc:
         error = exc.errors()[0]
         key = error["loc"][0] if error["loc"] else None
+        if key == "seeds" and len(error["loc"]) > 1:
+            _seed_config_error(doc, data, error)
         if error["type"] == "extra_forbidden":
             hint = did_you_mean(str(key), ProjectConfig.model_fields) or \
                 f"allowed keys: {', '.join(ProjectConfig.model_fields)}"
@@ -67,7 +87,46 @@ def load_config(project_dir: Path) -> ProjectConfig:
                             doc.at(data, "models_dialect"), "e.g. duckdb, postgres, snowflake") from None
     if not valid_cron(config.schedule):
         raise SegwError(f"invalid cron schedule {config.schedule!r}", doc.at(data, "schedule"),
-                        "write five fields in UTC, e.g. \"0 6 * * *\"")
+                        "write five fields in UTC, e.g. \"0 6 * * *\", or @daily / @hourly")
+    for seed, settings in config.seeds.items():
+        for column, type_name in settings.column_types.items():
+            if type_name.strip().lower() not in SEED_TYPES:
+                node = data["seeds"][seed]["column_types"]
+                raise SegwError(f"unknown type {type_name!r} for column '{column}' of seed '{seed}'",
+                                doc.at(node, column),
+                                did_you_mean(type_name.lower(), SEED_TYPES) or f"one of: {', '.join(SEED_TYPES)}")
+    config._locations.update({
+        (seed, column): doc.at(data["seeds"][seed].get("column_types"), column) if isinstance(
+            data["seeds"][seed], dict) else doc.at(data["seeds"], seed)
+        for seed, settings in config.seeds.items() for column in settings.column_types}
+        | {(seed, None): doc.at(data["seeds"], seed) for seed in config.seeds})
+    for key in ("profile", "name"):  # the line that names the profile (profile defaults to name)
+        if key in data:
+            config._locations["profile"] = doc.at(data, key)
+            break
     if config.profile is None:
         config = config.model_copy(update={"profile": config.name})
     return config
+
+
+def _seed_config_error(doc, data: dict, error: dict) -> None:
+    """A mistake under `seeds:`, reported at the deepest line the error names."""
+    node, line_node, line_key = data, data, "seeds"
+    path = [p for p in error["loc"]]
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            line_node, line_key, node = node, part, node[part]
+        else:
+            break
+    if error["type"] == "extra_forbidden":
+        raise SegwError(f"unknown key '{path[-1]}' under seeds: in {CONFIG_FILE}", doc.at(line_node, line_key),
+                        did_you_mean(str(path[-1]), SeedConfig.model_fields) or "a seed takes `column_types:`")
+    raise SegwError(f"`{'.'.join(map(str, path))}` in {CONFIG_FILE}: {error['msg']}",
+                    doc.at(line_node, line_key),
+                    "write seeds: {NAME: {column_types: {COLUMN: varchar}}}")
+
+
+def seed_config_location(config: ProjectConfig, seed: str, column: str | None = None):
+    """Where `seeds: {seed: {column_types: {column: ...}}}` stands in segwarehouse.yml, if known."""
+    locations = config._locations
+    return locations.get((seed, column)) or locations.get((seed, None))

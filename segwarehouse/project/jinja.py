@@ -40,17 +40,56 @@ def env_var(name: str, default: Any = _MISSING) -> str:
     return default
 
 
+MAX_OUTPUT = 1_000_000   # characters a template may render to
+MAX_RANGE = 100_000      # items all range() calls of one render may produce together
+MAX_EXPONENT = 1_000
+
+
+class BoundedEnvironment(jinja2.sandbox.SandboxedEnvironment):
+    """A sandbox whose `*`, `**` and range() cannot make huge values or run for minutes."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.range_budget = MAX_RANGE
+        self.globals["range"] = self.bounded_range
+
+    def bounded_range(self, *args):
+        items = range(*args)
+        self.range_budget -= len(items)
+        if self.range_budget < 0:
+            raise OverflowError(f"range() would produce more than {MAX_RANGE:,} items in one template")
+        return items
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+                raise OverflowError(f"exponent {right} is larger than {MAX_EXPONENT}")
+            return left ** right
+        sized = [v for v in (left, right) if isinstance(v, (str, list, tuple))]
+        counts = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
+        if sized and counts and len(sized[0]) * counts[0] > MAX_OUTPUT:
+            raise OverflowError(f"repeating a value would make more than {MAX_OUTPUT:,} items")
+        return left * right
+
+
 def make_environment() -> jinja2.Environment:
-    env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined,
-                                              keep_trailing_newline=True)
+    env = BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.globals["env_var"] = env_var
     return env
 
 
 def render(env: jinja2.Environment, text: str, location: Location, context: dict | None = None) -> str:
     """Render a template; Jinja faults become a SegwError at the template's location."""
+    if isinstance(env, BoundedEnvironment):
+        env.range_budget = MAX_RANGE
     try:
-        return env.from_string(text).render(**(context or {}))
+        out = env.from_string(text).render(**(context or {}))
+        if len(out) > MAX_OUTPUT:
+            raise SegwError(f"template renders to more than {MAX_OUTPUT:,} characters", location,
+                            "a template should produce SQL, not data")
+        return out
     except SegwError as exc:
         if exc.location is None:
             exc.location = location
@@ -64,7 +103,10 @@ def render(env: jinja2.Environment, text: str, location: Location, context: dict
                         "define it under `vars:` in segwarehouse.yml or as a macro in macros/") from None
     except jinja2.TemplateError as exc:
         raise SegwError(f"template error: {exc}", location) from None
-    except (TypeError, ValueError, ZeroDivisionError) as exc:
+    except (OverflowError, MemoryError, RecursionError) as exc:
+        raise SegwError(f"template is too expensive: {exc}", location,
+                        "templates may not build huge values or loop without bound") from None
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError) as exc:
         raise SegwError(f"template error: {exc}", location) from None
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from ..errors import Location, SegwError, did_you_mean
 from ..spec import types as t
 from ..spec.parse import Parser
-from .config import ProjectConfig, load_config
-from .models import Model, discover, jinja_with_macros, load_macros
+from .config import CONFIG_FILE, ProjectConfig, load_config, seed_config_location
+from .models import Model, discover, jinja_with_macros, load_macros, seed_header
 from .profiles import Target, load_target
 from .yamlfile import YamlDoc, load_yaml
 
@@ -89,7 +89,9 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
     if vars:
         config = config.model_copy(update={"vars": {**config.vars, **vars}})
     target_obj = load_target(root, config.profile, target,
-                             Path(profiles_dir) if profiles_dir else None)
+                             Path(profiles_dir) if profiles_dir else None,
+                             profile_location=config._locations.get("profile"),
+                             config_missing=not (root / CONFIG_FILE).is_file())
     models = discover(root)
     entities: dict[str, t.Entity] = {}
     segments: dict[str, t.Segment] = {}
@@ -185,9 +187,11 @@ def _resolve(project: Project, segments: dict[str, t.Segment]) -> None:
                                 item.loc, "put the CSV in seeds/ and write `from: seeds/NAME.csv`")
         else:
             _check_model(project, item.source, item.loc, f"list '{item.name}'")
+    _seed_types(project)
     graph: dict[str, set[str]] = {}
     for segment in segments.values():
         entity = _entity(project, segment.entity, segment.loc, f"segment '{segment.name}'")
+        _check_output_names(segment, entity)
         for name in segment.include + segment.exclude:
             _member_source(project, segments, segment, name, segment.loc, entity.name)
         if segment.rules is not None:
@@ -271,3 +275,61 @@ def relation_for(entity: t.Entity, node: t.Related) -> t.RelationSpec:
                         f"so it has no time window or first/last", node.loc,
                         f"add `time: <column>` to relation '{relation.name}' in models/*.yml")
     return relation
+
+
+RESERVED_PREFIX = "_segw_"
+
+
+def _check_output_names(segment: t.Segment, entity: t.Entity) -> None:
+    """Columns of a segment's own relation must not collide with `split` or segwarehouse's own."""
+    seen: set[str] = set()
+    for column in (entity.key, *segment.columns):
+        is_key = column == entity.key and column not in segment.columns
+        where = entity.at("key") if is_key else segment.loc
+        if column.lower().startswith(RESERVED_PREFIX):
+            raise SegwError(f"column '{column}' of segment '{segment.name}' uses the reserved prefix "
+                            f"'{RESERVED_PREFIX}'", where, "rename the column in the model, or drop it from `columns:`")
+        if segment.splits and column.lower() == "split":
+            raise SegwError(f"segment '{segment.name}' has `splits:`, so its relation has a column "
+                            f"'split'; its {'key' if column == entity.key else 'carried'} column "
+                            f"'{column}' would collide with it", where,
+                            "rename the column in the model (e.g. split_name)" +
+                            ("" if is_key else ", or drop it from `columns:`"))
+        if column in seen and column != entity.key:
+            raise SegwError(f"column '{column}' is listed twice in `columns:` of segment '{segment.name}'",
+                            segment.loc, "list each column once")
+        seen.add(column)
+
+
+def _seed_types(project: Project) -> None:
+    """Apply `seeds: {NAME: {column_types: ...}}` and keep the key column of a seed a list reads
+    as text exactly as written (`00042` stays `00042`, not the integer 42)."""
+    config = project.config
+    for name, settings in config.seeds.items():
+        model = project.models.get(name)
+        if model is None or model.kind != "seed":
+            seeds = [m for m, model in project.models.items() if model.kind == "seed"]
+            raise SegwError(f"`seeds:` in {CONFIG_FILE} names '{name}', which is not a seed",
+                            seed_config_location(config, name),
+                            did_you_mean(name, seeds) or f"seeds are seeds/*.csv (found: {', '.join(seeds) or 'none'})")
+        header = seed_header(model)
+        for column, type_name in settings.column_types.items():
+            if column not in header:
+                raise SegwError(f"seed '{name}' has no column '{column}'",
+                                seed_config_location(config, name, column),
+                                did_you_mean(column, header) or f"columns: {', '.join(header)}")
+            model.column_types[column] = type_name
+    joined = {e.model for e in project.entities.values()} | {
+        r.model for e in project.entities.values() for r in e.relations.values()}
+    for item in project.lists.values():
+        if not item.source.endswith(".csv"):
+            continue
+        model = project.models[Path(item.source).stem]
+        header = seed_header(model)
+        key = project.entities[item.entity].key
+        column = item.key_column or (key if key in header else header[0])
+        if column not in header:
+            raise SegwError(f"list '{item.name}' reads key column '{column}', which {model.shown} does not have",
+                            item.loc, did_you_mean(column, header) or f"columns: {', '.join(header)}")
+        if model.name not in joined:  # an entity's own seed keeps its types: its keys join as they are
+            model.column_types.setdefault(column, "text")

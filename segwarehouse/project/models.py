@@ -28,6 +28,7 @@ class Model:
     path: Path
     kind: str  # "sql" or "seed"
     description: str | None = None
+    column_types: dict[str, str] = field(default_factory=dict)  # seeds: column -> sqlglot type name
 
 
 @dataclass
@@ -182,9 +183,16 @@ def build_order(rendered: dict[str, RenderedModel]) -> list[str]:
                         Location(rendered[cycle[0]].model.shown), "break the cycle of ref() calls") from None
 
 
-def read_seed(model: Model) -> Seed:
+SEED_TYPE_NAMES = {"text": "TEXT", "varchar": "TEXT", "string": "TEXT", "bigint": "BIGINT",
+                   "integer": "BIGINT", "int": "BIGINT", "double": "DOUBLE", "float": "DOUBLE",
+                   "decimal": "DOUBLE", "numeric": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
+                   "timestamp": "TIMESTAMP"}
+
+
+def seed_header(model: Model) -> list[str]:
+    """The column names of a seed CSV (its first row), checked."""
     text = read_text(model.path, model.shown)
-    reader = csv.reader(io.StringIO(text, newline=""))  # quoted values may hold line breaks
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
@@ -192,7 +200,16 @@ def read_seed(model: Model) -> Seed:
     header = [h.strip() for h in header]
     if not all(header) or len(set(header)) != len(header):
         raise SegwError("seed CSV header has empty or repeated column names", Location(model.shown, 1))
-    rows = []
+    return header
+
+
+def read_seed(model: Model) -> Seed:
+    """Rows of a seed; types are inferred except where `model.column_types` fixes them (list keys
+    stay text exactly as written, `seeds: {NAME: {column_types: ...}}` in segwarehouse.yml)."""
+    header = seed_header(model)
+    reader = csv.reader(io.StringIO(read_text(model.path, model.shown), newline=""))
+    next(reader)
+    rows, lines = [], []
     for row in reader:
         if not row:
             continue
@@ -200,8 +217,21 @@ def read_seed(model: Model) -> Seed:
             raise SegwError(f"row has {len(row)} values, the header has {len(header)}",
                             Location(model.shown, reader.line_num), "quote values that contain commas")
         rows.append([None if v == "" else v for v in row])
-    types = [infer_type([r[i] for r in rows]) for i in range(len(header))]
-    converted = [tuple(convert(v, ty) for v, ty in zip(row, types)) for row in rows]
+        lines.append(reader.line_num)
+    fixed = {c: SEED_TYPE_NAMES.get(ty.strip().lower(), "TEXT") for c, ty in model.column_types.items()}
+    types = [fixed.get(name) or infer_type([r[i] for r in rows]) for i, name in enumerate(header)]
+    converted = []
+    for row, line in zip(rows, lines):
+        out = []
+        for name, value, ty in zip(header, row, types):
+            try:
+                out.append(convert(value, ty))
+            except (ValueError, InvalidOperation):
+                raise SegwError(f"value {value!r} of column '{name}' is not a {ty.lower()}",
+                                Location(model.shown, line),
+                                "fix the value, or change the column's type under `seeds:` in "
+                                "segwarehouse.yml") from None
+        converted.append(tuple(out))
     return Seed(header, types, converted)
 
 
@@ -237,6 +267,8 @@ def convert(value: str | None, type_name: str):
     if type_name == "BIGINT":
         return int(value)
     if type_name == "BOOLEAN":
+        if value.lower() not in ("true", "false"):
+            raise ValueError(value)
         return value.lower() == "true"
     if type_name == "DATE":
         return dt.date.fromisoformat(value)

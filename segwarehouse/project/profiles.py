@@ -47,16 +47,26 @@ def find_profiles(project_dir: Path, profiles_dir: Path | None) -> Path:
 
 
 def load_target(project_dir: Path, profile_name: str, target_name: str | None,
-                profiles_dir: Path | None = None) -> Target:
+                profiles_dir: Path | None = None, profile_location: Location | None = None,
+                config_missing: bool = False) -> Target:
+    """The target to use. `profile_location` is where segwarehouse.yml names the profile;
+    `config_missing` says there is no segwarehouse.yml and the profile is named after the folder."""
     path = find_profiles(project_dir, profiles_dir)
     shown = str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) else str(path)
     doc = load_yaml(path, shown)
     if not isinstance(doc.data, dict):
         raise SegwError("profiles.yml must be a mapping of profile names", doc.at(doc.data))
     if profile_name not in doc.data:
-        raise SegwError(f"profile '{profile_name}' not found in {shown}", doc.at(doc.data),
-                        did_you_mean(profile_name, doc.data) or
-                        f"profiles defined: {', '.join(map(str, doc.data)) or 'none'}")
+        defined = ", ".join(map(str, doc.data)) or "none"
+        if config_missing:
+            raise SegwError(f"segwarehouse.yml is missing, and {shown} has no profile named after the "
+                            f"project folder ('{profile_name}')", Location(str(project_dir / "segwarehouse.yml")),
+                            f"create segwarehouse.yml with `profile: NAME` (profiles in {shown}: {defined}), "
+                            "or pass --project-dir pointing at the project")
+        hint = did_you_mean(profile_name, doc.data)
+        hint = f"{hint} (profiles in {shown}: {defined})" if hint else f"profiles in {shown}: {defined}"
+        raise SegwError(f"profile '{profile_name}' not found in {shown}",
+                        profile_location or doc.at(doc.data), hint)
     profile = doc.data[profile_name]
     if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
         raise SegwError(f"profile '{profile_name}' needs `outputs:` with at least one target",
@@ -87,8 +97,55 @@ def load_target(project_dir: Path, profile_name: str, target_name: str | None,
         raise SegwError(f"unknown warehouse type {kind!r} in target '{name}'", location,
                         did_you_mean(kind, ENGINE_DIALECTS) or
                         f"supported: {', '.join(sorted(set(ENGINE_DIALECTS)))}")
+    _check_settings(kind, str(name), settings, lambda key: doc.at(raw, key))
     schema = settings.pop("schema", None) or settings.get("dataset") or (
         "main" if kind == "duckdb" else "public")
     if kind == "duckdb" and "path" in settings and settings["path"] != ":memory:":
         settings["path"] = str((project_dir / str(settings["path"])).resolve())
     return Target(profile_name, str(name), kind, str(schema), settings, location)
+
+
+TEXT_KEYS = ("host", "user", "username", "dbname", "database", "schema", "path", "role", "warehouse",
+             "account", "project", "dataset", "http_path", "catalog", "sslmode")
+
+
+def _check_settings(kind: str, target: str, settings: dict, where) -> None:
+    """Typed keys of a target: a wrong type is reported at its profiles.yml line, not a traceback."""
+    for key in ("port", "threads"):
+        if key not in settings or settings[key] is None:
+            continue
+        value = settings[key]
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        low, high = (1, 65535) if key == "port" else (1, 1024)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SegwError(f"`{key}` of target '{target}' must be a whole number from {low} to {high}, "
+                            f"got {settings[key]!r}", where(key),
+                            "e.g. `port: 5432`" if key == "port" else "e.g. `threads: 4`")
+        settings[key] = value
+    for key in TEXT_KEYS:
+        if key in settings and settings[key] is not None and not isinstance(settings[key], (str, int)):
+            got = "a list" if isinstance(settings[key], list) else "a mapping" if isinstance(
+                settings[key], dict) else type(settings[key]).__name__
+            raise SegwError(f"`{key}` of target '{target}' must be text, got {got}",
+                            where(key), f"write `{key}: value` with one value")
+        if key in settings and isinstance(settings[key], (int, bool)) and key in ("path", "host", "user"):
+            raise SegwError(f"`{key}` of target '{target}' must be text, got {settings[key]!r}",
+                            where(key), "quote the value")
+    for key in SECRET_KEYS:
+        if key in settings and isinstance(settings[key], (list, dict)):
+            raise SegwError(f"`{key}` of target '{target}' must be text", where(key), "quote the value")
+    if kind == "duckdb" and "path" in settings and not str(settings["path"]).strip():
+        raise SegwError(f"`path` of target '{target}' is empty", where("path"),
+                        "write a file name such as warehouse.duckdb, or :memory:")
+
+
+def require_existing_warehouse(target: Target) -> None:
+    """Refuse a DuckDB file that does not exist yet: only `segw build` may create it."""
+    if target.type != "duckdb":
+        return
+    path = str(target.settings.get("path", ":memory:"))
+    if path == ":memory:" or path.startswith("md:") or Path(path).exists():
+        return
+    raise SegwError(f"no warehouse at {path}; run `segw build` first to create it", target.location,
+                    "or fix `path:` of the target in profiles.yml")

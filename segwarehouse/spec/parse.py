@@ -19,7 +19,7 @@ LEAVES = ("property", "related", "event", "in_segment", "in_list", "near", "sql"
 CASE_OPS = t.SCALAR_OPS + t.LIST_OPS + t.TEXT_OPS + ("matches",)
 TIME_MEASURE_OPS = ("after", "before", "within_last", "not_within_last", "within_next", "between")
 SEGMENT_KEYS = ("name", "title", "description", "entity", "category", "tags", "rules", "exclude",
-                "include", "splits", "materialized", "schedule", "columns")
+                "include", "splits", "materialized", "schedule", "columns", "split_seed")
 MATERIALIZATIONS = ("view", "table", "incremental")
 
 
@@ -368,7 +368,8 @@ class Parser:
             columns=columns, title=title,
             description=self.text(node, "description", what, required=False),
             category=self.text(node, "category", what, required=False),
-            tags=tags, loc=self.doc.at(parent, index))
+            tags=tags, loc=self.doc.at(parent, index),
+            split_seed=self.text(node, "split_seed", what, required=False))
 
     def schedule(self, value: AnyValue, node: AnyValue, key: AnyValue) -> str:
         from ..project.config import valid_cron
@@ -376,7 +377,7 @@ class Parser:
         if not valid_cron(value):
             self.fail(f"invalid cron schedule {value!r}", node, key,
                       "write five fields in UTC: minute hour day-of-month month day-of-week, "
-                      "e.g. \"0 6 * * *\" for daily at 06:00")
+                      "e.g. \"0 6 * * *\" for daily at 06:00, or @daily, @hourly, @weekly, @monthly")
         return value
 
     def splits(self, node: dict, what: str) -> tuple[t.Split, ...]:
@@ -423,9 +424,11 @@ class Parser:
             relations[rel_name] = t.RelationSpec(
                 rel_name, self.text(rel, "model", rwhat), self.text(rel, "foreign_key", rwhat),
                 self.text(rel, "time", rwhat, required=False),
-                self.text(rel, "name", rwhat, required=False), loc=self.doc.at(body, rel_name))
+                self.text(rel, "name", rwhat, required=False), loc=self.doc.at(body, rel_name),
+                locs={k: self.doc.at(rel, k) for k in ("model", "foreign_key", "time", "name") if k in rel})
         return t.Entity(name, self.text(node, "model", what), self.text(node, "key", what),
-                        relations, loc=self.doc.at(parent, index))
+                        relations, loc=self.doc.at(parent, index),
+                        locs={k: self.doc.at(node, k) for k in ("model", "key") if k in node})
 
 
 def slug(title: str) -> str:

@@ -134,6 +134,11 @@ class RelationSpec:
     time: str | None = None
     event_name: str | None = None
     loc: Location | None = field(default=None, compare=False)
+    locs: dict = field(default_factory=dict, compare=False, repr=False)  # key -> Location of its line
+
+    def at(self, key: str) -> Location | None:
+        """Where `key:` (foreign_key, time, name) of this relation is written, else the relation."""
+        return self.locs.get(key) or self.loc
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,11 @@ class Entity:
     key: str
     relations: dict[str, RelationSpec]
     loc: Location | None = field(default=None, compare=False)
+    locs: dict = field(default_factory=dict, compare=False, repr=False)  # key -> Location of its line
+
+    def at(self, key: str) -> Location | None:
+        """Where `key:` (key, model) of this entity is written, else the entity."""
+        return self.locs.get(key) or self.loc
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,7 @@ class Segment:
     category: str | None = None
     tags: tuple[str, ...] = ()
     loc: Location | None = field(default=None, compare=False)
+    split_seed: str | None = None  # hashed instead of the name for splits (SEGMENTS.md §7)
 
     def references(self) -> set[str]:
         """Names of segments and lists this segment reads (in_segment, in_list, include, exclude)."""

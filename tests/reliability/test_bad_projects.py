@@ -90,6 +90,59 @@ CORPUS = {
     "sql-dml": (rule("        - sql: \"UPDATE people SET id = 1\"\n"), f"{SEG}:6:"),
     "splits-zero": (seg(GOOD_SEGMENTS + "    splits: {a: 0, b: 100}\n"), f"{SEG}:8:"),
     "splits-not-mapping": (seg(GOOD_SEGMENTS + "    splits: [a, b]\n"), f"{SEG}:8:"),
+    # Out-of-range dates and times (the YAML constructor raised a ValueError)
+    "date-month-13": (rule("        - {property: id, after: 2020-13-45}\n"), f"{SEG}:6:"),
+    "date-feb-30": (rule("        - {property: id, before: 2020-02-30}\n"), f"{SEG}:6:"),
+    "time-hour-25": (rule("        - {property: id, after: 2020-01-01 25:00:00}\n"), f"{SEG}:6:"),
+    "time-text-hour-25": (rule("        - {property: id, after: \"2020-01-01 25:00:00\"}\n"), f"{SEG}:6:"),
+    "vars-bad-date": ({"segwarehouse.yml": "name: p\nprofile: p\nvars:\n  start: 2020-02-30\n"},
+                      "segwarehouse.yml:4:"),
+    # Bounded input
+    "alias-bomb": (seg("a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8))),
+        f"{SEG}:"),
+    "nesting-500": (rule("        - " + "{not: " * 500 + "{property: id, gt: 1}" + "}" * 500 + "\n"),
+                    f"{SEG}:6:"),
+    "nesting-block": (rule("".join("        " + "  " * i + "- not:\n" for i in range(150))
+                           + "        " + "  " * 150 + "- {property: id, gt: 1}\n"), f"{SEG}:"),
+    "nul-in-value": (rule("        - {property: country, equals: \"C\\0H\"}\n"), f"{SEG}:6:"),
+    "jinja-huge-range": (rule("        - sql: \"id > {{ range(10**9) | length }}\"\n"), f"{SEG}:6:"),
+    "jinja-huge-string": (rule("        - sql: \"id > {{ ('x' * 10**9) | length }}\"\n"), f"{SEG}:6:"),
+    "jinja-nested-loops": (rule("        - sql: \"id > {% for i in range(1000) %}{% for j in range(1000) %}"
+                                "{% endfor %}{% endfor %}1\"\n"), f"{SEG}:6:"),
+    # Reserved output column names
+    "columns-split-with-splits": (seg(GOOD_SEGMENTS + "    columns: [split]\n    splits: {a: 50, b: 50}\n"),
+                                  f"{SEG}:2:"),
+    "columns-segw-key": (seg(GOOD_SEGMENTS + "    columns: [_segw_key]\n"), f"{SEG}:2:"),
+    "columns-twice": (seg(GOOD_SEGMENTS + "    columns: [name, name]\n"), f"{SEG}:2:"),
+    "key-named-split": ({"models/entities.yml": ENTITIES.replace("key: id", "key: split"),
+                         **seg(GOOD_SEGMENTS + "    splits: {a: 50, b: 50}\n")}, "models/entities.yml:4:"),
+    # Profiles and segwarehouse.yml
+    "port-text": ({"profiles.yml": "p:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n"
+                                   "      port: abc\n"}, "profiles.yml:6:"),
+    "port-list": ({"profiles.yml": "p:\n  target: dev\n  outputs:\n    dev:\n      type: mysql\n"
+                                   "      port: [1, 2]\n"}, "profiles.yml:6:"),
+    "port-too-big": ({"profiles.yml": "p:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n"
+                                      "      port: 70000\n"}, "profiles.yml:6:"),
+    "duckdb-path-list": ({"profiles.yml": "p:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                                          "      path: [a, b]\n"}, "profiles.yml:6:"),
+    "wrong-profile": ({"segwarehouse.yml": "name: p\nprofile: shop\n"}, "segwarehouse.yml:2:"),
+    "cron-reboot": (seg(GOOD_SEGMENTS + '    schedule: "@reboot"\n'), f"{SEG}:8:"),
+    # Seeds
+    "seed-config-unknown-seed": ({"segwarehouse.yml": "name: p\nprofile: p\nseeds:\n  peple:\n"
+                                                      "    column_types: {id: varchar}\n"}, "segwarehouse.yml:4:"),
+    "seed-config-unknown-column": ({"segwarehouse.yml": "name: p\nprofile: p\nseeds:\n  people:\n"
+                                                        "    column_types:\n      idd: varchar\n"},
+                                   "segwarehouse.yml:6:"),
+    "seed-config-unknown-type": ({"segwarehouse.yml": "name: p\nprofile: p\nseeds:\n  people:\n"
+                                                      "    column_types:\n      id: vachar\n"},
+                                 "segwarehouse.yml:6:"),
+    "seed-config-unknown-key": ({"segwarehouse.yml": "name: p\nprofile: p\nseeds:\n  people:\n"
+                                                     "    column_type: {id: varchar}\n"}, "segwarehouse.yml:5:"),
+    "seed-value-not-type": ({"segwarehouse.yml": "name: p\nprofile: p\nseeds:\n  people:\n"
+                                                 "    column_types: {name: bigint}\n"}, "seeds/people.csv:2:"),
+    "list-key-column-missing": ({"segments/l.yml": "lists:\n  - {name: nl, entity: person, from: seeds/nl.csv, "
+                                                   "key: pid}\n"}, "segments/l.yml:2:"),
 }
 
 
@@ -107,4 +160,4 @@ def test_broken_project(tmp_path, overrides, where):
 
 
 def test_corpus_is_large():
-    assert len(CORPUS) >= 40
+    assert len(CORPUS) >= 70

@@ -90,3 +90,43 @@ def test_sql_conditions_parse_or_give_segw_errors(text):
             assert exc.location == node.loc
         else:
             assert parsed is not None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(depth=st.integers(1, 400), width=st.integers(1, 12), levels=st.integers(1, 9),
+       kind=st.sampled_from(["flow", "block", "aliases", "dates", "jinja"]))
+def test_hostile_yaml_is_bounded(depth, width, levels, kind):
+    """Deep nesting, alias fan-out, impossible dates and costly templates: a project or a SegwError
+    with a line, quickly, whatever the size."""
+    import time
+
+    if kind == "flow":
+        text = ("segments:\n  - name: s\n    entity: person\n    rules: "
+                + "{not: " * depth + "{property: country, equals: CH}" + "}" * depth + "\n")
+    elif kind == "block":
+        text = "segments:\n  - name: s\n    entity: person\n    rules:\n" + "".join(
+            "      " + "  " * i + "- not:\n" for i in range(depth)) + "      " + "  " * depth + \
+            "- {property: country, equals: CH}\n"
+    elif kind == "aliases":
+        names = [f"a{i}" for i in range(levels + 1)]
+        text = f"x: &{names[0]} [" + ",".join(["v"] * width) + "]\n" + "".join(
+            f"y{i}: &{names[i + 1]} [" + ",".join([f"*{names[i]}"] * width) + "]\n" for i in range(levels))
+    elif kind == "dates":
+        text = GOOD_SEGMENTS + f"    description: ok\n    tags: [{2000 + depth}-{width:02d}-{levels * 4:02d}]\n"
+    else:
+        text = GOOD_SEGMENTS.replace("        - property: country\n          equals: CH\n",
+                                     f"        - sql: \"id > {{{{ range({width} ** {levels}) | length }}}}\"\n")
+    root = base_project()
+    try:
+        (root / "segments/s.yml").write_text(text)
+        started = time.monotonic()
+        try:
+            project = load_project(root)
+            for name in project.segments:  # `sql:` is rendered when compiled
+                project.compile(name)
+        except SegwError as exc:
+            assert exc.location is not None and exc.location.file == "segments/s.yml", exc
+            assert exc.location.line is not None or kind == "aliases", exc
+        assert time.monotonic() - started < 10
+    finally:
+        shutil.rmtree(root)

@@ -136,7 +136,7 @@ def test_binary_junk(tmp_path):
 
 def test_missing_profile(tmp_path):
     root = write_project(tmp_path, extra={"segwarehouse.yml": "name: p\nprofile: shop\n"})
-    assert_bad_input(run(root, "build"), root, "profiles.yml:1:", "profile 'shop' not found")
+    assert_bad_input(run(root, "build"), root, "segwarehouse.yml:2:", "profile 'shop' not found")
 
 
 def test_missing_target_suggests_one(tmp_path):
