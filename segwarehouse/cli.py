@@ -52,6 +52,18 @@ def with_project(func):
     return func
 
 
+def load_for_run(project_dir, profiles_dir, target, vars_text):
+    """Load for a command that builds: a project that does not load still leaves run results."""
+    try:
+        return load(project_dir, profiles_dir, target, vars_text)
+    except SegwError as exc:
+        from pathlib import Path
+        from .runner import write_failed_results
+        if Path(project_dir).is_dir():
+            write_failed_results(Path(project_dir), str(exc))
+        raise
+
+
 def load(project_dir, profiles_dir, target, vars_text):
     from .project.loader import load_project
 
@@ -60,8 +72,10 @@ def load(project_dir, profiles_dir, target, vars_text):
         from ruamel.yaml import YAML
         try:
             variables = YAML(typ="safe").load(vars_text)
-        except Exception:
-            raise SegwError("--vars is not valid YAML", hint="e.g. --vars '{vip_floor: 500}'") from None
+        except Exception as exc:  # a syntax error, or an impossible date such as 2020-02-30
+            detail = " ".join(str(getattr(exc, "problem", None) or exc).split())[:200]
+            raise SegwError(f"--vars is not valid YAML: {detail}",
+                            hint="e.g. --vars '{vip_floor: 500}'; quote dates you mean as text") from None
         if not isinstance(variables, dict):
             raise SegwError("--vars must be a mapping", hint="e.g. --vars '{vip_floor: 500}'")
     return load_project(project_dir, target, profiles_dir, variables)
@@ -80,19 +94,18 @@ def main():
 @click.option("--lock-timeout", type=float, default=None,
               help="Seconds to wait for another writer of the same segment (default 300).")
 @click.option("--no-wait", is_flag=True, help="Do not wait for another writer: fail that segment at once.")
-def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_timeout, no_wait):
+@click.option("--warn-error", is_flag=True, help="Treat warnings (values that never occur, ...) as errors.")
+def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_timeout, no_wait, warn_error):
     """Build models, then every (or each selected) segment."""
-    from .runner import parse_as_of
+    from .runner import parse_as_of, select_segments
 
-    from .runner import select_segments, validate_static
-
-    project = load(project_dir, profiles_dir, target, vars_text)
+    project = load_for_run(project_dir, profiles_dir, target, vars_text)
     moment = parse_as_of(as_of)
     select_segments(project, select)
-    validate_static(project, moment)  # bad input stops here: one message, nothing written
     console().print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
                     f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
-    result = run_and_report(project, moment, select, lock_timeout, no_wait, validate=False)
+    result = run_and_report(project, moment if as_of else None, select, lock_timeout, no_wait,
+                            warn_error=warn_error)
     sys.exit(result.exit_code)
 
 
@@ -133,17 +146,24 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
 @main.command(cls=Command)
 @with_project
 @click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
-@click.option("--limit", default=10, show_default=True, help="How many members to show.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1),
+              help="How many members to show.")
 @click.argument("segment")
 def preview(project_dir, profiles_dir, target, vars_text, as_of, limit, segment):
     """Show a segment's size and a sample of members; writes nothing."""
+    from .errors import did_you_mean
     from .preview import preview_segment
+    from .project.profiles import require_existing_warehouse
     from .report import preview_table
-    from .runner import parse_as_of, select_segments
+    from .runner import parse_as_of
 
     project = load(project_dir, profiles_dir, target, vars_text)
-    select_segments(project, [segment])
-    result = preview_segment(project, project.segments[segment], parse_as_of(as_of), limit)
+    if segment not in project.segments:
+        raise SegwError(f"unknown segment '{segment}'",
+                        hint=did_you_mean(segment, project.segments) or "see `segw ls` for the segments")
+    moment = parse_as_of(as_of)
+    require_existing_warehouse(project.target)
+    result = preview_segment(project, project.segments[segment], moment, limit)
     console().print(preview_table(result))
 
 
@@ -167,18 +187,41 @@ def list_segments(project_dir, profiles_dir, target, vars_text, as_json):
 @main.command(cls=Command)
 @with_project
 @click.option("--offline", is_flag=True, help="Do not connect to the warehouse to check columns.")
-def validate(project_dir, profiles_dir, target, vars_text, offline):
-    """Check the project: files, names, references, SQL; columns too when the warehouse answers."""
+@click.option("--warn-error", is_flag=True, help="Treat warnings as errors (exit 2).")
+def validate(project_dir, profiles_dir, target, vars_text, offline, warn_error):
+    """Check the project: files, names, references, SQL; with the warehouse also columns, their
+    types, `sql:` conditions, and warnings about values that never occur in the data."""
+    from rich.markup import escape
+
     from .runner import parse_as_of, validate_static
 
     project = load(project_dir, profiles_dir, target, vars_text)
-    validate_static(project, parse_as_of(None))
-    checked = "offline"
+    moment = parse_as_of(None)
+    validate_static(project, moment)
+    checked, warnings = "offline", []
     if not offline:
-        from .validate import check_columns_live
-        checked = check_columns_live(project)
+        from .project.profiles import require_existing_warehouse
+        from .validate import check_columns_live, collect_warnings
+        from .warehouse import connect
+
+        require_existing_warehouse(project.target)
+        try:
+            adapter = connect(project.target)
+        except SegwError as exc:  # unreachable (exit 1 during build) is a failed validation here
+            raise SegwError(exc.message, exc.location, exc.hint) from None
+        try:
+            checked = check_columns_live(project, moment, adapter)
+            warnings = collect_warnings(project, adapter)
+        finally:
+            adapter.close()
+    for warning in warnings:
+        console(stderr=True).print(f"[yellow]warning:[/] {escape(str(warning))}")
+    if warnings and warn_error:
+        raise SegwError(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''} (--warn-error)",
+                        hint="fix the values the warnings name, or run without --warn-error")
     console().print(f"[green]ok[/]: {len(project.segments)} segments, {len(project.lists)} lists, "
-                    f"{len(project.models)} models ({checked})")
+                    f"{len(project.models)} models ({checked})"
+                    + (f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""))
 
 
 lock_options = [
@@ -203,6 +246,8 @@ def lock_wait(project, lock_timeout=None, no_wait=False) -> float:
 def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, full_refresh=False,
                    **kwargs):
     """Build with progress and the results table; returns the RunResult."""
+    from rich.markup import escape
+
     from .report import Progress, results_table
     from .runner import build as run_build
 
@@ -213,11 +258,26 @@ def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, fu
     if result.segments:
         out.print(results_table(result))
     failed = len(result.failed)
-    out.print(f"[bold {'red' if failed else 'green'}]run {result.run_id}: "
-              f"{len(result.segments) - failed} built, {failed} failed[/]")
+    skipped = sum(1 for s in result.segments if s.status == "skipped")
+    built = len(result.segments) - failed - skipped
+    out.print(f"[bold {'red' if failed else 'green'}]run {result.run_id}: {built} built, {failed} failed"
+              + (f", {skipped} skipped" if skipped else "") + "[/]")
     for item in result.failed:
-        console(stderr=True).print(f"[red]segment {item.segment} failed:[/] {item.error}")
+        console(stderr=True).print(f"[red]segment {item.segment} failed:[/] {escape(item.error or '')}")
+    for item in result.segments:
+        if item.status == "skipped":
+            console(stderr=True).print(f"[yellow]segment {item.segment} skipped:[/] {escape(item.error or '')}")
+    for warning in result.warnings:
+        console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}")
+    report_orphans(result.orphans)
     return result
+
+
+def report_orphans(names) -> None:
+    if names:
+        console(stderr=True).print(
+            f"[yellow]stored but no longer defined:[/] {', '.join(names)} — their members stay until "
+            f"you run `segw retire {' '.join(names)}` (every member exits, the relation is dropped)")
 
 
 @main.command(cls=Command)
@@ -229,20 +289,26 @@ def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_
     from .runner import connect_waiting, parse_as_of
     from .schedule import Clock, due_segments, read_state
 
-    project = load(project_dir, profiles_dir, target, vars_text)
+    project = load_for_run(project_dir, profiles_dir, target, vars_text)
     now = Clock().now()
-    adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
+    moment = parse_as_of(as_of) if as_of else None
     try:
-        due = due_segments(project, read_state(adapter, project), now)
-    finally:
-        adapter.close()
+        adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
+        try:
+            due = due_segments(project, read_state(adapter, project), now)
+        finally:
+            adapter.close()
+    except SegwError as exc:
+        from .runner import write_failed_results
+        write_failed_results(project.root, str(exc))
+        raise
     if not due:
         from .runner import RunResult, new_run_id, write_run_results
         write_run_results(project, RunResult(new_run_id(now), now, now, now))  # no stale results
         console().print("nothing is due")
         return
     console().print(f"due: {', '.join(due)}")
-    result = run_and_report(project, parse_as_of(as_of), due, lock_timeout, no_wait)
+    result = run_and_report(project, moment, due, lock_timeout, no_wait)
     sys.exit(result.exit_code)
 
 
@@ -259,9 +325,9 @@ def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait,
     """Build the named segments now, whatever their schedule ("Rebuild segment")."""
     from .runner import parse_as_of, select_segments
 
-    project = load(project_dir, profiles_dir, target, vars_text)
+    project = load_for_run(project_dir, profiles_dir, target, vars_text)
     names = select_segments(project, segments)
-    moment = parse_as_of(as_of)
+    moment = parse_as_of(as_of) if as_of else None
     if full_refresh and not yes:
         from .materialize import segment_counts
         from .warehouse import connect
@@ -274,8 +340,8 @@ def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait,
             detail = ", ".join(f"{n:,} {t}" for t, n in per_table.items()) or "nothing recorded yet"
             console().print(f"{name}: {detail}")
         if not sys.stdin.isatty() or not click.confirm(
-                "Delete this history and rebuild from scratch? Syncs reading membership_changes "
-                "should resync these segments afterwards", default=False):
+                "Recreate these segments' relations from scratch? Members, history and the change "
+                "feed are kept; only real entries and exits are announced", default=False):
             raise SegwError("full refresh not confirmed; nothing was changed",
                             hint="answer yes at the prompt, or pass --yes")
     result = run_and_report(project, moment, names, lock_timeout, no_wait, full_refresh=full_refresh)
@@ -340,24 +406,58 @@ def status(project_dir, profiles_dir, target, vars_text, as_json):
     from .schedule import Clock, next_due_at, read_state
     from .warehouse import connect
 
+    from .catalog import orphans
+    from .project.profiles import require_existing_warehouse
+
     project = load(project_dir, profiles_dir, target, vars_text)
+    require_existing_warehouse(project.target)
     now = Clock().now()
     adapter = connect(project.target)
     try:
         states = read_state(adapter, project)
+        stored_only = orphans(adapter, project)
     finally:
         adapter.close()
     due = next_due_at(project, states, now)
     if as_json:
         def stamp(value):
             return value.isoformat() if value else None
-        click.echo(json.dumps([{
+        rows = [{
             "segment": name, "schedule": project.schedule_of(project.segments[name]),
             "last_run_at": stamp(s.last_run_at), "last_status": s.last_status,
             "last_success_at": stamp(s.last_success_at), "next_due_at": stamp(due[name]),
-            "size": s.size, "last_error": s.last_error} for name, s in states.items()], indent=2))
+            "size": s.size, "last_error": s.last_error, "defined": True} for name, s in states.items()]
+        rows += [{"segment": name, "defined": False, "last_status": "not defined (retire it)"}
+                 for name in stored_only]
+        click.echo(json.dumps(rows, indent=2))
         return
     console().print(status_table(project, states, due, now))
+    report_orphans(stored_only)
+
+
+@main.command(cls=Command)
+@with_project
+@with_lock_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before retiring.")
+@click.argument("segments", nargs=-1, required=True)
+def retire(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, yes, segments):
+    """Retire segments removed from the project: every member exits, history closes, the relation
+    is dropped and the catalog marks them retired. A rename is a retire plus a new segment."""
+    from .runner import retire as retire_segments
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    names = [part for name in segments for part in name.replace(",", " ").split()]
+    for name in names:
+        if name in project.segments:
+            raise SegwError(f"segment '{name}' is still defined", project.segments[name].loc,
+                            "delete it from segments/ first (a rename is a retire plus a new segment)")
+    if not yes and (not sys.stdin.isatty() or not click.confirm(
+            f"Retire {', '.join(names)}? Every member gets an `exited` change that syncs will apply",
+            default=False)):
+        raise SegwError("retire not confirmed; nothing was changed", hint="answer yes at the prompt, or pass --yes")
+    exited = retire_segments(project, names, lock_wait(project, lock_timeout, no_wait))
+    for name, count in exited.items():
+        console().print(f"retired [bold]{name}[/]: {count:,} members exited")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Writes one segment: stage its members, diff against memberships, commit everything at once."""
+"""Writes one segment: stage its members, diff them against memberships, commit everything at once."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,28 +7,30 @@ from typing import Callable
 
 from sqlglot import exp
 
+from .catalog import check_may_write, mark_retired, stored_segment, write_catalog
 from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
 from .errors import WarehouseError
-from .outputs import WRITER_ROW, col, insert, table, text
+from .outputs import LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
 from .project.loader import Project
 from .spec import types as t
 from .warehouse.base import Adapter
 
 KEY = "_segw_key"
-FLOOR_ROW = "change_id_floor"  # in _segw_state: the highest change_id a full refresh deleted
+CHANGE_ORDER = {"exited": 1, "moved": 2, "entered": 3}  # within one run: exits, moves, then entries
 
 
 @dataclass
 class SegmentResult:
     segment: str
-    status: str  # success | failed
+    status: str  # success | failed | skipped
     size: int = 0
     entered: int = 0
     exited: int = 0
     error: str | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    moved: int = 0
 
 
 def output_columns(project: Project, segment: t.Segment) -> list[str]:
@@ -40,187 +42,339 @@ def stage_name(segment: t.Segment) -> str:
     return f"_segw_stage_{segment.name}"
 
 
+def delta_name(segment: t.Segment) -> str:
+    return f"_segw_delta_{segment.name}"
+
+
+def new_relation_name(segment: t.Segment) -> str:
+    return f"{segment.name}__segw_new"
+
+
+@dataclass
+class Context:
+    """One segment's write: where it goes and when."""
+    adapter: Adapter
+    project: Project
+    segment: t.Segment
+    run_id: str
+    as_of: dt.datetime
+    started_at: dt.datetime
+    clock: Callable[[], dt.datetime]
+    as_of_given: bool
+
+    @property
+    def schema(self) -> str:
+        return self.project.segment_schema
+
+    def check(self) -> None:
+        """Ownership and as_of order, read under the writer lock so the last writer is known."""
+        stored = stored_segment(self.adapter, self.schema, self.segment.name)
+        check_may_write(self.adapter, self.project.config.name, self.schema, self.segment.name, stored,
+                        self.as_of, self.as_of_given)
+
+
 def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id: str,
                   as_of: dt.datetime, started_at: dt.datetime,
-                  clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False) -> SegmentResult:
-    """Stage, diff and commit one segment; full_refresh first forgets its members, history and
-    changes in the same transaction, so a refresh that fails changes nothing."""
-    clock = clock or utcnow
-    schema = project.segment_schema
+                  clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False,
+                  as_of_given: bool = True) -> SegmentResult:
+    """Stage and diff one segment, then commit its changes, history, memberships, relation, catalog
+    row and run record in one transaction. full_refresh also recreates its own relation from scratch.
+
+    The caller holds the segment's writer lock, so its memberships cannot change meanwhile; the
+    transaction itself is short (the evaluation and the diff happen before it)."""
+    ctx = Context(adapter, project, segment, run_id, as_of, started_at, clock or utcnow, as_of_given)
+    ctx.check()  # early: no evaluation for a segment that may not be written
     if segment.materialized == "view":
-        if full_refresh:
-            clear_segment(adapter, project, segment)
-        return _build_view(adapter, project, segment, run_id, as_of, started_at, clock)
-    stage = stage_name(segment)
-    query = segment_query(project, segment, as_of)
-    adapter.drop(schema, stage)
+        return _build_view(ctx)
+    schema = ctx.schema
+    stage, delta = stage_name(segment), delta_name(segment)
     columns = output_columns(project, segment)
-    staged = exp.select(exp.alias_(exp.cast(col(columns[0], "q"), "VARCHAR(255)"), KEY, quoted=True),
+    for leftover in (stage, delta, new_relation_name(segment)):
+        adapter.drop(schema, leftover, "table")
+    try:
+        size = _stage(ctx, stage, columns)
+        reshape = full_refresh or _needs_reshape(ctx, stage, columns)
+        if reshape and not adapter.transactional_ddl:
+            # DDL commits at once here: fill the new relation aside and swap it in after the commit.
+            _create_relation(ctx, new_relation_name(segment), stage, columns, fill=True)
+        counts = _stage_delta(ctx, stage, delta)
+        with adapter.transaction():
+            _take_writer_row(adapter, schema)
+            ctx.check()
+            _apply_delta(ctx, delta, counts)
+            if reshape and adapter.transactional_ddl:
+                adapter.drop(schema, segment.name)
+                _create_relation(ctx, segment.name, stage, columns, fill=True)
+            elif not reshape:
+                _refresh_relation(ctx, stage, columns)
+            finished = ctx.clock()
+            write_catalog(adapter, schema, project, segment, size, as_of, finished)
+            record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
+                       counts["entered"], counts["exited"], None)
+        if reshape and not adapter.transactional_ddl:
+            adapter.swap_in(schema, segment.name, new_relation_name(segment))
+    finally:
+        for leftover in (stage, delta, new_relation_name(segment)):
+            _drop_quietly(adapter, schema, leftover)
+    return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
+                         started_at, finished, counts["moved"])
+
+
+def _stage(ctx: Context, stage: str, columns: list[str]) -> int:
+    """The members as a table: exact text key, split and carried columns. Returns the size."""
+    adapter, schema = ctx.adapter, ctx.schema
+    query = segment_query(ctx.project, ctx.segment, ctx.as_of)
+    staged = exp.select(exp.alias_(adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
                         *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
     adapter.create_index(schema, stage, [KEY])
-    adapter.create_index(schema, stage, [columns[0]])
-    try:
-        size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
-            this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
-        if size != distinct:
-            entity = project.entities[segment.entity]
-            raise WarehouseError(
-                f"entity '{entity.name}' has duplicate keys in '{entity.model}' ({size} rows, "
-                f"{distinct} distinct {entity.key}); segment '{segment.name}' was not changed")
-        reshape = (full_refresh and adapter.transactional_ddl) or _needs_reshape(adapter, project, segment)
-        if reshape and not adapter.transactional_ddl:
-            _recreate_relation(adapter, schema, segment, stage, project)
-        with adapter.transaction():
-            if full_refresh:
-                _forget(adapter, schema, segment.name)
-            if reshape and adapter.transactional_ddl:
-                _recreate_relation(adapter, schema, segment, stage, project)
-            entered, exited = _apply_diff(adapter, project, segment, stage, run_id, as_of)
-            _refresh_relation(adapter, project, segment, stage)
-            finished = clock()
-            record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished,
-                       "success", size, entered, exited, None)
-    finally:
-        adapter.drop(schema, stage, "table")
-    return SegmentResult(segment.name, "success", size, entered, exited, None, started_at, finished)
+    adapter.create_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
+    size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
+        this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
+    if size != distinct:
+        entity = ctx.project.entities[ctx.segment.entity]
+        raise WarehouseError(
+            f"entity '{entity.name}' has duplicate keys in '{entity.model}' ({size} rows, "
+            f"{distinct} distinct {entity.key}); segment '{ctx.segment.name}' was not changed",
+            entity.loc, f"make `{entity.key}` unique in '{entity.model}', or declare another `key:`")
+    return int(size)
 
 
-def _build_view(adapter, project, segment, run_id, as_of, started_at, clock) -> SegmentResult:
-    schema = project.segment_schema
-    query = segment_query(project, segment, None)
-    create = exp.Create(this=table(schema, segment.name), kind="VIEW", expression=query,
-                        replace=not adapter.transactional_ddl)
-    if adapter.transactional_ddl:
-        with adapter.transaction():
-            adapter.drop(schema, segment.name)
-            adapter.execute(create)
-    else:
-        if adapter.relation_kind(schema, segment.name) == "table":
-            adapter.drop(schema, segment.name, "table")
-        adapter.execute(create)
-    size = adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, segment.name)))
-    finished = clock()
-    record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
-               0, 0, None)
-    return SegmentResult(segment.name, "success", size, 0, 0, None, started_at, finished)
-
-
-def _needs_reshape(adapter: Adapter, project: Project, segment: t.Segment) -> bool:
-    schema = project.segment_schema
-    kind = adapter.relation_kind(schema, segment.name)
-    if kind != "table":
+def _needs_reshape(ctx: Context, stage: str, columns: list[str]) -> bool:
+    """A new or changed column list rebuilds the relation; a changed column type is refused."""
+    adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
+    if adapter.relation_kind(schema, name) != "table":
         return True
-    return adapter.columns(schema, segment.name) != output_columns(project, segment)
+    have = adapter.column_types(schema, name)
+    if [c for c, _ in have] != columns:
+        return True
+    want = dict(adapter.column_types(schema, stage))
+    drifted = [f"{c} ({kind} -> {want[c]})" for c, kind in have if want.get(c) != kind]
+    if drifted:
+        raise WarehouseError(
+            f"the type of {', '.join(drifted)} changed since segment '{name}' was created; its "
+            f"relation {schema}.{name} was not changed", ctx.segment.loc,
+            f"run `segw rebuild {name} --full-refresh` to recreate the relation with the new types "
+            "(members, history and the change feed are kept)")
+    return False
 
 
-def _recreate_relation(adapter: Adapter, schema: str, segment: t.Segment, stage: str, project: Project) -> None:
-    adapter.drop(schema, segment.name)
-    empty = (exp.select(*[col(c) for c in output_columns(project, segment)])
-             .from_(table(schema, stage)).where(exp.false()))
-    adapter.execute(exp.Create(this=table(schema, segment.name), kind="TABLE", expression=empty))
-    adapter.create_index(schema, segment.name, [output_columns(project, segment)[0]])
+def _create_relation(ctx: Context, name: str, stage: str, columns: list[str], fill: bool) -> None:
+    rows = exp.select(*[col(c) for c in columns]).from_(table(ctx.schema, stage))
+    if not fill:
+        rows = rows.where(exp.false())
+    ctx.adapter.execute(exp.Create(this=table(ctx.schema, name), kind="TABLE", expression=rows))
+    ctx.adapter.create_index(ctx.schema, name, [columns[0]])
 
 
-def _changes_of(schema: str, run_id: str, segment: str, change: str) -> exp.Select:
-    return (exp.select(col("key")).from_(table(schema, "membership_changes"))
-            .where(col("run_id").eq(text(run_id)), col("segment").eq(text(segment)),
-                   col("change").eq(text(change))))
+def _stage_delta(ctx: Context, stage: str, delta: str) -> dict[str, int]:
+    """Entries, exits and split moves against memberships, as a keyed table (set-based joins)."""
+    adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
+    mine = table(schema, "memberships", "m")
+    has_split = bool(ctx.segment.splits)
+    split_s = col("split", "s") if has_split else exp.cast(exp.null(), "TEXT")
+    on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
+    entered = (exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
+                          exp.alias_(text("entered"), "change", quoted=True),
+                          exp.alias_(split_s, "split", quoted=True))
+               .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
+               .where(exp.Is(this=col("key", "m"), expression=exp.null())))
+    exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"))
+              .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
+                                       join_type="LEFT")
+              .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null())))
+    moved = (exp.select(col(KEY, "s"), text("moved"), split_s.copy())
+             .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
+             .where(exp.NEQ(this=exp.Coalesce(this=split_s.copy(), expressions=[text("")]),
+                            expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))))
+    changes = exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
+    adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
+                               expression=exp.select("*").from_(changes.subquery("c"))))
+    adapter.create_index(schema, delta, ["key"])
+    counts = dict(adapter.fetchall(exp.select(col("change"), exp.Count(this=exp.Star()))
+                                   .from_(table(schema, delta)).group_by(col("change"))))
+    return {change: int(counts.get(change, 0)) for change in CHANGE_ORDER}
 
 
-def _apply_diff(adapter: Adapter, project: Project, segment: t.Segment, stage: str, run_id: str,
-                as_of: dt.datetime) -> tuple[int, int]:
-    """Record entries and exits as changes, then bring history and memberships in line."""
-    schema, name = project.segment_schema, segment.name
-    entity = text(segment.entity)
-    at = timestamp_literal(as_of)
-    split = col("split", "s") if segment.splits else exp.cast(exp.null(), "VARCHAR(255)")
-    mine = col("segment", "m").eq(text(name))
-    # Taking the writer row serialises writers, so change_ids grow in commit order.
-    adapter.execute(exp.update(table(schema, "_segw_state"),
+def _take_writer_row(adapter: Adapter, schema: str) -> None:
+    """Updating the writer row serialises writers, so change_ids grow in commit order."""
+    adapter.execute(exp.update(table(schema, STATE),
                                {"value": exp.Add(this=col("value"), expression=exp.Literal.number(1))},
                                where=col("name").eq(text(WRITER_ROW))))
-    entered = (exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
-                          exp.alias_(text("entered"), "change", quoted=True))
-               .from_(table(schema, stage, "s"))
-               .where(exp.not_(exp.Exists(this=exp.select("1").from_(table(schema, "memberships", "m"))
-                                          .where(mine, col("key", "m").eq(col(KEY, "s")))))))
-    exited = (exp.select(exp.alias_(col("key", "m"), "key", quoted=True),
-                         exp.alias_(text("exited"), "change", quoted=True))
-              .from_(table(schema, "memberships", "m"))
-              .where(mine.copy(), exp.not_(exp.Exists(this=exp.select("1").from_(table(schema, stage, "s"))
-                                                      .where(col(KEY, "s").eq(col("key", "m")))))))
-    base = _top_change_id(schema, "base")
-    number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
-        exp.Ordered(this=col("change", "d"), desc=True), exp.Ordered(this=col("key", "d"))]))
-    changes = (exp.select(exp.Add(this=col("base", "b"), expression=number), text(run_id), text(name),
-                          entity, col("key", "d"), col("change", "d"), at)
-               .from_(exp.union(entered, exited, distinct=False).subquery(exp.to_identifier("d", quoted=True)))
-               .join(base.subquery(exp.to_identifier("b", quoted=True)), join_type="CROSS"))
-    adapter.execute(insert(table(schema, "membership_changes"),
-                           ["change_id", "run_id", "segment", "entity", "key", "change", "as_of"], changes))
-    counts = dict(adapter.fetchall(
-        exp.select(col("change"), exp.Count(this=exp.Star())).from_(table(schema, "membership_changes"))
-        .where(col("run_id").eq(text(run_id)), col("segment").eq(text(name))).group_by(col("change"))))
-    n_entered, n_exited = int(counts.get("entered", 0)), int(counts.get("exited", 0))
-    if n_exited:
+
+
+def _keys_of(schema: str, delta: str, *changes: str) -> exp.Subquery:
+    return (exp.select(col("key")).from_(table(schema, delta))
+            .where(exp.In(this=col("change"), expressions=[text(c) for c in changes]))).subquery()
+
+
+def _apply_delta(ctx: Context, delta: str, counts: dict[str, int]) -> None:
+    """Record the delta as changes, then bring history and memberships in line. In a transaction."""
+    adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
+    entity, at = text(ctx.segment.entity), timestamp_literal(ctx.as_of)
+    if not sum(counts.values()):
+        return
+    base = int(adapter.scalar(exp.select(col("value")).from_(table(schema, STATE))
+                              .where(col("name").eq(text(LAST_CHANGE_ROW)))) or 0)
+    rank = exp.Case(ifs=[exp.If(this=col("change").eq(text(c)), true=exp.Literal.number(n))
+                         for c, n in CHANGE_ORDER.items()])
+    number_rows = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+        exp.Ordered(this=rank), exp.Ordered(this=col("key"))]))
+    adapter.execute(insert(
+        table(schema, "membership_changes"),
+        ["change_id", "run_id", "segment", "entity", "key", "change", "split", "as_of"],
+        exp.select(exp.Add(this=exp.Literal.number(base), expression=number_rows), text(ctx.run_id), text(name),
+                   entity, col("key"), col("change"), col("split"), at).from_(table(schema, delta))))
+    adapter.execute(exp.update(table(schema, STATE), {"value": exp.Literal.number(base + sum(counts.values()))},
+                               where=col("name").eq(text(LAST_CHANGE_ROW))))
+    segment_is = col("segment").eq(text(name))
+    if counts["exited"] or counts["moved"]:
         adapter.execute(exp.update(
             table(schema, "membership_history"), {"valid_to": at.copy()},
-            where=exp.and_(col("segment").eq(text(name)), exp.Is(this=col("valid_to"), expression=exp.null()),
-                           exp.In(this=col("key"), query=_changes_of(schema, run_id, name, "exited").subquery()))))
+            where=exp.and_(segment_is, exp.Is(this=col("valid_to"), expression=exp.null()),
+                           exp.In(this=col("key"), query=_keys_of(schema, delta, "exited", "moved")))))
+    if counts["exited"]:
         adapter.execute(exp.delete(table(schema, "memberships"), where=exp.and_(
-            col("segment").eq(text(name)),
-            exp.In(this=col("key"), query=_changes_of(schema, run_id, name, "exited").subquery()))))
-    if n_entered:
-        new_rows = exp.In(this=col(KEY, "s"), query=_changes_of(schema, run_id, name, "entered").subquery())
-        adapter.execute(insert(table(schema, "membership_history"),
+            segment_is.copy(), exp.In(this=col("key"), query=_keys_of(schema, delta, "exited")))))
+    if counts["moved"]:
+        _move_splits(adapter, schema, name, delta)
+    if counts["entered"] or counts["moved"]:
+        _open_history(ctx, delta)
+    if counts["entered"]:
+        adapter.execute(insert(table(schema, "memberships"), ["segment", "entity", "key", "split", "entered_at"],
+                               exp.select(text(name), entity.copy(), col("key"), col("split"), at.copy())
+                               .from_(table(schema, delta)).where(col("change").eq(text("entered")))))
+
+
+def _move_splits(adapter: Adapter, schema: str, name: str, delta: str) -> None:
+    new_split = (exp.select(col("split", "d")).from_(table(schema, delta, "d"))
+                 .where(col("key", "d").eq(col("key", "memberships")), col("change", "d").eq(text("moved"))))
+    adapter.execute(exp.update(
+        table(schema, "memberships"), {"split": new_split.subquery()},
+        where=exp.and_(col("segment").eq(text(name)),
+                       exp.In(this=col("key"), query=_keys_of(schema, delta, "moved")))))
+
+
+def _open_history(ctx: Context, delta: str) -> None:
+    opened = exp.In(this=col("change"), expressions=[text("entered"), text("moved")])
+    ctx.adapter.execute(insert(table(ctx.schema, "membership_history"),
                                ["segment", "entity", "key", "split", "valid_from", "valid_to"],
-                               exp.select(text(name), entity.copy(), col(KEY, "s"), split.copy(), at.copy(),
+                               exp.select(text(ctx.segment.name), text(ctx.segment.entity), col("key"),
+                                          col("split"), timestamp_literal(ctx.as_of),
                                           exp.cast(exp.null(), "TIMESTAMP"))
-                               .from_(table(schema, stage, "s")).where(new_rows)))
-        adapter.execute(insert(table(schema, "memberships"),
-                               ["segment", "entity", "key", "split", "entered_at"],
-                               exp.select(text(name), entity.copy(), col(KEY, "s"), split.copy(), at.copy())
-                               .from_(table(schema, stage, "s")).where(new_rows.copy())))
-    if segment.splits:
-        new_split = (exp.select(col("split", "s")).from_(table(schema, stage, "s"))
-                     .where(col(KEY, "s").eq(col("key", "memberships"))))
-        adapter.execute(exp.update(
-            table(schema, "memberships"), {"split": new_split.subquery()},
-            where=exp.and_(col("segment").eq(text(name)), exp.not_(exp.Exists(
-                this=exp.select("1").from_(table(schema, stage, "s")).where(
-                    col(KEY, "s").eq(col("key", "memberships")),
-                    exp.NullSafeEQ(this=col("split", "s"), expression=col("split", "memberships"))))))))
-    return n_entered, n_exited
+                               .from_(table(ctx.schema, delta)).where(opened)))
 
 
-def _refresh_relation(adapter: Adapter, project: Project, segment: t.Segment, stage: str) -> None:
+def _refresh_relation(ctx: Context, stage: str, columns: list[str]) -> None:
     """Bring the segment's own relation to the staged rows: all anew (table) or by difference."""
-    schema = project.segment_schema
-    columns = output_columns(project, segment)
-    target = table(schema, segment.name)
+    adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
+    target = table(schema, name)
     rows = exp.select(*[col(c, "s") for c in columns]).from_(table(schema, stage, "s"))
-    if segment.materialized == "table":
+    if ctx.segment.materialized == "table":
         adapter.execute(exp.delete(target.copy()))
         adapter.execute(insert(target, columns, rows))
         return
-    same_row = exp.and_(*[exp.NullSafeEQ(this=col(c, "s"), expression=col(c, segment.name))
-                          for c in columns])
+    key = columns[0]
+    # Keys join with `=` (hash or index joins); only the other columns compare NULL-safely.
+    same_row = exp.and_(col(key, "s").eq(col(key, name)),
+                        *[exp.NullSafeEQ(this=col(c, "s"), expression=col(c, name)) for c in columns[1:]])
     adapter.execute(exp.delete(target.copy(), where=exp.not_(exp.Exists(
         this=exp.select("1").from_(table(schema, stage, "s")).where(same_row)))))
-    key = columns[0]
-    missing = rows.where(exp.not_(exp.Exists(this=exp.select("1").from_(table(schema, segment.name, "r"))
-                                             .where(col(key, "r").eq(col(key, "s"))))))
+    missing = (rows.join(table(schema, name, "r"), on=col(key, "r").eq(col(key, "s")), join_type="LEFT")
+               .where(exp.Is(this=col(key, "r"), expression=exp.null())))
     adapter.execute(insert(target, columns, missing))
+
+
+def _build_view(ctx: Context) -> SegmentResult:
+    """A live view; members stored by an earlier table/incremental build exit in the same commit."""
+    adapter, schema, segment = ctx.adapter, ctx.schema, ctx.segment
+    query = segment_query(ctx.project, segment, None)
+    create = exp.Create(this=table(schema, segment.name), kind="VIEW", expression=query,
+                        replace=not adapter.transactional_ddl)
+    delta = delta_name(segment)
+    try:
+        counts = _stage_exits(ctx, delta)
+        with adapter.transaction():
+            _take_writer_row(adapter, schema)
+            ctx.check()
+            _apply_delta(ctx, delta, counts)
+            if adapter.transactional_ddl:
+                adapter.drop(schema, segment.name)
+                adapter.execute(create)
+        if not adapter.transactional_ddl:
+            if adapter.relation_kind(schema, segment.name) == "table":
+                adapter.drop(schema, segment.name, "table")
+            adapter.execute(create)
+    finally:
+        _drop_quietly(adapter, schema, delta)
+    size = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, segment.name))) or 0)
+    with adapter.transaction():
+        finished = ctx.clock()
+        write_catalog(adapter, schema, ctx.project, segment, size, ctx.as_of, finished)
+        record_run(adapter, schema, ctx.run_id, segment.name, ctx.as_of, ctx.started_at, finished, "success",
+                   size, 0, counts["exited"], None)
+    return SegmentResult(segment.name, "success", size, 0, counts["exited"], None, ctx.started_at, finished)
+
+
+def _stage_exits(ctx: Context, delta: str) -> dict[str, int]:
+    """A delta in which every stored member of the segment exits (retire, or a switch to a view)."""
+    adapter, schema = ctx.adapter, ctx.schema
+    adapter.drop(schema, delta, "table")
+    everyone = (exp.select(col("key"), exp.alias_(text("exited"), "change", quoted=True), col("split"))
+                .from_(table(schema, "memberships")).where(col("segment").eq(text(ctx.segment.name))))
+    adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE", expression=everyone))
+    adapter.create_index(schema, delta, ["key"])
+    exited = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, delta))) or 0)
+    return {"exited": exited, "moved": 0, "entered": 0}
+
+
+def _drop_quietly(adapter: Adapter, schema: str, name: str) -> None:
+    """Drop a work table; on a dead connection there is nothing to drop (the next run does it)."""
+    try:
+        adapter.drop(schema, name, "table")
+    except WarehouseError:
+        if adapter.alive():
+            raise
+
+
+def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, as_of: dt.datetime,
+                   clock: Callable[[], dt.datetime] | None = None) -> int:
+    """Every member exits, history closes, the relation is dropped, the catalog says retired.
+    The caller holds the segment's writer lock."""
+    clock = clock or utcnow
+    schema = project.segment_schema
+    stored = stored_segment(adapter, schema, name)
+    if stored is not None and stored.project not in (None, project.config.name) and stored.status != "retired":
+        raise WarehouseError(f"segment '{name}' belongs to project '{stored.project}', not "
+                             f"'{project.config.name}'; it was not retired",
+                             hint=f"retire it from project '{stored.project}'")
+    as_of = max(as_of, stored.last_as_of) if stored is not None and stored.last_as_of else as_of
+    ghost = t.Segment(name=name, entity=(stored.entity if stored else None) or "", rules=None)
+    ctx = Context(adapter, project, ghost, run_id, as_of, clock(), clock, False)
+    delta = delta_name(ghost)
+    try:
+        counts = _stage_exits(ctx, delta)
+        with adapter.transaction():
+            _take_writer_row(adapter, schema)
+            _apply_delta(ctx, delta, counts)
+            finished = clock()
+            if stored is not None:
+                mark_retired(adapter, schema, name, finished)
+            record_run(adapter, schema, run_id, name, as_of, ctx.started_at, finished, "retired", 0, 0,
+                       counts["exited"], None)
+            if adapter.transactional_ddl:
+                adapter.drop(schema, name)
+        if not adapter.transactional_ddl:
+            adapter.drop(schema, name)
+    finally:
+        _drop_quietly(adapter, schema, delta)
+    return counts["exited"]
 
 
 def record_run(adapter: Adapter, schema: str, run_id: str, segment: str, as_of: dt.datetime,
                started_at: dt.datetime, finished_at: dt.datetime, status: str, size: int | None,
                entered: int, exited: int, error: str | None) -> None:
-    def number(value):
-        return exp.null() if value is None else exp.Literal.number(int(value))
-
     values = [text(run_id), text(segment), timestamp_literal(as_of), timestamp_literal(started_at),
               timestamp_literal(finished_at), text(status), number(size), number(entered),
               number(exited), exp.null() if error is None else text(error[:4000])]
@@ -238,43 +392,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def clear_segment(adapter: Adapter, project: Project, segment: t.Segment) -> None:
-    """Forget a segment's members, history and changes (rebuild --full-refresh), all at once."""
-    schema = project.segment_schema
-    with adapter.transaction():
-        _forget(adapter, schema, segment.name)
-        if adapter.transactional_ddl:
-            adapter.drop(schema, segment.name)
-    if not adapter.transactional_ddl:
-        adapter.drop(schema, segment.name)
-
-
-def _forget(adapter: Adapter, schema: str, segment: str) -> None:
-    """Delete a segment's memberships, history and changes; call inside a transaction."""
-    # Deleted change_ids are never issued again (syncs hold cursors): keep the highest as a floor.
-    adapter.execute(exp.update(table(schema, "_segw_state"),
-                               {"value": exp.Add(this=col("value"), expression=exp.Literal.number(1))},
-                               where=col("name").eq(text(WRITER_ROW))))
-    top = int(adapter.scalar(_top_change_id(schema, "top")) or 0)
-    adapter.execute(exp.delete(table(schema, "_segw_state"), where=col("name").eq(text(FLOOR_ROW))))
-    adapter.execute(insert(table(schema, "_segw_state"), ["name", "value"],
-                           exp.values([(text(FLOOR_ROW), exp.Literal.number(top))])))
-    for name in ("memberships", "membership_history", "membership_changes"):
-        adapter.execute(exp.delete(table(schema, name), where=col("segment").eq(text(segment))))
-
-
-def _top_change_id(schema: str, alias: str) -> exp.Select:
-    """The highest change_id ever issued: in membership_changes, or deleted by a full refresh."""
-    ids = exp.union(
-        exp.select(exp.alias_(col("change_id"), "id", quoted=True)).from_(table(schema, "membership_changes")),
-        exp.select(col("value")).from_(table(schema, "_segw_state")).where(col("name").eq(text(FLOOR_ROW))),
-        distinct=False)
-    return exp.select(exp.alias_(exp.Coalesce(this=exp.Max(this=col("id")), expressions=[exp.Literal.number(0)]),
-                                 alias, quoted=True)).from_(ids.subquery(exp.to_identifier("i", quoted=True)))
-
-
 def segment_counts(adapter: Adapter, project: Project, segment: str) -> dict[str, int]:
-    """Rows a full refresh would delete, per output table."""
+    """Rows of a segment per output table (shown before a full refresh)."""
     schema = project.segment_schema
     return {name: int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, name))
                                      .where(col("segment").eq(text(segment)))) or 0)

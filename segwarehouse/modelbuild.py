@@ -26,8 +26,12 @@ def render_models(project: Project, as_of: dt.datetime, dialect: str | None = No
 
 
 def build_models(adapter: Adapter, project: Project, as_of: dt.datetime,
-                 on_model: Callable[[str], None] = lambda name: None) -> list[str]:
-    """Load seeds, then create every model in DAG order. Returns the names built."""
+                 on_model: Callable[[str], None] = lambda name: None,
+                 restore: Callable[[], None] = lambda: None) -> list[str]:
+    """Load seeds, then create every model in DAG order. Returns the names built.
+
+    `restore()` runs in the transaction that replaces each relation: it recreates the segment
+    views that PostgreSQL's DROP ... CASCADE took with the old relation."""
     rendered = render_models(project, as_of)
     schema = project.model_schema
     adapter.ensure_schema(schema)
@@ -35,7 +39,7 @@ def build_models(adapter: Adapter, project: Project, as_of: dt.datetime,
     for name, model in project.models.items():
         if model.kind == "seed":
             on_model(name)
-            _load_seed(adapter, schema, name, model)
+            _load_seed(adapter, schema, name, model, restore)
             built.append(name)
     for name in build_order(rendered):
         if name not in rendered:
@@ -43,7 +47,7 @@ def build_models(adapter: Adapter, project: Project, as_of: dt.datetime,
         on_model(name)
         item = rendered[name]
         try:
-            _create_model(adapter, schema, name, item)
+            _create_model(adapter, schema, name, item, restore)
         except WarehouseError as exc:
             raise WarehouseError(f"model '{name}' failed to build: {exc.message}",
                                  Location(item.model.shown), "fix the model's SQL") from None
@@ -51,19 +55,16 @@ def build_models(adapter: Adapter, project: Project, as_of: dt.datetime,
     return built
 
 
-def _load_seed(adapter: Adapter, schema: str, name: str, model) -> None:
+def _load_seed(adapter: Adapter, schema: str, name: str, model, restore) -> None:
     seed = read_seed(model)
     tmp = name + TMP_SUFFIX
     adapter.drop(schema, tmp, "table")
-    definition = exp.Schema(this=table(schema, tmp), expressions=[
-        exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(ty))
-        for c, ty in zip(seed.columns, seed.types)])
-    adapter.execute(exp.Create(this=definition, kind="TABLE"))
+    adapter.create_table(schema, tmp, [(c, exp.DataType.build(ty)) for c, ty in zip(seed.columns, seed.types)])
     adapter.insert_rows(schema, tmp, seed.columns, seed.rows)
-    swap_table(adapter, schema, name, tmp)
+    adapter.swap_in(schema, name, tmp, restore)
 
 
-def _create_model(adapter: Adapter, schema: str, name: str, item: RenderedModel) -> None:
+def _create_model(adapter: Adapter, schema: str, name: str, item: RenderedModel, restore) -> None:
     body = f"({item.sql})"
     if item.materialized == "view":
         target = adapter.sql(table(schema, name))
@@ -71,6 +72,7 @@ def _create_model(adapter: Adapter, schema: str, name: str, item: RenderedModel)
             with adapter.transaction():
                 adapter.drop(schema, name)
                 adapter.execute(f"CREATE VIEW {target} AS {item.sql}")
+                restore()
         else:
             if adapter.relation_kind(schema, name) == "table":
                 adapter.drop(schema, name, "table")
@@ -79,25 +81,4 @@ def _create_model(adapter: Adapter, schema: str, name: str, item: RenderedModel)
     tmp = name + TMP_SUFFIX
     adapter.drop(schema, tmp, "table")
     adapter.execute(f"CREATE TABLE {adapter.sql(table(schema, tmp))} AS SELECT * FROM {body} AS m")
-    swap_table(adapter, schema, name, tmp)
-
-
-def swap_table(adapter: Adapter, schema: str, name: str, tmp: str) -> None:
-    """Replace schema.name by schema.tmp so that readers see the old or the new table."""
-    if adapter.transactional_ddl:
-        with adapter.transaction():
-            adapter.drop(schema, name)
-            adapter.rename_table(schema, tmp, name)
-        return
-    if adapter.relation_kind(schema, name) == "view":
-        adapter.drop(schema, name, "view")
-    if adapter.relation_kind(schema, name) is None:
-        adapter.rename_table(schema, tmp, name)
-        return
-    old = name + "__segw_old"
-    adapter.drop(schema, old, "table")
-    q = adapter.sql
-    adapter.execute(f"RENAME TABLE {q(table(schema, name))} TO {q(table(schema, old))}, "
-                    f"{q(table(schema, tmp))} TO {q(table(schema, name))}")
-    adapter.drop(schema, old, "table")
-
+    adapter.swap_in(schema, name, tmp, restore)

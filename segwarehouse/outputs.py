@@ -5,24 +5,35 @@ from sqlglot import exp
 
 from .warehouse.base import Adapter
 
-TEXT = "VARCHAR(255)"
+TEXT = "TEXT"
+TIME = "TIMESTAMP"  # DATETIME(6) on MySQL/MariaDB (never TIMESTAMP: 1970-2038 only)
 OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
     "memberships": [("segment", TEXT), ("entity", TEXT), ("key", TEXT), ("split", TEXT),
-                    ("entered_at", "TIMESTAMP")],
+                    ("entered_at", TIME)],
     "membership_history": [("segment", TEXT), ("entity", TEXT), ("key", TEXT), ("split", TEXT),
-                           ("valid_from", "TIMESTAMP"), ("valid_to", "TIMESTAMP")],
+                           ("valid_from", TIME), ("valid_to", TIME)],
     "membership_changes": [("change_id", "BIGINT"), ("run_id", "VARCHAR(64)"), ("segment", TEXT),
-                           ("entity", TEXT), ("key", TEXT), ("change", "VARCHAR(16)"),
-                           ("as_of", "TIMESTAMP")],
-    "segment_runs": [("run_id", "VARCHAR(64)"), ("segment", TEXT), ("as_of", "TIMESTAMP"),
-                     ("started_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"),
+                           ("entity", TEXT), ("key", TEXT), ("change", "VARCHAR(16)"), ("split", TEXT),
+                           ("as_of", TIME)],
+    "segment_runs": [("run_id", "VARCHAR(64)"), ("segment", TEXT), ("as_of", TIME),
+                     ("started_at", TIME), ("finished_at", TIME),
                      ("status", "VARCHAR(16)"), ("size", "BIGINT"), ("entered", "BIGINT"),
-                     ("exited", "BIGINT"), ("error", "TEXT")],
+                     ("exited", "BIGINT"), ("error", TEXT)],
+    "segment_catalog": [("segment", TEXT), ("project", TEXT), ("entity", TEXT), ("title", TEXT),
+                        ("description", TEXT), ("category", TEXT), ("tags", TEXT),
+                        ("materialized", "VARCHAR(16)"), ("schedule", TEXT), ("rules", TEXT),
+                        ("size", "BIGINT"), ("last_as_of", TIME), ("status", "VARCHAR(16)"),
+                        ("updated_at", TIME)],
     "_segw_state": [("name", "VARCHAR(64)"), ("value", "BIGINT")],
 }
-WRITER_ROW = "writer"
+STATE = "_segw_state"
+WRITER_ROW = "writer"            # updated by every writing transaction: serialises writers
+LAST_CHANGE_ROW = "last_change_id"  # the highest change_id ever issued
+VERSION_ROW = "outputs_version"
+OUTPUTS_VERSION = 2  # 2: text keys without length cut, split in changes, catalog, DATETIME(6) on MySQL
 INDEXES = {"memberships": ["segment", "key"], "membership_history": ["segment", "key"],
-           "membership_changes": ["run_id", "segment"]}
+           "membership_changes": ["run_id", "segment"], "segment_catalog": ["segment"]}
+RESERVED = tuple(OUTPUT_TABLES)
 
 
 def table(schema: str, name: str, alias: str | None = None) -> exp.Expression:
@@ -38,22 +49,8 @@ def text(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
-def ensure_output_tables(adapter: Adapter, schema: str) -> None:
-    adapter.ensure_schema(schema)
-    for name, columns in OUTPUT_TABLES.items():
-        if adapter.relation_kind(schema, name) is not None:
-            continue
-        definition = exp.Schema(this=table(schema, name), expressions=[
-            exp.ColumnDef(this=exp.to_identifier(c, quoted=True),
-                          kind=exp.DataType.build(ty, dialect=adapter.dialect)) for c, ty in columns])
-        adapter.execute(exp.Create(this=definition, kind="TABLE", exists=True))
-        if name in INDEXES:
-            adapter.create_index(schema, name, INDEXES[name])
-    state = table(schema, "_segw_state")
-    exists = exp.select("1").from_(state).where(col("name").eq(text(WRITER_ROW)))
-    if not adapter.fetchall(exists):
-        adapter.execute(insert(state, ["name", "value"],
-                               exp.values([(text(WRITER_ROW), exp.Literal.number(0))])))
+def number(value: int | None) -> exp.Expression:
+    return exp.null() if value is None else exp.Literal.number(int(value))
 
 
 def insert(target: exp.Expression, columns: list[str], source: exp.Expression) -> exp.Insert:
@@ -61,3 +58,56 @@ def insert(target: exp.Expression, columns: list[str], source: exp.Expression) -
     return exp.Insert(this=exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True)
                                                                 for c in columns]),
                       expression=source)
+
+
+def _create(adapter: Adapter, schema: str, name: str, definition: str) -> None:
+    columns = OUTPUT_TABLES[definition]
+    adapter.create_table(schema, name, [(c, exp.DataType.build(ty)) for c, ty in columns])
+    if definition in INDEXES:
+        adapter.create_index(schema, name, INDEXES[definition])
+
+
+def ensure_output_tables(adapter: Adapter, schema: str) -> None:
+    """Create the output tables, or bring tables of an older version to this one (copy and swap)."""
+    adapter.ensure_schema(schema)
+    version = 0
+    if adapter.relation_kind(schema, STATE) is not None:
+        version = int(_state_value(adapter, schema, VERSION_ROW) or 0)
+    for name in OUTPUT_TABLES:
+        kind = adapter.relation_kind(schema, name)
+        if kind is None:
+            _create(adapter, schema, name, name)
+        elif version < OUTPUTS_VERSION and name != STATE:
+            _migrate(adapter, schema, name)
+    if _state_value(adapter, schema, WRITER_ROW) is None:
+        _put_state(adapter, schema, WRITER_ROW, 0)
+    if _state_value(adapter, schema, LAST_CHANGE_ROW) is None:
+        # Older warehouses kept the ids in the table (and a floor after full refreshes).
+        top = adapter.scalar(exp.select(exp.Max(this=col("change_id"))).from_(table(schema, "membership_changes")))
+        floor = _state_value(adapter, schema, "change_id_floor")
+        _put_state(adapter, schema, LAST_CHANGE_ROW, max(int(top or 0), int(floor or 0)))
+    if version < OUTPUTS_VERSION:
+        with adapter.transaction():
+            adapter.execute(exp.delete(table(schema, STATE), where=col("name").eq(text(VERSION_ROW))))
+            adapter.execute(insert(table(schema, STATE), ["name", "value"],
+                                   exp.values([(text(VERSION_ROW), number(OUTPUTS_VERSION))])))
+
+
+def _migrate(adapter: Adapter, schema: str, name: str) -> None:
+    """Copy an output table into the current definition and swap it in atomically."""
+    new = f"{name}__segw_new"
+    adapter.drop(schema, new, "table")
+    _create(adapter, schema, new, name)
+    have = set(adapter.columns(schema, name) or [])
+    common = [c for c, _ in OUTPUT_TABLES[name] if c in have]
+    adapter.execute(insert(table(schema, new), common,
+                           exp.select(*[col(c) for c in common]).from_(table(schema, name))))
+    adapter.swap_in(schema, name, new)
+
+
+def _state_value(adapter: Adapter, schema: str, row: str):
+    return adapter.scalar(exp.select(col("value")).from_(table(schema, STATE)).where(col("name").eq(text(row))))
+
+
+def _put_state(adapter: Adapter, schema: str, row: str, value: int) -> None:
+    adapter.execute(insert(table(schema, STATE), ["name", "value"], exp.values([(text(row), number(value))])))

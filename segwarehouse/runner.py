@@ -12,17 +12,24 @@ from typing import Callable, Iterable
 
 from sqlglot.errors import SqlglotError
 
+from .catalog import LostRace, orphans, stored_segments
 from .columns import Catalog, check_segment_columns
 from .compiler.dialects import to_sql
 from .compiler.segment import segment_query
-from .errors import SegwError, WarehouseError, did_you_mean
-from .materialize import SegmentResult, build_segment, current_size, record_run, utcnow
+from .errors import SegwError, WarehouseError, WarehouseUnavailable, did_you_mean
+from .materialize import SegmentResult, build_segment, current_size, record_run, retire_segment, utcnow
 from .modelbuild import build_models, render_models
+from .names import check_names
 from .project.models import build_order, read_seed
-from .outputs import ensure_output_tables
+from .outputs import ensure_output_tables, table
 from .project.jinja import SECRETS
 from .project.loader import Project
+from .validate import collect_warnings
 from .warehouse import connect
+
+# as_of must fit every engine's timestamp (MySQL DATETIME: 1000-9999) with room for windows.
+EARLIEST_AS_OF = dt.datetime(1900, 1, 1)
+LATEST_AS_OF = dt.datetime(9000, 12, 31, 23, 59, 59)
 
 
 @dataclass
@@ -33,14 +40,17 @@ class RunResult:
     finished_at: dt.datetime | None = None
     models: list[str] = field(default_factory=list)
     segments: list[SegmentResult] = field(default_factory=list)
+    error: str | None = None  # the run stopped before its segments (invalid project, model failure)
+    orphans: list[str] = field(default_factory=list)  # stored, no longer defined: to retire
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[SegmentResult]:
-        return [s for s in self.segments if s.status != "success"]
+        return [s for s in self.segments if s.status == "failed"]
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.error else 0
 
     def to_json(self) -> dict:
         def stamp(value):
@@ -48,7 +58,8 @@ class RunResult:
         return {
             "run_id": self.run_id, "as_of": stamp(self.as_of), "started_at": stamp(self.started_at),
             "finished_at": stamp(self.finished_at), "models": self.models,
-            "status": "success" if not self.failed else "partial_failure",
+            "status": "error" if self.error else "partial_failure" if self.failed else "success",
+            "error": self.error, "orphans": self.orphans, "warnings": self.warnings,
             "segments": [{**asdict(s), "started_at": stamp(s.started_at),
                           "finished_at": stamp(s.finished_at)} for s in self.segments],
         }
@@ -76,7 +87,13 @@ def parse_as_of(text: str | None) -> dt.datetime:
         raise SegwError(f"invalid --as-of {text!r}",
                         hint="write an ISO timestamp such as 2024-06-30 or 2024-06-30T12:00:00Z") from None
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            value = dt.datetime.min if value.year < 5000 else dt.datetime.max
+    if not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
+        raise SegwError(f"--as-of {text!r} is outside the range every warehouse can store",
+                        hint=f"use a time between {EARLIEST_AS_OF:%Y-%m-%d} and {LATEST_AS_OF:%Y-%m-%d}")
     return value.replace(microsecond=0)
 
 
@@ -87,14 +104,17 @@ def select_segments(project: Project, names: Iterable[str] | None) -> list[str]:
     for name in names:
         for part in str(name).replace(",", " ").split():
             if part not in project.segments:
-                raise SegwError(f"unknown segment '{part}' in --select",
-                                hint=did_you_mean(part, project.segments) or "see `segw ls`")
+                raise SegwError(f"unknown segment '{part}'",
+                                hint=did_you_mean(part, project.segments) or
+                                "see `segw ls`; a segment removed or renamed in YAML keeps its members "
+                                f"until `segw retire {part}`")
             chosen.add(part)
     return [name for name in project.segments if name in chosen]
 
 
 def validate_static(project: Project, as_of: dt.datetime) -> None:
-    """Everything that can be checked without a warehouse: models render, segments compile."""
+    """Everything that can be checked without a warehouse: names, models render, segments compile."""
+    check_names(project)
     build_order(render_models(project, as_of))
     for model in project.models.values():
         if model.kind == "seed":
@@ -112,37 +132,69 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
           events: Events | None = None, write_results: bool = True, build_models_first: bool = True,
           clock: Callable[[], dt.datetime] | None = None, should_stop: Callable[[], bool] = lambda: False,
           lock_timeout: float | None = None, full_refresh: bool = False,
-          validate: bool = True) -> RunResult:
+          validate: bool = True, warn_error: bool = False) -> RunResult:
     """Build models, then the selected segments (all by default), one transaction per segment.
 
-    A segment that fails is recorded as failed and keeps its members; the others go on.
-    `should_stop` is asked between segments (the scheduler's SIGTERM); `lock_timeout` is how long
-    to wait for another writer of the same segment (0: do not wait)."""
+    A segment that fails is recorded as failed and keeps its members; the others go on. A lost
+    connection fails the segment in hand; the run reconnects for the rest. `should_stop` is asked
+    between segments (the scheduler's SIGTERM); `lock_timeout` bounds every lock wait (0: none).
+    Whatever happens, `target/run_results.json` and `segment_runs` say so."""
     events = events or Events()
     clock = clock or utcnow
+    as_of_given = as_of is not None
     as_of = as_of or clock()
-    names = select_segments(project, select)
-    if validate:
-        validate_static(project, as_of)
     started = clock()
     result = RunResult(new_run_id(started), as_of, started)
+    names: list[str] = []
+    try:
+        names = select_segments(project, select)
+        if validate:
+            validate_static(project, as_of)
+        _build(project, result, names, events, build_models_first, clock, should_stop, lock_timeout,
+               full_refresh, as_of_given, warn_error)
+    except SegwError as exc:
+        result.error = SECRETS.mask(str(exc))
+        _record_stopped_run(project, result, names, clock)
+        raise
+    finally:
+        result.finished_at = clock()
+        if write_results:
+            write_run_results(project, result)
+    return result
+
+
+def _build(project: Project, result: RunResult, names: list[str], events: Events, build_models_first: bool,
+           clock, should_stop, lock_timeout, full_refresh: bool, as_of_given: bool, warn_error: bool) -> None:
     timeout = project.config.lock_timeout if lock_timeout is None else lock_timeout
+    schema = project.segment_schema
+    as_of = result.as_of
     adapter = connect_waiting(project, timeout)
     try:
+        adapter.set_lock_timeout(timeout)
         events.start(len(project.models) if build_models_first else 0, len(names))
-        schema = project.segment_schema
         with writer_lock(adapter, project, "models", timeout) as got:
             if not got:
                 raise WarehouseError(f"another segwarehouse process is building the models of "
                                      f"{project.model_schema}; gave up after {timeout:g} s",
                                      hint="wait for it to finish, or raise --lock-timeout")
-            if build_models_first:
-                result.models = build_models(adapter, project, as_of, events.model)
             ensure_output_tables(adapter, schema)
+            if build_models_first:
+                result.models = build_models(adapter, project, as_of, events.model,
+                                             restore=lambda: restore_views(adapter, project))
+        result.warnings = [SECRETS.mask(str(w)) for w in collect_warnings(project, adapter)]
+        if warn_error and result.warnings:
+            raise SegwError(f"{len(result.warnings)} warning(s) with --warn-error: {result.warnings[0]}",
+                            hint="fix the warnings, or build without --warn-error")
+        before = stored_segments(adapter, schema, names)
         catalog = Catalog(adapter)
         for name in names:
             if should_stop():
                 break
+            if adapter.broken or not adapter.alive():
+                adapter.close()
+                adapter = connect_waiting(project, timeout)
+                adapter.set_lock_timeout(timeout)
+                catalog = Catalog(adapter)
             segment = project.segments[name]
             events.segment_started(name)
             seg_started = clock()
@@ -154,22 +206,120 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
                     check_segment_columns(project, segment, catalog)
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
-                                            full_refresh=full_refresh)
+                                            full_refresh=full_refresh, as_of_given=as_of_given)
+            except LostRace as exc:
+                outcome = SegmentResult(name, "skipped", current_size(adapter, schema, name) or 0, 0, 0,
+                                        exc.message, seg_started, clock())
+                record_run(adapter, schema, result.run_id, name, as_of, seg_started, outcome.finished_at,
+                           "skipped", outcome.size, 0, 0, exc.message)
             except SegwError as exc:
-                message = SECRETS.mask(str(exc))
-                finished = clock()
-                size = current_size(adapter, schema, name)
-                record_run(adapter, schema, result.run_id, name, as_of, seg_started, finished,
-                           "failed", size, 0, 0, message)
-                outcome = SegmentResult(name, "failed", size or 0, 0, 0, message, seg_started, finished)
+                outcome = _record_failure(project, adapter, result, name, seg_started, clock, exc)
+                if isinstance(exc, WarehouseUnavailable) or adapter.broken:
+                    adapter.close()
+                    adapter = connect_waiting(project, timeout)
+                    adapter.set_lock_timeout(timeout)
+                    catalog = Catalog(adapter)
+                    _record_failure(project, adapter, result, name, seg_started, clock, exc)
             result.segments.append(outcome)
+            previous = before.get(name)
+            if outcome.status == "success" and outcome.size == 0 and previous is not None and previous.size:
+                result.warnings.append(f"{project.segments[name].loc}: segment '{name}' is empty now; its "
+                                       f"previous run had {previous.size} members")
             events.segment_done(outcome)
+        result.orphans = orphans(adapter, project)
     finally:
         adapter.close()
-    result.finished_at = clock()
-    if write_results:
-        write_run_results(project, result)
-    return result
+
+
+def _record_failure(project, adapter, result, name, started, clock, exc) -> SegmentResult:
+    """A failed segment keeps its members; its failure is recorded when the warehouse answers."""
+    message = SECRETS.mask(str(exc))
+    finished = clock()
+    schema = project.segment_schema
+    size = None
+    try:
+        if not adapter.broken:
+            size = current_size(adapter, schema, name)
+            record_run(adapter, schema, result.run_id, name, result.as_of, started, finished, "failed", size,
+                       0, 0, message)
+    except WarehouseError:
+        pass  # the connection died too: the runner reconnects and records it then
+    return SegmentResult(name, "failed", size or 0, 0, 0, message, started, finished)
+
+
+def _record_stopped_run(project: Project, result: RunResult, names: list[str], clock) -> None:
+    """A run that stopped before its segments (invalid project, failed model) still leaves a
+    `failed` row per selected segment in segment_runs, when the warehouse answers."""
+    names = [n for n in names if n not in {s.segment for s in result.segments}]
+    if not names:
+        return
+    finished = clock()
+    for name in names:
+        result.segments.append(SegmentResult(name, "failed", 0, 0, 0, result.error, result.started_at, finished))
+    if project.target.type == "duckdb" and not Path(str(project.target.settings.get("path", ":memory:"))).exists():
+        return  # never create a warehouse just to say that nothing was built
+    try:
+        adapter = connect(project.target)
+    except SegwError:
+        return
+    try:
+        schema = project.segment_schema
+        if adapter.relation_kind(schema, "segment_runs") is None:
+            return
+        for name in names:
+            record_run(adapter, schema, result.run_id, name, result.as_of, result.started_at, finished,
+                       "failed", current_size(adapter, schema, name), 0, 0, result.error)
+    except SegwError:
+        pass
+    finally:
+        adapter.close()
+
+
+def restore_views(adapter, project: Project) -> None:
+    """Recreate stored view segments that a model's DROP ... CASCADE took (PostgreSQL)."""
+    from sqlglot import exp
+
+    schema = project.segment_schema
+    stored = stored_segments(adapter, schema)
+    for name, segment in project.segments.items():
+        if segment.materialized != "view" or name not in stored or stored[name].status != "active":
+            continue
+        if adapter.relation_kind(schema, name) is None:
+            adapter.execute(exp.Create(this=table(schema, name), kind="VIEW",
+                                       expression=segment_query(project, segment, None)))
+
+
+def retire(project: Project, names: Iterable[str], lock_timeout: float | None = None,
+           clock: Callable[[], dt.datetime] | None = None) -> dict[str, int]:
+    """Retire stored segments that the project no longer defines: {name: members that exited}."""
+    clock = clock or utcnow
+    timeout = project.config.lock_timeout if lock_timeout is None else lock_timeout
+    adapter = connect_waiting(project, timeout)
+    out: dict[str, int] = {}
+    try:
+        adapter.set_lock_timeout(timeout)
+        schema = project.segment_schema
+        stored = stored_segments(adapter, schema) if adapter.relation_kind(schema, "segment_catalog") else {}
+        for name in names:
+            if name in project.segments:
+                raise SegwError(f"segment '{name}' is still defined at {project.segments[name].loc}",
+                                project.segments[name].loc,
+                                "delete it from segments/ first (a rename is a retire plus a new segment)")
+            if name not in stored:
+                raise SegwError(f"no segment '{name}' is stored in schema {schema}",
+                                hint=did_you_mean(name, stored) or "see `segw status` for stored segments")
+        ensure_output_tables(adapter, schema)
+        now = clock()
+        run_id = new_run_id(now)
+        for name in names:
+            with writer_lock(adapter, project, name, timeout) as got:
+                if not got:
+                    raise WarehouseError(f"segment '{name}' is being built by another process; gave up "
+                                         f"after {timeout:g} s")
+                out[name] = retire_segment(adapter, project, name, run_id, now, clock)
+    finally:
+        adapter.close()
+    return out
 
 
 def connect_waiting(project: Project, timeout: float):
@@ -179,7 +329,7 @@ def connect_waiting(project: Project, timeout: float):
         try:
             return connect(project.target)
         except SegwError as exc:
-            if "another process" not in (exc.hint or ""):
+            if not isinstance(exc, WarehouseError) or "another process" not in (exc.hint or ""):
                 raise
             if time.monotonic() >= deadline:
                 raise WarehouseError(f"{exc.message}; gave up after {timeout:g} s", exc.location,
@@ -199,10 +349,20 @@ def writer_lock(adapter, project: Project, name: str, timeout: float):
 
 
 def write_run_results(project: Project, result: RunResult) -> Path:
-    path = project.root / "target" / "run_results.json"
+    return _write_results(project.root, result)
+
+
+def _write_results(root: Path, result: RunResult) -> Path:
+    path = root / "target" / "run_results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(SECRETS.mask(json.dumps(result.to_json(), indent=2)) + "\n")
     return path
 
 
-__all__ = ["build", "RunResult", "Events", "parse_as_of", "select_segments", "WarehouseError"]
+def write_failed_results(root: Path, error: str) -> Path:
+    """run_results.json for a run that could not start (the project does not load): never stale."""
+    now = utcnow()
+    return _write_results(root, RunResult(new_run_id(now), now, now, now, error=SECRETS.mask(error)))
+
+
+__all__ = ["build", "retire", "RunResult", "Events", "parse_as_of", "select_segments", "WarehouseError"]

@@ -120,29 +120,58 @@ def scheduler_loop(project_loader: Callable[[], Project], run_due: Callable[[Pro
                    states_of: Callable[[Project], dict[str, SegmentState]], clock: Clock,
                    stop: Callable[[], bool], log: Callable[[str], None],
                    max_sleep: float = 60.0, max_cycles: int | None = None) -> int:
-    """Sleep until the next due segment, build what is due, repeat until stopped."""
+    """Sleep until the next due segment, build what is due, repeat until stopped.
+
+    It never exits on a fault: a project that stops loading is replaced by the last good one
+    (and the error logged every tick until fixed); a warehouse fault or a failed model is logged
+    and retried with a growing pause (up to max_sleep)."""
     if max_sleep <= 0:
         raise SegwError(f"--max-sleep must be more than 0 seconds, not {max_sleep:g}")
-    cycles = 0
+    cycles, faults = 0, 0
+    good: Project | None = None
     while not stop():
-        project = project_loader()
+        try:
+            good = project_loader()
+        except SegwError as exc:
+            if good is None:
+                raise  # nothing good to run yet: an invalid project stops the start (exit 2)
+            log(f"project invalid, still running the last good one: {_one_line(exc)}")
+        project = good
         now = clock.now()
-        states = states_of(project)
-        if due_segments(project, states, now, retry_failed=False):
-            run_due(project, now)
+        try:
+            states = states_of(project)
+            if due_segments(project, states, now, retry_failed=False):
+                run_due(project, now)
+                faults = 0
+                cycles += 1
+                if max_cycles is not None and cycles >= max_cycles:
+                    break
+                continue
+            faults = 0
+            wake = min(next_due_at(project, states, now, retry_failed=False).values(),
+                       default=now + dt.timedelta(seconds=max_sleep))
+            wait = min(max_sleep, max(1.0, (wake - now).total_seconds()))
+        except SegwError as exc:
+            faults += 1
+            wait = min(max_sleep, 2.0 ** faults)
+            log(f"error: {_one_line(exc)}; retrying in {wait:g} s")
             cycles += 1
             if max_cycles is not None and cycles >= max_cycles:
                 break
-            continue
-        wake = min(next_due_at(project, states, now, retry_failed=False).values(),
-                   default=now + dt.timedelta(seconds=max_sleep))
-        wait = min(max_sleep, max(1.0, (wake - now).total_seconds()))
-        step = 0.0
-        while step < wait and not stop():
-            chunk = min(1.0, wait - step)
-            clock.sleep(chunk)
-            step += chunk
+        _sleep(clock, wait, stop)
     return 0
+
+
+def _one_line(exc: SegwError) -> str:
+    return " ".join(str(exc).split())
+
+
+def _sleep(clock: Clock, seconds: float, stop: Callable[[], bool]) -> None:
+    step = 0.0
+    while step < seconds and not stop():
+        chunk = min(1.0, seconds - step)
+        clock.sleep(chunk)
+        step += chunk
 
 
 __all__ = ["latest_tick", "next_tick", "due_segments", "next_due_at", "read_state", "Clock", "StopFlag",

@@ -232,7 +232,7 @@ class Oracle:
 def split_of(segment: t.Segment, key: str) -> str | None:
     if not segment.splits:
         return None
-    bucket = int(hashlib.md5(f"{segment.name}:{key}".encode()).hexdigest()[:8], 16) % 10000
+    bucket = int(hashlib.md5(f"{segment.split_seed or segment.name}:{key}".encode()).hexdigest()[:8], 16) % 10000
     upper = Decimal(0)
     for split in segment.splits:
         upper += split.percent * 100

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from contextlib import contextmanager
 from typing import Iterable, Sequence
 
 from sqlglot import exp
 
 from ..compiler.dialects import to_sql
-from ..errors import WarehouseError
+from ..errors import WarehouseError, WarehouseUnavailable
 from ..project.jinja import SECRETS
 
 
@@ -19,11 +20,11 @@ class Adapter:
     transactional_ddl: bool = True   # can CREATE/DROP run inside a transaction we roll back?
     max_identifier: int = 63
     placeholder: str = "?"
-    text_key_type: str = "VARCHAR(255)"
 
     def __init__(self, target):
         self.target = target
         self.in_transaction = False
+        self.lock_timeout: float | None = None
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence | None = None):  # returns a cursor-like
@@ -48,7 +49,7 @@ class Adapter:
         try:
             self._execute(text, params)
         except Exception as exc:  # driver errors differ by engine; report them the same way
-            raise WarehouseError(self.describe_error(exc)) from exc
+            raise self.translate_error(exc) from exc
 
     def fetchall(self, statement: exp.Expression | str) -> list[tuple]:
         text = self.sql(statement)
@@ -56,7 +57,45 @@ class Adapter:
             cursor = self._execute(text)
             return [tuple(row) for row in cursor.fetchall()]
         except Exception as exc:
-            raise WarehouseError(self.describe_error(exc)) from exc
+            raise self.translate_error(exc) from exc
+
+    # -- faults ---------------------------------------------------------------------------
+    def translate_error(self, exc: Exception) -> WarehouseError:
+        """A driver error as one message: lost connections and lock waits are named as such."""
+        text = self.describe_error(exc)
+        if self.is_disconnect(exc):
+            self.broken = True
+            return WarehouseUnavailable(f"lost the connection to the warehouse: {text}",
+                                        hint="the server restarted or closed the session; run again")
+        if self.is_lock_timeout(exc):
+            waited = f" after {self.lock_timeout:g} s" if self.lock_timeout is not None else ""
+            return WarehouseError(f"gave up waiting for a lock{waited}: another session holds a lock "
+                                  f"on a table this build writes ({text})",
+                                  hint="wait for the other session to finish, or raise --lock-timeout")
+        return WarehouseError(text)
+
+    broken = False
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        return False
+
+    def is_lock_timeout(self, exc: Exception) -> bool:
+        return False
+
+    def alive(self) -> bool:
+        """Whether the connection still answers (after a fault, the runner reconnects if not)."""
+        if self.broken:
+            return False
+        try:
+            self._execute("SELECT 1").fetchall()
+            return True
+        except Exception:
+            self.broken = True
+            return False
+
+    def set_lock_timeout(self, seconds: float) -> None:
+        """Bound every lock wait of this session (rows, tables, metadata), not only writer locks."""
+        self.lock_timeout = seconds
 
     def scalar(self, statement: exp.Expression | str):
         rows = self.fetchall(statement)
@@ -77,7 +116,7 @@ class Adapter:
                         + ", ".join([row_marks] * len(chunk)))
                 self._execute(text, [value for row in chunk for value in row])
         except Exception as exc:
-            raise WarehouseError(self.describe_error(exc)) from exc
+            raise self.translate_error(exc) from exc
 
     @staticmethod
     def describe_error(exc: Exception) -> str:
@@ -86,19 +125,24 @@ class Adapter:
 
     @contextmanager
     def transaction(self):
-        """All statements inside commit together or not at all."""
+        """All statements inside commit together or not at all (not re-entrant: one at a time)."""
+        if self.in_transaction:
+            raise RuntimeError("a transaction is already open on this connection")
         self.execute(self.begin_statement)
         self.in_transaction = True
         try:
             yield self
         except BaseException:
+            self.in_transaction = False
             try:
                 self._execute("ROLLBACK")
-            finally:
-                self.in_transaction = False
+            except Exception:  # a dead connection rolls back by itself; the first error is the one
+                self.broken = True
             raise
-        self.execute("COMMIT")
-        self.in_transaction = False
+        try:
+            self.execute("COMMIT")
+        finally:
+            self.in_transaction = False
 
     begin_statement = "BEGIN"
 
@@ -125,6 +169,14 @@ class Adapter:
         names = [row[0] for row in self.fetchall(query)]
         return names or None
 
+    def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
+        """(column, type name) of a relation in order; empty if it does not exist."""
+        query = (exp.select("column_name", "data_type").from_("information_schema.columns")
+                 .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
+                 .where(exp.column("table_name").eq(exp.Literal.string(name)))
+                 .order_by("ordinal_position"))
+        return [(row[0], str(row[1]).lower()) for row in self.fetchall(query)]
+
     def drop(self, schema: str, name: str, kind: str | None = None) -> None:
         kind = kind or self.relation_kind(schema, name)
         if kind is None:
@@ -134,17 +186,44 @@ class Adapter:
                               cascade=self.drop_cascades))
 
     drop_cascades = False
-    wants_indexes = True  # servers plan correlated diffs with indexes; DuckDB hashes without them
+    wants_indexes = True  # servers plan key joins with indexes; DuckDB hashes without them
 
     def create_index(self, schema: str, table: str, columns: list[str]) -> None:
         if not self.wants_indexes:
             return
-        digest = hashlib.md5(f"{table}:{','.join(columns)}".encode()).hexdigest()[:8]
+        # Index names are per schema on PostgreSQL: a random part keeps copies and swaps apart.
+        digest = hashlib.md5(f"{table}:{','.join(columns)}:{secrets.token_hex(4)}".encode()).hexdigest()[:10]
         name = exp.to_identifier(f"{table[:40]}__idx_{digest}", quoted=True)
         target = exp.table_(table, db=schema, quoted=True)
-        names = ", ".join(self.sql(exp.to_identifier(c, quoted=True)) for c in columns)
+        names = ", ".join(self.index_column_sql(schema, table, c) for c in columns)
         self.execute(f"CREATE INDEX {self.sql(name)} ON {self.sql(target)} ({names})")
+
+    def index_column_sql(self, schema: str, table: str, column: str) -> str:
+        return self.sql(exp.to_identifier(column, quoted=True))
+
+    def create_table(self, schema: str, name: str, columns: list[tuple[str, exp.DataType]]) -> None:
+        definition = exp.Schema(this=exp.table_(name, db=schema, quoted=True), expressions=[
+            exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=kind) for c, kind in columns])
+        self.execute(exp.Create(this=definition, kind="TABLE", exists=True,
+                                properties=self.table_properties()))
+
+    def table_properties(self) -> exp.Properties | None:
+        """Options for tables segwarehouse creates (MySQL: exact, case-sensitive text)."""
+        return None
+
+    def key_text(self, value: exp.Expression) -> exp.Expression:
+        """A key as text that compares exactly (case, trailing spaces, accents) on this engine."""
+        return exp.cast(value, "TEXT")
 
     def rename_table(self, schema: str, old: str, new: str) -> None:
         self.execute(exp.Alter(this=exp.table_(old, db=schema, quoted=True), kind="TABLE",
                                actions=[exp.AlterRename(this=exp.table_(new, quoted=True))]))
+
+    def swap_in(self, schema: str, name: str, new: str, then=None) -> None:
+        """Replace table schema.name by schema.new so that readers see the old or the new one;
+        `then()` runs in the same transaction (it restores views a CASCADE dropped)."""
+        with self.transaction():
+            self.drop(schema, name)
+            self.rename_table(schema, new, name)
+            if then is not None:
+                then()

@@ -1,7 +1,9 @@
 """Server engines reached through SQLAlchemy: PostgreSQL and MariaDB/MySQL (more by dialect)."""
 from __future__ import annotations
 
-from ..errors import SegwError
+from sqlglot import exp
+
+from ..errors import SegwError, WarehouseUnavailable
 from .base import Adapter
 
 
@@ -25,9 +27,11 @@ class ServerAdapter(Adapter):
             raise SegwError(f"the driver for {target.type} is not installed ({exc.name})",
                             target.location, f"pip install 'segwarehouse[{self.extra}]'") from None
         except Exception as exc:
-            raise SegwError(f"cannot connect to {target.type} target '{target.name}': "
-                            f"{self.describe_error(exc)}", target.location,
-                            "check host, port, user and password in profiles.yml") from None
+            # exit 1, not 2: a server that is down or restarting is not a broken project
+            raise WarehouseUnavailable(f"cannot connect to {target.type} target '{target.name}': "
+                                       f"{self.describe_error(exc)}", target.location,
+                                       "check that the server is up, and host, port, user and "
+                                       "password in profiles.yml") from None
         self.set_autocommit()
         self.session_setup()
 
@@ -58,6 +62,23 @@ class ServerAdapter(Adapter):
     def session_setup(self) -> None:
         pass
 
+    disconnect_words = ("server closed the connection", "terminating connection", "connection is closed",
+                        "lost connection", "gone away", "connection already closed", "broken pipe",
+                        "connection reset", "the connection is closed", "interface error")
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        text = str(exc).lower()
+        return any(word in text for word in self.disconnect_words) or type(exc).__name__ in (
+            "OperationalError", "InterfaceError") and self._closed()
+
+    def _closed(self) -> bool:
+        connection = self.connection.driver_connection
+        closed = getattr(connection, "closed", None)
+        if closed is not None:
+            return bool(closed)
+        opened = getattr(connection, "open", True)
+        return not opened
+
     def _execute(self, sql, params=None):
         cursor = self.connection.cursor()
         if params is None:
@@ -69,6 +90,8 @@ class ServerAdapter(Adapter):
     def close(self) -> None:
         try:
             self.connection.close()
+        except Exception:  # closing a connection the server already dropped
+            pass
         finally:
             self.engine.dispose()
 
@@ -85,6 +108,14 @@ class PostgresAdapter(ServerAdapter):
     def session_setup(self) -> None:
         self._execute("SET TIME ZONE 'UTC'")
 
+    def set_lock_timeout(self, seconds: float) -> None:
+        super().set_lock_timeout(seconds)
+        # 0 in PostgreSQL means "wait forever": the shortest real wait is 1 ms
+        self._execute(f"SET lock_timeout = {max(1, int(seconds * 1000))}")
+
+    def is_lock_timeout(self, exc: Exception) -> bool:
+        return getattr(exc, "sqlstate", None) == "55P03" or "lock timeout" in str(exc)
+
     def lock(self, name: str, timeout: float) -> bool:
         import time
         deadline = time.monotonic() + timeout
@@ -95,7 +126,10 @@ class PostgresAdapter(ServerAdapter):
             time.sleep(0.2)
 
     def release_lock(self, name: str) -> None:
-        self._execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+        try:
+            self._execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+        except Exception:  # a dead session has released its locks already
+            self.broken = True
 
 
 class MySQLAdapter(ServerAdapter):
@@ -112,20 +146,92 @@ class MySQLAdapter(ServerAdapter):
         return None
 
     def connect_args(self, target) -> dict:
-        return {"charset": "utf8mb4", "init_command": "SET time_zone = '+00:00'"}
+        args = {"charset": "utf8mb4", "init_command": "SET time_zone = '+00:00'"}
+        password = target.settings.get("password")
+        if password:  # the driver sends text passwords as latin-1: send UTF-8 bytes ('€' and beyond)
+            args["password"] = str(password).encode("utf-8")
+        return args
+
+    def session_setup(self) -> None:
+        version = str(self._execute("SELECT VERSION()").fetchone()[0])
+        # Exact text: binary and NO PAD, so 'bob' and 'bob ' or 'cafe' and 'café' stay two keys.
+        self.key_collation = "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
+
+    key_collation = "utf8mb4_nopad_bin"
+
+    def set_lock_timeout(self, seconds: float) -> None:
+        super().set_lock_timeout(seconds)
+        wait = max(1, int(seconds + 0.999))
+        self._execute(f"SET SESSION lock_wait_timeout = {wait}")
+        self._execute(f"SET SESSION innodb_lock_wait_timeout = {wait}")
+
+    def is_lock_timeout(self, exc: Exception) -> bool:
+        code = exc.args[0] if getattr(exc, "args", None) else None
+        return code == 1205 or "lock wait timeout" in str(exc).lower()
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        code = exc.args[0] if getattr(exc, "args", None) else None
+        return code in (2006, 2013, 2014, 2055, 1927) or super().is_disconnect(exc)
 
     def ensure_schema(self, schema: str) -> None:
-        self._execute(f"CREATE DATABASE IF NOT EXISTS `{schema.replace('`', '``')}` "
-                      "CHARACTER SET utf8mb4")
+        self.execute(f"CREATE DATABASE IF NOT EXISTS `{schema.replace('`', '``')}` "
+                     "CHARACTER SET utf8mb4")
+
+    def table_properties(self) -> exp.Properties:
+        return exp.Properties(expressions=[
+            exp.CharacterSetProperty(this=exp.var("utf8mb4"), default=True),
+            exp.CollateProperty(this=exp.var(self.key_collation))])
+
+    def key_text(self, value: exp.Expression) -> exp.Expression:
+        return exp.Collate(this=exp.cast(value, "CHAR"), expression=exp.var(self.key_collation))
+
+    def index_column_sql(self, schema: str, table: str, column: str) -> str:
+        # TEXT columns are indexed by a prefix; equality lookups then check the whole value.
+        kind = self.scalar(exp.select("data_type").from_("information_schema.columns").where(
+            exp.column("table_schema").eq(exp.Literal.string(schema)),
+            exp.column("table_name").eq(exp.Literal.string(table)),
+            exp.column("column_name").eq(exp.Literal.string(column))))
+        name = self.sql(exp.to_identifier(column, quoted=True))
+        return f"{name}(191)" if str(kind).lower() in ("text", "mediumtext", "longtext", "blob") else name
 
     def lock(self, name: str, timeout: float) -> bool:
-        got = self._execute("SELECT GET_LOCK(%s, %s)", (name[:64], int(timeout))).fetchone()[0]
+        got = self._execute("SELECT GET_LOCK(%s, %s)", (_lock_name(name), int(timeout))).fetchone()[0]
         return bool(got)
 
     def release_lock(self, name: str) -> None:
-        self._execute("SELECT RELEASE_LOCK(%s)", (name[:64],))
+        try:
+            self._execute("SELECT RELEASE_LOCK(%s)", (_lock_name(name),))
+        except Exception:  # a dead session has released its locks already
+            self.broken = True
 
     def rename_table(self, schema: str, old: str, new: str) -> None:
-        from sqlglot import exp
         self.execute(f"RENAME TABLE {self.sql(exp.table_(old, db=schema, quoted=True))} "
                      f"TO {self.sql(exp.table_(new, db=schema, quoted=True))}")
+
+    def swap_in(self, schema: str, name: str, new: str, then=None) -> None:
+        """DDL commits at once here: one multi-table RENAME swaps old and new atomically."""
+        if self.relation_kind(schema, name) == "view":
+            self.drop(schema, name, "view")
+        if self.relation_kind(schema, name) is None:
+            self.rename_table(schema, new, name)
+            if then is not None:
+                then()
+            return
+        backup = f"{name}__segw_bak"[:64]
+        self.drop(schema, backup, "table")
+        q = self.sql
+        self.execute(f"RENAME TABLE {q(exp.table_(name, db=schema, quoted=True))} TO "
+                     f"{q(exp.table_(backup, db=schema, quoted=True))}, "
+                     f"{q(exp.table_(new, db=schema, quoted=True))} TO "
+                     f"{q(exp.table_(name, db=schema, quoted=True))}")
+        self.drop(schema, backup, "table")
+        if then is not None:
+            then()
+
+
+def _lock_name(name: str) -> str:
+    """MySQL lock names hold 64 characters: long names keep a digest so they never share a lock."""
+    if len(name) <= 64:
+        return name
+    import hashlib
+    return name[:47] + ":" + hashlib.md5(name.encode()).hexdigest()[:16]

@@ -27,7 +27,7 @@ def check_invariants(project, allowed: dict[str, list[set[str]]] | None = None) 
                 assert nxt is None, f"{segment}/{key}: an open interval is followed by another"
                 open_rows[segment].add(key)
             else:
-                assert end > start, f"{segment}/{key}: interval ends before it starts"
+                assert end >= start, f"{segment}/{key}: interval ends before it starts"
                 if nxt is not None:
                     assert nxt[0] >= end, f"{segment}/{key}: intervals overlap"
     segments = set(members) | set(open_rows)
@@ -45,7 +45,11 @@ def check_invariants(project, allowed: dict[str, list[set[str]]] | None = None) 
             assert key not in replay[segment], f"{segment}/{key} entered twice"
             replay[segment].add(key)
             entries[(segment, key)].add(as_of)
+        elif change == "moved":  # a member changed split: its history opens a new interval
+            assert key in replay[segment], f"{segment}/{key} moved without being a member"
+            entries[(segment, key)].add(as_of)
         else:
+            assert change == "exited", change
             assert key in replay[segment], f"{segment}/{key} exited without entering"
             replay[segment].discard(key)
     for segment in segments | set(replay):
@@ -53,7 +57,11 @@ def check_invariants(project, allowed: dict[str, list[set[str]]] | None = None) 
     for (segment, key), intervals in history.items():
         assert {start for start, _ in intervals} == entries[(segment, key)], f"{segment}/{key}: history vs changes"
 
+    retired = {row[0] for row in project.query("SELECT segment FROM {seg}.segment_catalog WHERE status = 'retired'")}
     for segment, keys in members.items():
+        if segment in retired:
+            assert not keys, f"{segment}: retired but still has members"
+            continue
         own = {str(row[0]) for row in project.query(f"SELECT * FROM {{seg}}.{q(segment)}")}
         assert own == keys, f"{segment}: its own relation differs from memberships"
     for segment, options in (allowed or {}).items():

@@ -339,17 +339,17 @@ import sys, time
 import segwarehouse.materialize as m
 from segwarehouse.cli import main
 
-real, calls = m._apply_diff, []
+real, calls = m._apply_delta, []
 
-def probe(adapter, project, segment, *args, **kwargs):
-    out = real(adapter, project, segment, *args, **kwargs)
-    calls.append(segment.name)
+def probe(ctx, *args, **kwargs):
+    out = real(ctx, *args, **kwargs)
+    calls.append(ctx.segment.name)
     if len(calls) == 3:
-        print("PROBE inside transaction of", segment.name, flush=True)
+        print("PROBE inside transaction of", ctx.segment.name, flush=True)
         time.sleep(1.5)
     return out
 
-m._apply_diff = probe
+m._apply_delta = probe
 main(["schedule", "--project-dir", sys.argv[1], "--max-sleep", "1"])
 """
 

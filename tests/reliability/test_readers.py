@@ -1,6 +1,7 @@
 """A reader querying during builds sees each segment whole: the old members or the new, never a mix."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -19,6 +20,10 @@ FILES = {
     """,
 }
 AS_OF = ["2024-01-10 00:00:00", "2024-01-18 00:00:00"]
+# as_of never goes back, so the second state is the same shift made in the data: seen 8 days earlier
+SHIFTED = "id,seen_at\n" + "".join(
+    f"{i},{dt.datetime(2024, 1, 1 + i % 20, 12) - dt.timedelta(days=8):%Y-%m-%d %H:%M:%S}\n"
+    for i in range(1, N + 1))
 
 
 def expected(as_of: str) -> dict[str, frozenset[str]]:
@@ -69,7 +74,8 @@ def test_readers_never_see_half_a_segment(engine, project_factory):
     thread.start()
     try:
         for round_ in range(6):
-            assert project.build(as_of=AS_OF[(round_ + 1) % 2]).exit_code == 0
+            project.write("seeds/people.csv", SHIFTED if round_ % 2 == 0 else FILES["seeds/people.csv"])
+            assert project.build(as_of=AS_OF[0]).exit_code == 0
     finally:
         stop.set()
         thread.join()

@@ -1,0 +1,158 @@
+"""segment_catalog: what the warehouse knows of each segment (owner, last as_of, status) and its checks."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .errors import WarehouseError
+from .outputs import col, insert, number, table, text
+from .compiler.timeexpr import timestamp_literal
+from .spec import types as t
+from .warehouse.base import Adapter
+
+COLUMNS = ["segment", "project", "entity", "title", "description", "category", "tags", "materialized",
+           "schedule", "rules", "size", "last_as_of", "status", "updated_at"]
+
+
+@dataclass
+class StoredSegment:
+    segment: str
+    project: str | None
+    entity: str | None
+    materialized: str | None
+    size: int | None
+    last_as_of: dt.datetime | None
+    status: str | None
+
+
+class AsOfWentBack(WarehouseError):
+    """A build at an as_of earlier than the segment's last one."""
+
+
+class LostRace(WarehouseError):
+    """Another run committed this segment at a later as_of while this run evaluated it: skip it."""
+
+
+def stored_segments(adapter: Adapter, schema: str, names: list[str] | None = None) -> dict[str, StoredSegment]:
+    if adapter.relation_kind(schema, "segment_catalog") is None:
+        return {}
+    query = exp.select(*[col(c) for c in ("segment", "project", "entity", "materialized", "size",
+                                           "last_as_of", "status")]).from_(table(schema, "segment_catalog"))
+    if names is not None:
+        query = query.where(exp.In(this=col("segment"), expressions=[text(n) for n in names] or [text("")]))
+    return {row[0]: StoredSegment(row[0], row[1], row[2], row[3], None if row[4] is None else int(row[4]),
+                                  row[5], row[6]) for row in adapter.fetchall(query)}
+
+
+def stored_segment(adapter: Adapter, schema: str, name: str) -> StoredSegment | None:
+    return stored_segments(adapter, schema, [name]).get(name)
+
+
+def has_history(adapter: Adapter, schema: str, name: str) -> bool:
+    """Whether an earlier segwarehouse (before the catalog) built this segment."""
+    if adapter.relation_kind(schema, "segment_runs") is None:
+        return False
+    return bool(adapter.fetchall(exp.select("1").from_(table(schema, "segment_runs"))
+                                 .where(col("segment").eq(text(name))).limit(1)))
+
+
+def check_may_write(adapter: Adapter, project_name: str, schema: str, segment: str,
+                    stored: StoredSegment | None, as_of: dt.datetime, as_of_given: bool) -> None:
+    """Refuse another project's segment, an as_of that goes back, and relations we did not create."""
+    if stored is not None and stored.status != "retired" and stored.project not in (None, project_name):
+        raise WarehouseError(
+            f"segment '{segment}' in schema {schema} belongs to project '{stored.project}'; project "
+            f"'{project_name}' may not write it",
+            hint=f"rename the segment, or give project '{project_name}' its own `segment_schema` "
+                 "in segwarehouse.yml")
+    if stored is not None and stored.status != "retired" and stored.last_as_of is not None \
+            and as_of < stored.last_as_of:
+        last = f"{stored.last_as_of:%Y-%m-%d %H:%M:%S}"
+        if as_of_given:
+            raise AsOfWentBack(
+                f"segment '{segment}' was last built as of {last} UTC; a build as of "
+                f"{as_of:%Y-%m-%d %H:%M:%S} would go back in time", hint=f"read the past with "
+                f"`segw preview {segment} --as-of ...`, which writes nothing")
+        raise LostRace(f"segment '{segment}' was built as of {last} UTC by another run meanwhile; "
+                       f"skipped this run's older evaluation (as of {as_of:%Y-%m-%d %H:%M:%S})")
+    if stored is None and adapter.relation_kind(schema, segment) is not None \
+            and not has_history(adapter, schema, segment):
+        raise WarehouseError(
+            f"{schema}.{segment} already exists and segwarehouse did not create it; refusing to "
+            f"replace it", hint="rename the segment, or set another `segment_schema` in segwarehouse.yml")
+
+
+def describe(condition: t.Condition | None) -> str:
+    """A one-line text of a rule tree for the catalog."""
+    if condition is None:
+        return ""
+    if isinstance(condition, (t.All, t.Any, t.NoneOf)):
+        word = {t.All: "all", t.Any: "any", t.NoneOf: "none"}[type(condition)]
+        return f"{word}(" + ", ".join(describe(c) for c in condition.children) + ")"
+    if isinstance(condition, t.Not):
+        return f"not({describe(condition.child)})"
+    if isinstance(condition, t.Property):
+        return f"{condition.column} {_comparison(condition.test)}"
+    if isinstance(condition, t.Related):
+        head = f"event {condition.event}" if condition.event else f"related {condition.relation}"
+        parts = [head]
+        if condition.where is not None:
+            parts.append(f"where {describe(condition.where)}")
+        if condition.window is not None:
+            parts.append(_comparison(condition.window))
+        of = f"({condition.measure.of})" if condition.measure.of else ""
+        parts.append(f"{condition.measure.kind}{of} {_comparison(condition.measure.test)}")
+        return " ".join(parts)
+    if isinstance(condition, t.InSegment):
+        return f"in_segment {condition.segment}"
+    if isinstance(condition, t.InList):
+        return f"in_list {condition.list_name}"
+    if isinstance(condition, t.Near):
+        return f"near {condition.lat},{condition.lon} within {condition.within_km} km"
+    if isinstance(condition, t.Sql):
+        return f"sql {condition.text}"
+    return repr(condition)
+
+
+def _comparison(test: t.Comparison) -> str:
+    value = test.value
+    if isinstance(value, (tuple, list)):
+        value = "[" + ", ".join(str(v) for v in value) + "]"
+    return f"{test.op} {value}" + (" (ignore case)" if test.ignore_case else "")
+
+
+def rules_text(segment: t.Segment) -> str:
+    parts = [describe(segment.rules)] if segment.rules is not None else []
+    parts += [f"include {', '.join(segment.include)}"] if segment.include else []
+    parts += [f"exclude {', '.join(segment.exclude)}"] if segment.exclude else []
+    return "; ".join(parts)
+
+
+def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, size: int | None,
+                  as_of: dt.datetime, now: dt.datetime) -> None:
+    """Replace the segment's catalog row; call inside the segment's transaction."""
+    def opt(value):
+        return exp.null() if value is None else text(str(value))
+
+    values = [text(segment.name), text(project.config.name), text(segment.entity), opt(segment.title),
+              opt(segment.description), opt(segment.category), text(",".join(segment.tags)),
+              text(segment.materialized), text(project.schedule_of(segment)), text(rules_text(segment)[:8000]),
+              number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now)]
+    adapter.execute(exp.delete(table(schema, "segment_catalog"), where=col("segment").eq(text(segment.name))))
+    adapter.execute(insert(table(schema, "segment_catalog"), COLUMNS, exp.values([tuple(values)])))
+
+
+def mark_retired(adapter: Adapter, schema: str, name: str, now: dt.datetime) -> None:
+    adapter.execute(exp.update(table(schema, "segment_catalog"),
+                               {"status": text("retired"), "size": number(0),
+                                "updated_at": timestamp_literal(now)},
+                               where=col("segment").eq(text(name))))
+
+
+def orphans(adapter: Adapter, project) -> list[str]:
+    """Segments this project stored that its files no longer define (to retire)."""
+    stored = stored_segments(adapter, project.segment_schema)
+    return sorted(name for name, s in stored.items()
+                  if s.status == "active" and s.project == project.config.name and name not in project.segments)
