@@ -1,4 +1,4 @@
-"""One pure function per condition kind: a condition becomes a two-valued sqlglot boolean."""
+"""One pure function per condition kind: a condition becomes a two-valued sqlglot predicate."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +15,7 @@ from ..errors import SegwError
 from ..project.jinja import render
 from ..project.loader import Project, relation_for
 from ..spec import types as t
-from .dialects import CaseSensitive
+from .dialects import CaseSensitive, FilteredAgg, TimeColumn
 from .timeexpr import Clock, anniversary_codes, as_timestamp, timestamp_literal
 
 EARTH_RADIUS_KM = 6371.0088
@@ -39,20 +39,102 @@ class Scope:
 
 
 @dataclass
+class RelationPass:
+    """One grouped scan of a related relation computing every measure a segment query needs,
+    each as a conditional aggregate; joined once to the entity row."""
+    scope: Scope
+    relation: t.RelationSpec
+    row: str  # alias of the relation's rows
+    derived: str  # alias of the grouped result
+    measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
+
+    def column(self, name: str) -> exp.Column:
+        return exp.column(name, table=self.row, quoted=True)
+
+    def measure(self, aggregate: exp.Expression, condition: exp.Expression | None, windowed: bool) -> exp.Column:
+        """The output column of `aggregate` over the rows where `condition` holds (None: all rows);
+        the same measure asked for twice is computed once."""
+        key = aggregate.sql() + " | " + (condition.sql() if condition is not None else "")
+        if key not in self.measures:
+            self.measures[key] = (f"v{len(self.measures) + 1}", aggregate, condition, windowed)
+        return exp.column(self.measures[key][0], table=self.derived, quoted=True)
+
+    def join(self, frame: "Frame") -> exp.Join:
+        relation, clock = self.relation, self.scope.clock
+        measures = list(self.measures.values())
+        schema, name = self.scope.project.relation_of(relation.model)
+        fk = self.column(relation.foreign_key)
+        filters: list[exp.Expression] = [exp.not_(exp.Is(this=fk.copy(), expression=exp.null()))]
+        if relation.time:
+            # Rows later than as_of never count; rows without a time count only without a window.
+            not_future = exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
+            if not all(windowed for *_, windowed in measures):
+                not_future = exp.paren(exp.or_(exp.Is(this=self.column(relation.time), expression=exp.null()),
+                                               not_future), copy=False)
+            filters.append(not_future)
+        conditions = [condition for _, _, condition, _ in measures]
+        if all(c is not None for c in conditions):  # read only the rows some measure needs
+            unique = list({c.sql(): c for c in conditions}.values())
+            filters.append(exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False) if len(unique) > 1
+                           else unique[0].copy())
+        outputs = [exp.alias_(fk.copy(), "k", quoted=True)]
+        for alias, aggregate, condition, _ in measures:
+            if condition is not None and len(measures) > 1:
+                aggregate = FilteredAgg(this=aggregate.copy(), expression=condition.copy())
+            outputs.append(exp.alias_(aggregate.copy(), alias, quoted=True))
+        subquery = (exp.select(*outputs)
+                    .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True))
+                    .where(exp.and_(*filters))
+                    .group_by(fk.copy()))
+        return exp.Join(this=subquery.subquery(exp.to_identifier(self.derived, quoted=True)), side="LEFT",
+                        on=exp.EQ(this=exp.column("k", table=self.derived, quoted=True),
+                                  expression=frame.column(frame.entity.key)))
+
+
+@dataclass
 class Frame:
-    """One FROM level: the entity row's alias and the LEFT JOINs of aggregates it needs."""
+    """One FROM level: the entity row's alias, one pass per related relation, one join per list."""
     scope: Scope
     entity: t.Entity
     alias: str
+    passes: dict[str, RelationPass] = field(default_factory=dict)
+    lists: dict[str, exp.Column] = field(default_factory=dict)
     joins: list[exp.Join] = field(default_factory=list)
 
     def column(self, name: str) -> exp.Column:
         return exp.column(name, table=self.alias, quoted=True)
 
+    def relation_pass(self, relation: t.RelationSpec) -> RelationPass:
+        if relation.name not in self.passes:
+            self.passes[relation.name] = RelationPass(self.scope, relation, self.scope.alias("r"),
+                                                      self.scope.alias("m"))
+        return self.passes[relation.name]
+
+    def all_joins(self) -> list[exp.Join]:
+        """The list joins, then one grouped pass per related relation."""
+        return self.joins + [p.join(self) for p in self.passes.values()]
+
 
 def two_valued(expression: exp.Expression) -> exp.Expression:
     """NULL never leaks out of a leaf: unknown is false."""
     return exp.Coalesce(this=exp.paren(expression, copy=False), expressions=[exp.false()])
+
+
+def outcome(positive: exp.Expression, nullable: list[exp.Expression] | None, negated: bool) -> exp.Expression:
+    """A leaf as a predicate that is TRUE exactly when the leaf (or, negated, its complement) holds,
+    and FALSE or NULL otherwise: enough for WHERE, FILTER and CASE WHEN, which only keep TRUE.
+
+    `positive` is NULL only when one of `nullable` is NULL ([]: never NULL; None: for any reason),
+    so the complement needs COALESCE only when that is unknown."""
+    if not negated:
+        return positive
+    if nullable is None:
+        return exp.not_(two_valued(positive))
+    complement = exp.not_(positive)
+    if not nullable:
+        return complement
+    return exp.paren(exp.or_(*[exp.Is(this=n.copy(), expression=exp.null()) for n in nullable], complement),
+                     copy=False)
 
 
 def literal(value) -> exp.Expression:
@@ -72,32 +154,44 @@ def is_time(value) -> bool:
 
 
 # -- comparisons (shared by property leaves, measures and first/last) -----------------------
-def test(column: exp.Expression, comparison: t.Comparison, scope: Scope) -> exp.Expression:
-    """`column OP value` as a two-valued boolean; negated operators are exact complements."""
+def test(column: exp.Expression, comparison: t.Comparison, scope: Scope, negated: bool = False,
+         nullable: list[exp.Expression] | None = None) -> exp.Expression:
+    """`column OP value` as a predicate that is TRUE exactly when it holds (see `outcome`); negated
+    operators are exact complements. `nullable`: what can make `column` NULL (default: itself)."""
+    nullable = [column] if nullable is None else nullable
     if comparison.op in t.NEGATED_OPS:
         positive = replace(comparison, op=t.NEGATED_OPS[comparison.op])
-        return exp.not_(test(column, positive, scope))
+        return test(column, positive, scope, not negated, nullable)
     if comparison.op == "is_set":
-        present = exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
-                           exp.NEQ(this=exp.cast(column.copy(), "TEXT"), expression=exp.Literal.string("")))
-        return two_valued(present) if comparison.value else exp.not_(two_valued(present))
-    return two_valued(positive_test(column, comparison, scope))
+        if bool(comparison.value) != negated:
+            return exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
+                            exp.NEQ(this=exp.cast(column.copy(), "TEXT"), expression=exp.Literal.string("")))
+        return exp.paren(exp.or_(exp.Is(this=column.copy(), expression=exp.null()),
+                                 exp.EQ(this=exp.cast(column.copy(), "TEXT"), expression=exp.Literal.string(""))),
+                         copy=False)
+    return outcome(positive_test(column, comparison, scope), nullable, negated)
 
 
 def text_operands(column: exp.Expression, value: str, ignore_case: bool):
+    """The two sides of a text comparison. Case-sensitivity is marked on the literal, never on the
+    column: an explicit collation on the literal wins for text columns, while a DATE/DATETIME
+    column still reads a quoted timestamp as a timestamp and keeps its index usable."""
     if ignore_case:
         return exp.Lower(this=column), exp.Lower(this=exp.Literal.string(value))
-    return CaseSensitive(this=column), exp.Literal.string(value)
+    return column, CaseSensitive(this=exp.Literal.string(value))
 
 
 def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.Expression:
+    """The comparison as SQL; NULL only when `column` is. Time columns are compared as they are
+    with timestamp literals (a DATE is midnight, sessions run in UTC), so indexes stay usable."""
     op, value = c.op, c.value
     clock = scope.clock
+    column = column.copy()
     if op == "equals":
         if isinstance(value, str):
             left, right = text_operands(column, value, c.ignore_case)
             return exp.EQ(this=left, expression=right)
-        return exp.EQ(this=as_timestamp(column) if is_time(value) else column, expression=literal(value))
+        return exp.EQ(this=TimeColumn(this=column) if is_time(value) else column, expression=literal(value))
     if op == "in":
         if not value:
             return exp.false()
@@ -106,15 +200,15 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
             items = [text_operands(column, v, c.ignore_case)[1] for v in value]
             return exp.In(this=left, expressions=items)
         if any(is_time(v) for v in value):
-            column = as_timestamp(column)
+            column = TimeColumn(this=column)
         return exp.In(this=column, expressions=[literal(v) for v in value])
     if op in t.ORDER_OPS:
         node = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
-        return node(this=as_timestamp(column) if is_time(value) else column, expression=literal(value))
+        return node(this=TimeColumn(this=column) if is_time(value) else column, expression=literal(value))
     if op == "between":
         low, high = value
         if is_time(low) or is_time(high):
-            column = as_timestamp(column)
+            column = TimeColumn(this=column)
             low_sql, high_sql = clock.point(_as_point(low)), clock.point(_as_point(high))
         else:
             low_sql, high_sql = literal(low), literal(high)
@@ -128,10 +222,9 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         node = exp.Left if op == "starts_with" else exp.Right
         return exp.EQ(this=node(this=left, expression=exp.Literal.number(len(value))), expression=right)
     if op == "matches":
-        left = exp.Lower(this=column) if c.ignore_case else CaseSensitive(this=column)
-        pattern = exp.Lower(this=exp.Literal.string(value)) if c.ignore_case else exp.Literal.string(value)
+        left, pattern = text_operands(column, value, c.ignore_case)
         return exp.RegexpLike(this=left, expression=pattern)
-    time = as_timestamp(column)
+    time = TimeColumn(this=column)
     if op == "after":
         return exp.GT(this=time, expression=clock.point(value))
     if op == "before":
@@ -151,6 +244,7 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         if not codes:
             raise SegwError(f"`anniversary_within: {value}` covers less than a day",
                             hint="use a duration of at least 1 day")
+        time = as_timestamp(column)
         code = exp.Add(this=exp.Mul(this=exp.Extract(this=exp.var("MONTH"), expression=time),
                                     expression=exp.Literal.number(100)),
                        expression=exp.Extract(this=exp.var("DAY"), expression=time.copy()))
@@ -165,18 +259,21 @@ def _as_point(value):
 
 
 # -- leaves and groups ---------------------------------------------------------------------
-def compile_condition(node: t.Condition, frame: Frame) -> exp.Expression:
-    if isinstance(node, t.All):
-        return _connect(exp.and_, [compile_condition(c, frame) for c in node.children], exp.true())
-    if isinstance(node, t.Any):
-        return _connect(exp.or_, [compile_condition(c, frame) for c in node.children], exp.false())
-    if isinstance(node, t.NoneOf):
-        inner = _connect(exp.or_, [compile_condition(c, frame) for c in node.children], exp.false())
-        return exp.not_(inner)
+def compile_condition(node: t.Condition, frame: Frame, negated: bool = False) -> exp.Expression:
+    """The condition (or, negated, its complement) as a predicate that is TRUE exactly when it
+    holds; negations are pushed down to the leaves, so no COALESCE is needed above them."""
     if isinstance(node, t.Not):
-        return exp.not_(compile_condition(node.child, frame))
+        return compile_condition(node.child, frame, not negated)
+    if isinstance(node, (t.All, t.Any, t.NoneOf)):
+        # all: AND; any: OR; none: AND of complements. A negation swaps AND/OR (De Morgan).
+        child_negated = negated != isinstance(node, t.NoneOf)
+        conjunctive = isinstance(node, (t.All, t.NoneOf)) != negated
+        parts = [compile_condition(c, frame, child_negated) for c in node.children]
+        if conjunctive:
+            return _connect(exp.and_, parts, exp.true())
+        return _connect(exp.or_, parts, exp.false())
     handler = LEAVES[type(node)]
-    return handler(node, frame)
+    return handler(node, frame, negated)
 
 
 def _connect(join, parts: list[exp.Expression], empty: exp.Expression) -> exp.Expression:
@@ -185,70 +282,71 @@ def _connect(join, parts: list[exp.Expression], empty: exp.Expression) -> exp.Ex
     return exp.paren(join(*parts), copy=False) if len(parts) > 1 else parts[0]
 
 
-def property_leaf(node: t.Property, frame: Frame) -> exp.Expression:
-    return test(frame.column(node.column), node.test, frame.scope)
+def property_leaf(node: t.Property, frame: Frame, negated: bool = False) -> exp.Expression:
+    return test(frame.column(node.column), node.test, frame.scope, negated)
 
 
-def related_leaf(node: t.Related, frame: Frame) -> exp.Expression:
+AGGREGATES = {
+    "count": lambda of, time: exp.Count(this=exp.Star()),
+    "sum": lambda of, time: exp.Sum(this=of),
+    "avg": lambda of, time: exp.Avg(this=of),
+    "min": lambda of, time: exp.Min(this=of),
+    "max": lambda of, time: exp.Max(this=of),
+    "count_distinct": lambda of, time: exp.Count(this=exp.Distinct(expressions=[of])),
+    "first": lambda of, time: exp.Min(this=time),
+    "last": lambda of, time: exp.Max(this=time),
+}
+
+
+def related_leaf(node: t.Related, frame: Frame, negated: bool = False) -> exp.Expression:
+    """A measure of the entity's rows in a relation: a column of the relation's one grouped pass."""
     scope = frame.scope
     relation = relation_for(frame.entity, node)
-    schema, name = scope.project.relation_of(relation.model)
-    row = scope.alias("r")
-    row_frame = Frame(scope, frame.entity, row)
-    filters: list[exp.Expression] = [exp.not_(exp.Is(this=row_frame.column(relation.foreign_key),
-                                                      expression=exp.null()))]
-    if relation.time:
-        time = as_timestamp(row_frame.column(relation.time))
-        not_future = exp.LTE(this=time, expression=scope.clock.now())
-        if node.window is None:
-            not_future = exp.or_(exp.Is(this=row_frame.column(relation.time), expression=exp.null()),
-                                 not_future)
-        filters.append(exp.paren(not_future, copy=False))
-        if node.window is not None:
-            filters.append(test(row_frame.column(relation.time), node.window, scope))
+    rows = frame.relation_pass(relation)
+    row_frame = Frame(scope, frame.entity, rows.row)
+    filters: list[exp.Expression] = []
+    if relation.time and node.window is not None:
+        filters.append(test(rows.column(relation.time), node.window, scope))
     if node.event is not None:
-        filters.append(test(row_frame.column(relation.event_name),
-                            t.Comparison("equals", node.event), scope))
+        filters.append(test(rows.column(relation.event_name), t.Comparison("equals", node.event), scope))
     if node.where is not None:
         filters.append(compile_condition(node.where, row_frame))
+    condition = (exp.and_(*filters) if len(filters) > 1 else filters[0]) if filters else None
     measure = node.measure
-    of = row_frame.column(measure.of) if measure.of else None
-    aggregate = {
-        "count": lambda: exp.Count(this=exp.Star()),
-        "sum": lambda: exp.Sum(this=of),
-        "avg": lambda: exp.Avg(this=of),
-        "min": lambda: exp.Min(this=of),
-        "max": lambda: exp.Max(this=of),
-        "count_distinct": lambda: exp.Count(this=exp.Distinct(expressions=[of])),
-        "first": lambda: exp.Min(this=as_timestamp(row_frame.column(relation.time))),
-        "last": lambda: exp.Max(this=as_timestamp(row_frame.column(relation.time))),
-    }[measure.kind]()
-    derived = scope.alias("m")
-    subquery = (exp.select(exp.alias_(row_frame.column(relation.foreign_key), "k", quoted=True),
-                           exp.alias_(aggregate, "v", quoted=True))
-                .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), row, table=True, quoted=True))
-                .where(exp.and_(*filters))
-                .group_by(row_frame.column(relation.foreign_key)))
-    frame.joins.append(exp.Join(
-        this=subquery.subquery(exp.to_identifier(derived, quoted=True)), side="LEFT",
-        on=exp.EQ(this=exp.column("k", table=derived, quoted=True),
-                  expression=frame.column(frame.entity.key))))
-    value: exp.Expression = exp.column("v", table=derived, quoted=True)
-    if measure.kind in ("count", "sum", "count_distinct"):
+    of = rows.column(measure.of) if measure.of else None
+    time = TimeColumn(this=rows.column(relation.time)) if relation.time else None
+    value: exp.Expression = rows.measure(AGGREGATES[measure.kind](of, time), condition,
+                                         relation.time is not None and node.window is not None)
+    if measure.kind in ("count", "sum", "count_distinct"):  # over zero rows: 0, never NULL
         value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
-    return test(value, measure.test, scope)
+        return test(value, measure.test, scope, negated, nullable=[])
+    return test(value, measure.test, scope, negated)
 
 
-def in_segment_leaf(node: t.InSegment, frame: Frame) -> exp.Expression:
-    from .segment import member_keys  # a segment's members are another segment query
+def in_segment_leaf(node: t.InSegment, frame: Frame, negated: bool = False) -> exp.Expression:
+    """Another segment's definition, evaluated on the same entity row (its measures join the
+    same relation passes), not a second query of its members."""
+    from .segment import membership_condition
 
     other = frame.scope.project.segments[node.segment]
-    return _member_join(frame, member_keys(other, frame.scope), frame.column(frame.entity.key))
+    outer, frame.scope.segment = frame.scope.segment, other
+    try:
+        return membership_condition(other, frame, negated)
+    finally:
+        frame.scope.segment = outer
 
 
-def in_list_leaf(node: t.InList, frame: Frame) -> exp.Expression:
+def in_list_leaf(node: t.InList, frame: Frame, negated: bool = False) -> exp.Expression:
+    matched = frame.lists.get(node.list_name)
+    if matched is None:
+        matched = frame.lists[node.list_name] = _list_join(node.list_name, frame)
+    return exp.Is(this=matched.copy(), expression=exp.null()) if negated \
+        else exp.not_(exp.Is(this=matched.copy(), expression=exp.null()))
+
+
+def _list_join(list_name: str, frame: Frame) -> exp.Column:
     project = frame.scope.project
-    item = project.lists[node.list_name]
+    item = project.lists[list_name]
     if item.source.endswith(".csv"):
         schema, name = project.relation_of(Path(item.source).stem)
         column = item.key_column or _seed_key_column(project, Path(item.source).stem, frame.entity.key)
@@ -263,8 +361,8 @@ def in_list_leaf(node: t.InList, frame: Frame) -> exp.Expression:
     return _member_join(frame, keys, exp.cast(frame.column(frame.entity.key), "TEXT"))
 
 
-def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Expression:
-    """LEFT JOIN the distinct member keys once (not a subquery per row) and test for a match."""
+def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Column:
+    """LEFT JOIN the distinct member keys once (not a subquery per row); the matched key column."""
     alias = frame.scope.alias("k")
     first = keys.selects[0]
     keys.set("expressions", [exp.alias_(first.unalias() if isinstance(first, exp.Alias) else first,
@@ -273,7 +371,7 @@ def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Exp
     matched = exp.column("k", table=alias, quoted=True)
     frame.joins.append(exp.Join(this=keys.subquery(exp.to_identifier(alias, quoted=True)), side="LEFT",
                                 on=exp.EQ(this=matched.copy(), expression=key)))
-    return exp.not_(exp.Is(this=matched, expression=exp.null()))
+    return matched
 
 
 def _seed_key_column(project: Project, seed: str, key: str) -> str:
@@ -283,7 +381,7 @@ def _seed_key_column(project: Project, seed: str, key: str) -> str:
     return key if key in columns else columns[0]
 
 
-def near_leaf(node: t.Near, frame: Frame) -> exp.Expression:
+def near_leaf(node: t.Near, frame: Frame, negated: bool = False) -> exp.Expression:
     radians = math.pi / 180
 
     def rad(value: exp.Expression) -> exp.Expression:
@@ -307,10 +405,10 @@ def near_leaf(node: t.Near, frame: Frame) -> exp.Expression:
     clamped = exp.Least(this=exp.Literal.number("1.0"), expressions=[haversine])
     distance = exp.Mul(this=exp.Literal.number(repr(2 * EARTH_RADIUS_KM)),
                        expression=exp.Anonymous(this="ASIN", expressions=[exp.Sqrt(this=clamped)]))
-    return two_valued(exp.LTE(this=distance, expression=num(node.within_km)))
+    return outcome(exp.LTE(this=distance, expression=num(node.within_km)), None, negated)
 
 
-def sql_leaf(node: t.Sql, frame: Frame) -> exp.Expression:
+def sql_leaf(node: t.Sql, frame: Frame, negated: bool = False) -> exp.Expression:
     scope = frame.scope
     text = render(scope.project.jinja(), node.text, node.loc)
     parsed = parse_sql_condition(text, scope.sql_dialect, node)
@@ -320,7 +418,7 @@ def sql_leaf(node: t.Sql, frame: Frame) -> exp.Expression:
         elif column.table != frame.alias:
             raise SegwError(f"`sql:` condition refers to '{column.table}.{column.name}'", node.loc,
                             "refer to the entity's columns by their bare names")
-    return two_valued(parsed)
+    return outcome(parsed, None, negated)
 
 
 def parse_sql_condition(text: str, dialect: str, node: t.Sql) -> exp.Expression:

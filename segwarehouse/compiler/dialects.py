@@ -16,8 +16,44 @@ class HexToInt(exp.Expression, exp.Func):
 
 
 class CaseSensitive(exp.Expression, exp.Func):
-    """Marks a text operand whose comparison must respect case whatever the collation."""
+    """Marks a text literal whose comparison must respect case whatever the column's collation."""
     arg_types = {"this": True}
+
+
+class FilteredAgg(exp.Expression, exp.Func):
+    """An aggregate over only the rows where a condition holds: `this` is the aggregate
+    (COUNT(*), SUM(x), COUNT(DISTINCT x), ...), `expression` the condition."""
+    arg_types = {"this": True, "expression": True}
+
+
+def _case_aggregate(aggregate: exp.Expression, condition: exp.Expression) -> exp.Expression:
+    """AGG(CASE WHEN condition THEN x END): the portable form of AGG(x) FILTER (WHERE condition)."""
+    aggregate = aggregate.copy()
+    inner = aggregate.this
+    if isinstance(inner, exp.Star):
+        aggregate.set("this", exp.Case().when(condition.copy(), exp.Literal.number(1)))
+    elif isinstance(inner, exp.Distinct):
+        inner.set("expressions", [exp.Case().when(condition.copy(), inner.expressions[0])])
+    else:
+        aggregate.set("this", exp.Case().when(condition.copy(), inner))
+    return aggregate
+
+
+# How each dialect writes an aggregate over the rows where a condition holds. FILTER lets DuckDB
+# and PostgreSQL skip the other rows before aggregating; every engine understands the CASE form.
+FILTER_CLAUSE = ("duckdb", "postgres")
+
+
+class TimeColumn(exp.Expression, exp.Func):
+    """A DATE or timestamp column compared with timestamp values (as_of, windows, literals)."""
+    arg_types = {"this": True}
+
+
+# Engines whose sessions run in UTC and that compare a DATE (as midnight), a naive timestamp and a
+# zoned timestamp with a TIMESTAMP literal exactly as CAST(column AS TIMESTAMP) would: there the
+# column stays bare, so an index on it can be used. Elsewhere (not executed in our tests) the
+# column is cast, as before, so the types always match.
+BARE_TIME_COLUMNS = ("duckdb", "postgres", "mysql")
 
 
 class UtcNow(exp.Expression, exp.Func):
@@ -88,9 +124,16 @@ def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
         HexToInt: lambda self, e: self.sql(HEX_TO_INT[name](e.this)),
         UtcNow: lambda self, e: self.sql(UTC_NOW[name]()),
         CaseSensitive: lambda self, e: self.sql(e, "this"),
+        TimeColumn: (lambda self, e: self.sql(e, "this")) if name in BARE_TIME_COLUMNS
+        else (lambda self, e: self.sql(_cast(e.this.copy(), "TIMESTAMP"))),
+        FilteredAgg: (lambda self, e: self.sql(exp.Filter(this=e.this.copy(),
+                                                          expression=exp.Where(this=e.expression.copy()))))
+        if name in FILTER_CLAUSE else (lambda self, e: self.sql(_case_aggregate(e.this, e.expression))),
     }
     if name == "mysql":
         # COLLATE, not BINARY: BINARY would make LEFT/RIGHT/LOCATE count bytes, not characters.
+        # On the literal: an explicit collation wins the coercibility contest against a text
+        # column, and a DATE/DATETIME column compares with the string as a temporal value.
         transforms[CaseSensitive] = lambda self, e: f"({self.sql(e, 'this')} COLLATE utf8mb4_bin)"
         transforms[exp.RegexpLike] = _mysql_regexp
     return transforms

@@ -10,7 +10,7 @@ from sqlglot.errors import SqlglotError, UnsupportedError
 from ..errors import SegwError
 from ..project.loader import Project
 from ..spec import types as t
-from .conditions import Frame, Scope, compile_condition, in_list_leaf, in_segment_leaf
+from .conditions import Frame, Scope, compile_condition
 from .dialects import HexToInt, to_sql
 from .timeexpr import Clock
 
@@ -19,7 +19,7 @@ SPLIT_BUCKETS = 10000
 
 def split_expression(segment: t.Segment, key: exp.Expression) -> exp.Expression:
     """CASE over md5('<segment>:<key>') bucketed into 0..9999 against cumulative percentages."""
-    digest = exp.MD5(this=exp.Concat(expressions=[exp.Literal.string(f"{segment.name}:"),
+    digest = exp.MD5(this=exp.Concat(expressions=[exp.Literal.string(f"{segment.split_seed or segment.name}:"),
                                                   exp.cast(key, "TEXT")], safe=True))
     bucket = exp.Mod(this=HexToInt(this=exp.Substring(this=digest, start=exp.Literal.number(1),
                                                        length=exp.Literal.number(8))),
@@ -33,21 +33,20 @@ def split_expression(segment: t.Segment, key: exp.Expression) -> exp.Expression:
     return case.else_(exp.Literal.string(segment.splits[-1].name))
 
 
-def membership_condition(segment: t.Segment, frame: Frame) -> exp.Expression:
-    """(rules OR in include) AND NOT in exclude."""
-    def source_test(name: str) -> exp.Expression:
+def membership_condition(segment: t.Segment, frame: Frame, negated: bool = False) -> exp.Expression:
+    """(rules OR in include) AND NOT in exclude, as a predicate TRUE exactly when it holds (or,
+    negated, when it does not); include and exclude are lists or segments of the same entity."""
+    def source(name: str) -> t.Condition:
         if name in frame.scope.project.lists:
-            return in_list_leaf(t.InList(name, loc=segment.loc), frame)
-        return in_segment_leaf(t.InSegment(name, loc=segment.loc), frame)
+            return t.InList(name, loc=segment.loc)
+        return t.InSegment(name, loc=segment.loc)
 
-    parts = [compile_condition(segment.rules, frame)] if segment.rules is not None else []
-    parts += [source_test(name) for name in segment.include]
-    condition = exp.or_(*parts) if len(parts) > 1 else parts[0]
+    inside = ([segment.rules] if segment.rules is not None else []) + [source(n) for n in segment.include]
+    tree: t.Condition = inside[0] if len(inside) == 1 else t.Any(tuple(inside), loc=segment.loc)
     if segment.exclude:
-        excluded = [source_test(name) for name in segment.exclude]
-        condition = exp.and_(exp.paren(condition, copy=False),
-                             exp.not_(exp.or_(*excluded) if len(excluded) > 1 else excluded[0]))
-    return condition
+        tree = t.All((tree, t.NoneOf(tuple(source(n) for n in segment.exclude), loc=segment.loc)),
+                     loc=segment.loc)
+    return compile_condition(tree, frame, negated)
 
 
 def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
@@ -62,7 +61,7 @@ def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
     schema, name = project.relation_of(entity.model)
     query = exp.select(*outputs(frame)).from_(
         exp.alias_(exp.table_(name, db=schema, quoted=True), frame.alias, table=True, quoted=True))
-    for join in frame.joins:
+    for join in frame.all_joins():
         query = query.join(join)
     key = frame.column(entity.key)
     return query.where(exp.and_(exp.not_(exp.Is(this=key, expression=exp.null())), condition))

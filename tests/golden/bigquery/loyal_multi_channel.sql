@@ -4,7 +4,7 @@ FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
     `r2`.`customer_id` AS `k`,
-    COUNT(DISTINCT `r2`.`event_name`) AS `v`
+    COUNT(DISTINCT `r2`.`event_name`) AS `v1`
   FROM `main`.`events` AS `r2`
   WHERE
     NOT `r2`.`customer_id` IS NULL
@@ -19,19 +19,14 @@ LEFT JOIN (
 LEFT JOIN (
   SELECT
     `r4`.`customer_id` AS `k`,
-    COUNT(DISTINCT `r4`.`order_id`) AS `v`
+    COUNT(DISTINCT `r4`.`order_id`) AS `v1`
   FROM `main`.`orders` AS `r4`
   WHERE
     NOT `r4`.`customer_id` IS NULL
+    AND CAST(`r4`.`ordered_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
     AND (
-      CAST(`r4`.`ordered_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
-    )
-    AND COALESCE(
-      (
-        CAST(`r4`.`ordered_at` AS DATETIME) >= CAST('2025-01-01 00:00:00' AS DATETIME)
-        AND CAST(`r4`.`ordered_at` AS DATETIME) <= CAST('2030-12-31 00:00:00' AS DATETIME)
-      ),
-      FALSE
+      CAST(`r4`.`ordered_at` AS DATETIME) >= CAST('2025-01-01 00:00:00' AS DATETIME)
+      AND CAST(`r4`.`ordered_at` AS DATETIME) <= CAST('2030-12-31 00:00:00' AS DATETIME)
     )
   GROUP BY
     `r4`.`customer_id`
@@ -40,21 +35,14 @@ LEFT JOIN (
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    COALESCE((
-      COALESCE(`m3`.`v`, 0) >= 4
-    ), FALSE)
-    AND COALESCE((
-      COALESCE(`m5`.`v`, 0) >= 4
-    ), FALSE)
-    AND COALESCE(
-      (
-        `e1`.customer_id <= 2000
-        AND (
-          MOD(`e1`.customer_id, 2) = 0 OR NOT (
-            `e1`.email LIKE '%@shop.example'
-          )
+    COALESCE(`m3`.`v1`, 0) >= 4
+    AND COALESCE(`m5`.`v1`, 0) >= 4
+    AND (
+      `e1`.customer_id <= 2000
+      AND (
+        MOD(`e1`.customer_id, 2) = 0 OR NOT (
+          `e1`.email LIKE '%@shop.example'
         )
-      ),
-      FALSE
+      )
     )
   );

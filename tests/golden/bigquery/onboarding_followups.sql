@@ -5,26 +5,20 @@ WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
     (
-      NOT COALESCE(
-        (
+      (
+        `e1`.`signed_up_at` IS NULL
+        OR NOT (
           CAST(`e1`.`signed_up_at` AS DATETIME) > CAST('2026-10-25 06:00:00' AS DATETIME)
           AND CAST(`e1`.`signed_up_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
-        ),
-        FALSE
+        )
       )
-      AND COALESCE(
-        (
-          CAST(`e1`.`signed_up_at` AS DATETIME) > CAST('2026-10-02 06:00:00' AS DATETIME)
-          AND CAST(`e1`.`signed_up_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
-        ),
-        FALSE
+      AND (
+        CAST(`e1`.`signed_up_at` AS DATETIME) > CAST('2026-10-02 06:00:00' AS DATETIME)
+        AND CAST(`e1`.`signed_up_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
       )
     )
-    OR COALESCE(
-      (
-        CAST(`e1`.`signed_up_at` AS DATETIME) > CAST('2026-11-01 06:00:00' AS DATETIME)
-        AND CAST(`e1`.`signed_up_at` AS DATETIME) <= CAST('2026-12-01 06:00:00' AS DATETIME)
-      ),
-      FALSE
+    OR (
+      CAST(`e1`.`signed_up_at` AS DATETIME) > CAST('2026-11-01 06:00:00' AS DATETIME)
+      AND CAST(`e1`.`signed_up_at` AS DATETIME) <= CAST('2026-12-01 06:00:00' AS DATETIME)
     )
   );

@@ -6,27 +6,19 @@ FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
     `r2`.`customer_id` AS `k`,
-    COUNT(*) AS `v`
+    COUNT(*) AS `v1`
   FROM `main`.`events` AS `r2`
   WHERE
     NOT `r2`.`customer_id` IS NULL
+    AND CAST(`r2`.`occurred_at` AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
-      CAST(`r2`.`occurred_at` AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND COALESCE(
       (
         CAST(`r2`.`occurred_at` AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
         AND CAST(`r2`.`occurred_at` AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      ),
-      FALSE
-    )
-    AND (
-      COALESCE((
-        `r2`.`event_name` = 'page_view'
-      ), FALSE)
-      AND COALESCE((
-        LEFT(`r2`.`page`, 8) = 'product/'
-      ), FALSE)
+      )
+      AND (
+        `r2`.`event_name` = 'page_view' AND LEFT(`r2`.`page`, 8) = 'product/'
+      )
     )
   GROUP BY
     `r2`.`customer_id`
@@ -35,13 +27,7 @@ LEFT JOIN (
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    COALESCE((
-      `e1`.`gender` = 'female'
-    ), FALSE)
-    AND COALESCE((
-      LOWER(`e1`.`city`) = LOWER('zurich')
-    ), FALSE)
-    AND COALESCE((
-      COALESCE(`m3`.`v`, 0) >= 1
-    ), FALSE)
+    `e1`.`gender` = 'female'
+    AND LOWER(`e1`.`city`) = LOWER('zurich')
+    AND COALESCE(`m3`.`v1`, 0) >= 1
   );

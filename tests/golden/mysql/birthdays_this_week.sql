@@ -4,16 +4,6 @@ FROM `main`.`customers` AS `e1`
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    COALESCE(
-      (
-        EXTRACT(MONTH FROM CAST(`e1`.`birthday` AS DATETIME(6))) * 100 + EXTRACT(DAY FROM CAST(`e1`.`birthday` AS DATETIME(6))) IN (1101, 1102, 1103, 1104, 1105, 1106, 1107)
-      ),
-      FALSE
-    )
-    AND COALESCE(
-      (
-        CAST(`e1`.`birthday` AS DATETIME(6)) < CAST('2008-01-01 00:00:00' AS DATETIME(6))
-      ),
-      FALSE
-    )
+    EXTRACT(MONTH FROM CAST(`e1`.`birthday` AS DATETIME(6))) * 100 + EXTRACT(DAY FROM CAST(`e1`.`birthday` AS DATETIME(6))) IN (1101, 1102, 1103, 1104, 1105, 1106, 1107)
+    AND `e1`.`birthday` < CAST('2008-01-01 00:00:00' AS DATETIME(6))
   );

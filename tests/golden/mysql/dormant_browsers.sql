@@ -4,83 +4,56 @@ FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
     `r2`.`customer_id` AS `k`,
-    COUNT(*) AS `v`
+    COUNT(
+      CASE
+        WHEN `r2`.`occurred_at` < DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
+        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        THEN 1
+      END
+    ) AS `v1`,
+    COUNT(
+      CASE
+        WHEN (
+          `r2`.`occurred_at` > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
+          AND `r2`.`occurred_at` <= UTC_TIMESTAMP(6)
+        )
+        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        THEN 1
+      END
+    ) AS `v2`,
+    COUNT(CASE WHEN `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin) THEN 1 END) AS `v3`
   FROM `main`.`events` AS `r2`
   WHERE
     NOT `r2`.`customer_id` IS NULL
     AND (
-      CAST(`r2`.`occurred_at` AS DATETIME(6)) <= UTC_TIMESTAMP(6)
+      `r2`.`occurred_at` IS NULL OR `r2`.`occurred_at` <= UTC_TIMESTAMP(6)
     )
-    AND COALESCE(
+    AND (
       (
-        CAST(`r2`.`occurred_at` AS DATETIME(6)) < DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
-      ),
-      FALSE
+        `r2`.`occurred_at` < DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
+        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+      )
+      OR (
+        (
+          `r2`.`occurred_at` > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
+          AND `r2`.`occurred_at` <= UTC_TIMESTAMP(6)
+        )
+        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+      )
+      OR `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin)
     )
-    AND COALESCE((
-      (`r2`.`event_name` COLLATE utf8mb4_bin) = 'page_view'
-    ), FALSE)
   GROUP BY
     `r2`.`customer_id`
 ) AS `m3`
   ON `m3`.`k` = `e1`.`customer_id`
-LEFT JOIN (
-  SELECT
-    `r4`.`customer_id` AS `k`,
-    COUNT(*) AS `v`
-  FROM `main`.`events` AS `r4`
-  WHERE
-    NOT `r4`.`customer_id` IS NULL
-    AND (
-      CAST(`r4`.`occurred_at` AS DATETIME(6)) <= UTC_TIMESTAMP(6)
-    )
-    AND COALESCE(
-      (
-        CAST(`r4`.`occurred_at` AS DATETIME(6)) > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
-        AND CAST(`r4`.`occurred_at` AS DATETIME(6)) <= UTC_TIMESTAMP(6)
-      ),
-      FALSE
-    )
-    AND COALESCE((
-      (`r4`.`event_name` COLLATE utf8mb4_bin) = 'page_view'
-    ), FALSE)
-  GROUP BY
-    `r4`.`customer_id`
-) AS `m5`
-  ON `m5`.`k` = `e1`.`customer_id`
-LEFT JOIN (
-  SELECT
-    `r6`.`customer_id` AS `k`,
-    COUNT(*) AS `v`
-  FROM `main`.`events` AS `r6`
-  WHERE
-    NOT `r6`.`customer_id` IS NULL
-    AND (
-      `r6`.`occurred_at` IS NULL
-      OR CAST(`r6`.`occurred_at` AS DATETIME(6)) <= UTC_TIMESTAMP(6)
-    )
-    AND COALESCE((
-      (`r6`.`event_name` COLLATE utf8mb4_bin) = 'purchase'
-    ), FALSE)
-  GROUP BY
-    `r6`.`customer_id`
-) AS `m7`
-  ON `m7`.`k` = `e1`.`customer_id`
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    COALESCE((
-      COALESCE(`m3`.`v`, 0) >= 1
-    ), FALSE)
-    AND NOT (
-      COALESCE((
-        COALESCE(`m5`.`v`, 0) >= 1
-      ), FALSE)
-      OR COALESCE((
-        COALESCE(`m7`.`v`, 0) >= 1
-      ), FALSE)
+    COALESCE(`m3`.`v1`, 0) >= 1
+    AND (
+      NOT COALESCE(`m3`.`v2`, 0) >= 1 AND NOT COALESCE(`m3`.`v3`, 0) >= 1
     )
-    AND NOT NOT COALESCE((
+    AND (
       NOT `e1`.`last_name` IS NULL AND CAST(`e1`.`last_name` AS CHAR) <> ''
-    ), FALSE)
+    )
   );

@@ -5,47 +5,28 @@ FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
     `r2`.`customer_id` AS `k`,
-    MIN(CAST(`r2`.`ordered_at` AS DATETIME(6))) AS `v`
+    MIN(`r2`.`ordered_at`) AS `v1`,
+    MAX(`r2`.`ordered_at`) AS `v2`
   FROM `main`.`orders` AS `r2`
   WHERE
     NOT `r2`.`customer_id` IS NULL
     AND (
       `r2`.`ordered_at` IS NULL
-      OR CAST(`r2`.`ordered_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
+      OR `r2`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
     )
   GROUP BY
     `r2`.`customer_id`
 ) AS `m3`
   ON `m3`.`k` = `e1`.`customer_id`
-LEFT JOIN (
-  SELECT
-    `r4`.`customer_id` AS `k`,
-    MAX(CAST(`r4`.`ordered_at` AS DATETIME(6))) AS `v`
-  FROM `main`.`orders` AS `r4`
-  WHERE
-    NOT `r4`.`customer_id` IS NULL
-    AND (
-      `r4`.`ordered_at` IS NULL
-      OR CAST(`r4`.`ordered_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-    )
-  GROUP BY
-    `r4`.`customer_id`
-) AS `m5`
-  ON `m5`.`k` = `e1`.`customer_id`
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    COALESCE(
-      (
-        CAST(`m3`.`v` AS DATETIME(6)) < CAST('2026-05-05 06:00:00' AS DATETIME(6))
-      ),
-      FALSE
-    )
-    AND NOT COALESCE(
-      (
-        CAST(`m5`.`v` AS DATETIME(6)) > CAST('2026-08-03 06:00:00' AS DATETIME(6))
-        AND CAST(`m5`.`v` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-      ),
-      FALSE
+    `m3`.`v1` < CAST('2026-05-05 06:00:00' AS DATETIME(6))
+    AND (
+      `m3`.`v2` IS NULL
+      OR NOT (
+        `m3`.`v2` > CAST('2026-08-03 06:00:00' AS DATETIME(6))
+        AND `m3`.`v2` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
+      )
     )
   );

@@ -5,26 +5,20 @@ WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
     (
-      NOT COALESCE(
-        (
-          CAST(`e1`.`signed_up_at` AS DATETIME(6)) > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-          AND CAST(`e1`.`signed_up_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        ),
-        FALSE
+      (
+        `e1`.`signed_up_at` IS NULL
+        OR NOT (
+          `e1`.`signed_up_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
+          AND `e1`.`signed_up_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
+        )
       )
-      AND COALESCE(
-        (
-          CAST(`e1`.`signed_up_at` AS DATETIME(6)) > CAST('2026-10-02 06:00:00' AS DATETIME(6))
-          AND CAST(`e1`.`signed_up_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        ),
-        FALSE
+      AND (
+        `e1`.`signed_up_at` > CAST('2026-10-02 06:00:00' AS DATETIME(6))
+        AND `e1`.`signed_up_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
       )
     )
-    OR COALESCE(
-      (
-        CAST(`e1`.`signed_up_at` AS DATETIME(6)) > CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        AND CAST(`e1`.`signed_up_at` AS DATETIME(6)) <= CAST('2026-12-01 06:00:00' AS DATETIME(6))
-      ),
-      FALSE
+    OR (
+      `e1`.`signed_up_at` > CAST('2026-11-01 06:00:00' AS DATETIME(6))
+      AND `e1`.`signed_up_at` <= CAST('2026-12-01 06:00:00' AS DATETIME(6))
     )
   );

@@ -6,27 +6,20 @@ FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
     `r2`.`customer_id` AS `k`,
-    COUNT(*) AS `v`
+    COUNT(*) AS `v1`
   FROM `main`.`events` AS `r2`
   WHERE
     NOT `r2`.`customer_id` IS NULL
+    AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
     AND (
-      CAST(`r2`.`occurred_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-    )
-    AND COALESCE(
       (
-        CAST(`r2`.`occurred_at` AS DATETIME(6)) > CAST('2026-10-02 06:00:00' AS DATETIME(6))
-        AND CAST(`r2`.`occurred_at` AS DATETIME(6)) <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-      ),
-      FALSE
-    )
-    AND (
-      COALESCE((
-        (`r2`.`event_name` COLLATE utf8mb4_bin) = 'page_view'
-      ), FALSE)
-      AND COALESCE((
-        LEFT((`r2`.`page` COLLATE utf8mb4_bin), 8) = 'product/'
-      ), FALSE)
+        `r2`.`occurred_at` > CAST('2026-10-02 06:00:00' AS DATETIME(6))
+        AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
+      )
+      AND (
+        `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        AND LEFT(`r2`.`page`, 8) = ('product/' COLLATE utf8mb4_bin)
+      )
     )
   GROUP BY
     `r2`.`customer_id`
@@ -35,13 +28,7 @@ LEFT JOIN (
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    COALESCE((
-      (`e1`.`gender` COLLATE utf8mb4_bin) = 'female'
-    ), FALSE)
-    AND COALESCE((
-      LOWER(`e1`.`city`) = LOWER('zurich')
-    ), FALSE)
-    AND COALESCE((
-      COALESCE(`m3`.`v`, 0) >= 1
-    ), FALSE)
+    `e1`.`gender` = ('female' COLLATE utf8mb4_bin)
+    AND LOWER(`e1`.`city`) = LOWER('zurich')
+    AND COALESCE(`m3`.`v1`, 0) >= 1
   );

@@ -5,26 +5,20 @@ WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
     (
-      NOT COALESCE(
-        (
-          CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        ),
-        FALSE
+      (
+        "e1"."signed_up_at" IS NULL
+        OR NOT (
+          "e1"."signed_up_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND "e1"."signed_up_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
       )
-      AND COALESCE(
-        (
-          CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
-          AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        ),
-        FALSE
+      AND (
+        "e1"."signed_up_at" > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
+        AND "e1"."signed_up_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     )
-    OR COALESCE(
-      (
-        CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-12-01 06:00:00' AS TIMESTAMP)
-      ),
-      FALSE
+    OR (
+      "e1"."signed_up_at" > CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      AND "e1"."signed_up_at" <= CAST('2026-12-01 06:00:00' AS TIMESTAMP)
     )
   );

@@ -5,76 +5,61 @@ SELECT
   "e1"."last_name" AS "last_name"
 FROM "main"."customers" AS "e1"
 LEFT JOIN (
-  SELECT
-    "r2"."customer_id" AS "k",
-    SUM("r2"."amount") AS "v"
-  FROM "main"."orders" AS "r2"
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS TEXT) AS "k"
+  FROM "main"."hand_picked" AS "l4"
   WHERE
-    NOT "r2"."customer_id" IS NULL
-    AND (
-      "r2"."ordered_at" IS NULL
-      OR CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND COALESCE((
-      "r2"."status" = 'completed'
-    ), FALSE)
-  GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
-LEFT JOIN (
-  SELECT
-    "r4"."customer_id" AS "k",
-    COUNT(*) AS "v"
-  FROM "main"."orders" AS "r4"
-  WHERE
-    NOT "r4"."customer_id" IS NULL
-    AND (
-      CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND COALESCE(
-      (
-        CAST("r4"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-        AND CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      ),
-      FALSE
-    )
-    AND COALESCE((
-      "r4"."status" IN ('completed')
-    ), FALSE)
-  GROUP BY
-    "r4"."customer_id"
-) AS "m5"
-  ON "m5"."k" = "e1"."customer_id"
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l6"."customer_id" AS TEXT) AS "k"
-  FROM "main"."hand_picked" AS "l6"
+  FROM "main"."vip_blocklist" AS "l6"
   WHERE
     NOT "l6"."customer_id" IS NULL
 ) AS "k7"
   ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
 LEFT JOIN (
-  SELECT DISTINCT
-    CAST("l8"."customer_id" AS TEXT) AS "k"
-  FROM "main"."vip_blocklist" AS "l8"
+  SELECT
+    "r2"."customer_id" AS "k",
+    SUM("r2"."amount") FILTER(WHERE
+      "r2"."status" = 'completed') AS "v1",
+    COUNT(*) FILTER(WHERE
+      (
+        "r2"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+        AND "r2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      )
+      AND "r2"."status" IN ('completed')) AS "v2"
+  FROM "main"."orders" AS "r2"
   WHERE
-    NOT "l8"."customer_id" IS NULL
-) AS "k9"
-  ON "k9"."k" = CAST("e1"."customer_id" AS TEXT)
+    NOT "r2"."customer_id" IS NULL
+    AND (
+      "r2"."ordered_at" IS NULL
+      OR "r2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND (
+      "r2"."status" = 'completed'
+      OR (
+        (
+          "r2"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND "r2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+        AND "r2"."status" IN ('completed')
+      )
+    )
+  GROUP BY
+    "r2"."customer_id"
+) AS "m3"
+  ON "m3"."k" = "e1"."customer_id"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
     (
       (
-        COALESCE((
-          COALESCE("m3"."v", 0) >= 900
-        ), FALSE)
-        OR COALESCE((
-          COALESCE("m5"."v", 0) >= 4
-        ), FALSE)
+        COALESCE("m3"."v1", 0) >= 900 OR COALESCE("m3"."v2", 0) >= 4
       )
-      OR NOT "k7"."k" IS NULL
+      OR NOT "k5"."k" IS NULL
     )
-    AND NOT NOT "k9"."k" IS NULL
+    AND "k7"."k" IS NULL
   );

@@ -4,20 +4,12 @@ FROM "main"."customers" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE(
-      (
-        CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-09-02 06:00:00' AS TIMESTAMP)
-        AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      ),
-      FALSE
+    (
+      CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-09-02 06:00:00' AS TIMESTAMP)
+      AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
-    AND COALESCE((
+    AND (
       NOT "e1"."email" IS NULL AND CAST("e1"."email" AS VARCHAR(MAX)) <> ''
-    ), FALSE)
-    AND COALESCE(
-      (
-        CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2020-01-01 00:00:00' AS TIMESTAMP)
-      ),
-      FALSE
     )
+    AND CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2020-01-01 00:00:00' AS TIMESTAMP)
   );

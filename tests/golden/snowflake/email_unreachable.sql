@@ -4,16 +4,12 @@ FROM "main"."customers" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE((
-      "e1"."suppressed" = TRUE
-    ), FALSE)
-    OR NOT COALESCE((
-      "e1"."email_opt_in" = TRUE
-    ), FALSE)
-    OR NOT COALESCE((
-      CHARINDEX('@', "e1"."email") > 0
-    ), FALSE)
-    OR COALESCE((
-      REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
-    ), FALSE)
+    "e1"."suppressed" = TRUE
+    OR (
+      "e1"."email_opt_in" IS NULL OR NOT "e1"."email_opt_in" = TRUE
+    )
+    OR (
+      "e1"."email" IS NULL OR NOT CHARINDEX('@', "e1"."email") > 0
+    )
+    OR REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
   );

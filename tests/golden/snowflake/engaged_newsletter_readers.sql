@@ -4,72 +4,65 @@ SELECT
   "e1"."first_name" AS "first_name"
 FROM "main"."customers" AS "e1"
 LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS VARCHAR) AS "k"
+  FROM "main"."newsletter" AS "l4"
+  WHERE
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS VARCHAR)
+LEFT JOIN (
   SELECT
     "r2"."customer_id" AS "k",
-    COUNT(*) AS "v"
+    COUNT(
+      CASE
+        WHEN (
+          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+        AND "r2"."event_name" = 'email_open'
+        THEN 1
+      END
+    ) AS "v1",
+    COUNT(
+      CASE
+        WHEN (
+          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+        AND "r2"."event_name" = 'email_click'
+        THEN 1
+      END
+    ) AS "v2"
   FROM "main"."events" AS "r2"
   WHERE
     NOT "r2"."customer_id" IS NULL
+    AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
-      CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND COALESCE(
       (
-        CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-        AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      ),
-      FALSE
+        (
+          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+        AND "r2"."event_name" = 'email_open'
+      )
+      OR (
+        (
+          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+        AND "r2"."event_name" = 'email_click'
+      )
     )
-    AND COALESCE((
-      "r2"."event_name" = 'email_open'
-    ), FALSE)
   GROUP BY
     "r2"."customer_id"
 ) AS "m3"
   ON "m3"."k" = "e1"."customer_id"
-LEFT JOIN (
-  SELECT
-    "r4"."customer_id" AS "k",
-    COUNT(*) AS "v"
-  FROM "main"."events" AS "r4"
-  WHERE
-    NOT "r4"."customer_id" IS NULL
-    AND (
-      CAST("r4"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND COALESCE(
-      (
-        CAST("r4"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-        AND CAST("r4"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      ),
-      FALSE
-    )
-    AND COALESCE((
-      "r4"."event_name" = 'email_click'
-    ), FALSE)
-  GROUP BY
-    "r4"."customer_id"
-) AS "m5"
-  ON "m5"."k" = "e1"."customer_id"
-LEFT JOIN (
-  SELECT DISTINCT
-    CAST("l6"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."newsletter" AS "l6"
-  WHERE
-    NOT "l6"."customer_id" IS NULL
-) AS "k7"
-  ON "k7"."k" = CAST("e1"."customer_id" AS VARCHAR)
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE((
-      COALESCE("m3"."v", 0) >= 1
-    ), FALSE)
-    AND COALESCE((
-      COALESCE("m5"."v", 0) >= 1
-    ), FALSE)
-    AND NOT "k7"."k" IS NULL
-    AND COALESCE((
-      "e1"."suppressed" = FALSE
-    ), FALSE)
+    COALESCE("m3"."v1", 0) >= 1
+    AND COALESCE("m3"."v2", 0) >= 1
+    AND NOT "k5"."k" IS NULL
+    AND "e1"."suppressed" = FALSE
   );

@@ -51,38 +51,18 @@ LEFT JOIN (
     NOT "l2"."customer_id" IS NULL
 ) AS "k3"
   ON "k3"."k" = CAST("e1"."customer_id" AS VARCHAR)
-LEFT JOIN (
-  SELECT DISTINCT
-    "e4"."customer_id" AS "k"
-  FROM "main"."customers" AS "e4"
-  LEFT JOIN (
-    SELECT DISTINCT
-      "e5"."customer_id" AS "k"
-    FROM "main"."customers" AS "e5"
-    WHERE
-      NOT "e5"."customer_id" IS NULL
-      AND (
-        COALESCE((
-          "e5"."suppressed" = TRUE
-        ), FALSE)
-        OR NOT COALESCE((
-          "e5"."email_opt_in" = TRUE
-        ), FALSE)
-        OR NOT COALESCE((
-          STRPOS("e5"."email", '@') > 0
-        ), FALSE)
-        OR COALESCE((
-          REGEXP_LIKE("e5"."email", '^staff[0-9]+@')
-        ), FALSE)
-      )
-  ) AS "k6"
-    ON "k6"."k" = "e4"."customer_id"
-  WHERE
-    NOT "e4"."customer_id" IS NULL AND NOT NOT "k6"."k" IS NULL
-) AS "k7"
-  ON "k7"."k" = "e1"."customer_id"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    NOT "k3"."k" IS NULL AND NOT "k7"."k" IS NULL
+    NOT "k3"."k" IS NULL
+    AND (
+      (
+        "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+      )
+      AND "e1"."email_opt_in" = TRUE
+      AND STRPOS("e1"."email", '@') > 0
+      AND (
+        "e1"."email" IS NULL OR NOT REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
+      )
+    )
   );
