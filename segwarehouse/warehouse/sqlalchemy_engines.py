@@ -153,6 +153,9 @@ class MySQLAdapter(ServerAdapter):
         return args
 
     def session_setup(self) -> None:
+        # READ COMMITTED: CREATE TABLE ... SELECT and INSERT ... SELECT read a snapshot instead of
+        # share-locking what they read, so two writers never deadlock on memberships' gaps.
+        self._execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         version = str(self._execute("SELECT VERSION()").fetchone()[0])
         # Exact text: binary and NO PAD, so 'bob' and 'bob ' or 'cafe' and 'café' stay two keys.
         self.key_collation = "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"

@@ -37,7 +37,7 @@ def segw(project, *args) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"])
 def test_sigkill_anywhere_leaves_old_or_new(engine, project_factory):
     project = project_factory(engine, {**FILES, "seeds/people.csv": people(0)})
     assert project.build(as_of="2024-01-01").exit_code == 0

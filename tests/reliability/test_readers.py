@@ -38,11 +38,27 @@ def reader_connection(project):
     if project.engine == "duckdb":
         import duckdb  # the same process may open the same file again; DuckDB shares one instance
         return duckdb.connect(str(project.root / "warehouse.duckdb"))
+    if project.engine == "mysql":
+        import pymysql
+
+        class Reader:  # the same execute().fetchall() shape as the other drivers
+            def __init__(self):
+                self.conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True,
+                                            charset="utf8mb4")
+
+            def execute(self, sql):
+                cursor = self.conn.cursor()
+                cursor.execute(sql.replace('"', "`"))
+                return cursor
+
+            def close(self):
+                self.conn.close()
+        return Reader()
     import psycopg
     return psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True)
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"])
 def test_readers_never_see_half_a_segment(engine, project_factory):
     project = project_factory(engine, FILES)
     assert project.build(as_of=AS_OF[0]).exit_code == 0
