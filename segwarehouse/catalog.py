@@ -13,7 +13,8 @@ from .spec import types as t
 from .warehouse.base import Adapter
 
 COLUMNS = ["segment", "project", "entity", "title", "description", "category", "tags", "materialized",
-           "schedule", "rules", "size", "last_as_of", "status", "updated_at"]
+           "schedule", "rules", "size", "last_as_of", "status", "updated_at", "definition_hash"]
+HASH_AS_OF = dt.datetime(2000, 1, 1)  # definitions are compared at one fixed as_of
 
 
 @dataclass
@@ -130,6 +131,20 @@ def rules_text(segment: t.Segment) -> str:
     return "; ".join(parts)
 
 
+def definition_hash(project, segment: t.Segment) -> str:
+    """A digest of what decides a segment's members and outputs: its compiled SQL (at a fixed
+    as_of, in the target's dialect), splits, split seed, columns and materialization."""
+    import hashlib
+
+    from .compiler.dialects import to_sql
+    from .compiler.segment import segment_query
+
+    parts = [to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect), segment.materialized,
+             repr([(s.name, str(s.percent)) for s in segment.splits]), segment.split_seed or "",
+             repr(list(segment.columns))]
+    return hashlib.md5("\n".join(parts).encode()).hexdigest()
+
+
 def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, size: int | None,
                   as_of: dt.datetime, now: dt.datetime) -> None:
     """Replace the segment's catalog row; call inside the segment's transaction."""
@@ -139,7 +154,8 @@ def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, si
     values = [text(segment.name), text(project.config.name), text(segment.entity), opt(segment.title),
               opt(segment.description), opt(segment.category), text(",".join(segment.tags)),
               text(segment.materialized), text(project.schedule_of(segment)), text(rules_text(segment)[:8000]),
-              number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now)]
+              number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now),
+              text(definition_hash(project, segment))]
     adapter.execute(exp.delete(table(schema, "segment_catalog"), where=col("segment").eq(text(segment.name))))
     adapter.execute(insert(table(schema, "segment_catalog"), COLUMNS, exp.values([tuple(values)])))
 

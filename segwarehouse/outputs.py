@@ -23,7 +23,7 @@ OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
                         ("description", TEXT), ("category", TEXT), ("tags", TEXT),
                         ("materialized", "VARCHAR(16)"), ("schedule", TEXT), ("rules", TEXT),
                         ("size", "BIGINT"), ("last_as_of", TIME), ("status", "VARCHAR(16)"),
-                        ("updated_at", TIME)],
+                        ("updated_at", TIME), ("definition_hash", "VARCHAR(32)")],
     "_segw_state": [("name", "VARCHAR(64)"), ("value", "BIGINT")],
 }
 STATE = "_segw_state"

@@ -275,3 +275,15 @@ def test_view_segments_survive_a_model_rebuild(engine, project_factory):
     result = build(project.load(), None, ["vip"], write_results=False)  # rebuilds models, not `live`
     assert result.exit_code == 0
     assert sorted(r[0] for r in project.relation("live")) == [4, 5]
+
+
+def test_catalog_keeps_a_hash_of_each_definition(engine, project_factory):
+    project = project_factory(engine, FILES)
+    assert project.build(as_of="2024-06-30 12:00:00").exit_code == 0
+    first = dict(project.query("SELECT segment, definition_hash FROM {seg}.segment_catalog"))
+    assert project.build(as_of="2024-07-01 12:00:00").exit_code == 0  # same rules, later as_of
+    assert dict(project.query("SELECT segment, definition_hash FROM {seg}.segment_catalog")) == first
+    project.write("segments/s.yml", SEGMENTS.replace("gte: 20", "gte: 30"))
+    assert project.build(as_of="2024-07-02 12:00:00").exit_code == 0
+    now = dict(project.query("SELECT segment, definition_hash FROM {seg}.segment_catalog"))
+    assert now["swiss"] == first["swiss"] and now["vip"] != first["vip"] and len(now["vip"]) == 32
