@@ -5,6 +5,6 @@ SELECT
   (n * 7919) % 1900 + 1 AS customer_id,
   {{ ago('((n * 31) % 400) * 24 + n % 24', 'hour') }} AS ordered_at,
   CASE ((n * 37) % 101) % 10 WHEN 0 THEN 'returned' WHEN 1 THEN 'cancelled' ELSE 'completed' END AS status,
-  CAST(((n * 37) % 40000 + 500) AS DECIMAL(10, 2)) / 100 AS amount
+  CAST(((n * 37) % 40000 + 500) / 100.0 AS DECIMAL(10, 2)) AS amount  -- exact cents on every engine
 FROM {{ ref('numbers') }}
 WHERE n BETWEEN 1 AND 6000

@@ -51,6 +51,57 @@ def point(value, as_of):
     return shift(as_of, value.duration, -1) if isinstance(value, t.Ago) else as_time(value)
 
 
+def is_day(value) -> bool:
+    """A date literal without a time (or a DATE value)."""
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def time_compare(value, op: str, want, as_of: dt.datetime) -> bool:
+    """SEGMENTS.md §4 [1.1] read literally: a day literal against a DATE value compares dates; against
+    a timestamp it is the whole UTC day (equals [d, d+1), gt/after >= d+1, gte >= d, lt/before < d,
+    lte < d+1). Anything else compares exact instants (a DATE is midnight UTC)."""
+    if is_day(want) and is_day(value):
+        v, w = value, want
+    elif is_day(want):
+        v, start = as_time(value), as_time(want)
+        end = start + ONE_DAY
+        return {"equals": start <= v < end, "gt": v >= end, "after": v >= end, "gte": v >= start,
+                "lt": v < start, "before": v < start, "lte": v < end}[op]
+    else:
+        v, w = as_time(value), point(want, as_of)
+    return {"equals": v == w, "gt": v > w, "after": v > w, "gte": v >= w, "lt": v < w,
+            "before": v < w, "lte": v <= w}[op]
+
+
+def calendar_period(as_of: dt.datetime, name: str):
+    """`during:` [1.1]: (start, end, end included) in UTC; today and this_* end at as_of (included),
+    the others are whole periods [start, end). Weeks start on Monday."""
+    today = as_of.date()
+    if name in ("today", "yesterday"):
+        start = today
+        previous = today - ONE_DAY
+    elif name in ("this_week", "last_week"):
+        start = today - dt.timedelta(days=today.isoweekday() - 1)
+        previous = start - dt.timedelta(days=7)
+    elif name in ("this_month", "last_month"):
+        start = dt.date(today.year, today.month, 1)
+        previous = (start - ONE_DAY).replace(day=1)
+    elif name in ("this_quarter", "last_quarter"):
+        start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+        previous = (start - ONE_DAY).replace(day=1) - relativedelta(months=2)
+    elif name in ("this_year", "last_year"):
+        start = dt.date(today.year, 1, 1)
+        previous = dt.date(today.year - 1, 1, 1)
+    else:
+        raise AssertionError(name)
+    if name == "today" or name.startswith("this_"):
+        return as_time(start), as_of, True
+    return as_time(previous), as_time(start), False
+
+
 def text_of(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -88,18 +139,19 @@ def compare(value, c: t.Comparison, as_of: dt.datetime) -> bool:
 
     if op == "equals":
         if is_time(want):
-            return as_time(value) == as_time(want)
+            return time_compare(value, "equals", want, as_of)
         return fold(value) == fold(want) if isinstance(want, str) else number(value) == number(want)
     if op == "in":
         return any(compare(value, t.Comparison("equals", w, c.ignore_case), as_of) for w in want)
     if op in ("gt", "gte", "lt", "lte"):
-        left, right = (as_time(value), as_time(want)) if is_time(want) else (number(value), number(want))
+        if is_time(want):
+            return time_compare(value, op, want, as_of)
+        left, right = number(value), number(want)
         return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
     if op == "between":
         low, high = want
-        if is_time(low):
-            v = as_time(value)
-            return point(low, as_of) <= v <= point(high, as_of)
+        if is_time(low) or is_time(high):
+            return time_compare(value, "gte", low, as_of) and time_compare(value, "lte", high, as_of)
         return number(low) <= number(value) <= number(high)
     if op == "contains":
         return fold(want) in fold(value)
@@ -110,10 +162,11 @@ def compare(value, c: t.Comparison, as_of: dt.datetime) -> bool:
     if op == "matches":
         return re.search(want, value, re.I if c.ignore_case else 0) is not None
     v = as_time(value)
-    if op == "after":
-        return v > point(want, as_of)
-    if op == "before":
-        return v < point(want, as_of)
+    if op in ("after", "before"):
+        return time_compare(value, op, want, as_of)
+    if op == "during":
+        start, end, included = calendar_period(as_of, want)
+        return start <= v and (v <= end if included else v < end)
     if op == "within_last":
         return shift(as_of, want, -1) < v <= as_of
     if op == "within_next":
@@ -134,6 +187,31 @@ def compare(value, c: t.Comparison, as_of: dt.datetime) -> bool:
 class Oracle:
     def __init__(self, world: World, as_of: dt.datetime):
         self.world, self.as_of = world, as_of
+        self._buckets: dict[int, dict] = {}
+
+    def bucket(self, node: t.Condition, value_of, row: dict, buckets: int):
+        """[1.1] The quantile bucket of row's value among every entity row with a non-NULL value
+        (and a key): r = 1 + #strictly smaller, c = #non-NULL, floor(N(r-1)/c) + 1; None for NULL."""
+        key = self.world.entity.key
+        if id(node) not in self._buckets:
+            values = {}
+            for other in self.world.rows:
+                if other.get(key) is not None:
+                    values[other[key]] = value_of(other)
+            present = sorted(v for v in values.values() if v is not None)
+            self._buckets[id(node)] = (values, present)
+        values, present = self._buckets[id(node)]
+        mine = values.get(row.get(key))
+        if mine is None:
+            return None
+        smaller = sum(1 for v in present if v < mine)
+        return buckets * smaller // len(present) + 1
+
+    def test(self, node: t.Condition, value_of, comparison: t.Comparison, row: dict) -> bool:
+        if comparison.op == "bucket":
+            spec = comparison.value
+            return compare(self.bucket(node, value_of, row, spec.buckets), spec.test, self.as_of)
+        return compare(value_of(row), comparison, self.as_of)
 
     def holds(self, node: t.Condition, row: dict) -> bool:
         if isinstance(node, t.All):
@@ -145,7 +223,7 @@ class Oracle:
         if isinstance(node, t.Not):
             return not self.holds(node.child, row)
         if isinstance(node, t.Property):
-            return compare(row.get(node.column), node.test, self.as_of)
+            return self.test(node, lambda r: r.get(node.column), node.test, row)
         if isinstance(node, t.InSegment):
             return self.is_member(self.world.segments[node.segment], row)
         if isinstance(node, t.InList):
@@ -166,6 +244,10 @@ class Oracle:
         return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h))) <= node.within_km
 
     def related(self, node: t.Related, row: dict) -> bool:
+        return self.test(node, lambda r: self.measure(node, r), node.measure.test, row)
+
+    def measure(self, node: t.Related, row: dict):
+        """The value of a related leaf's measure for an entity row (its comparison aside)."""
         entity = self.world.entity
         if node.event is not None and not node.relation:
             relation = next(r for r in entity.relations.values() if r.event_name)
@@ -205,7 +287,16 @@ class Oracle:
                 value = Decimal(sum(values, Decimal(0))) / len(values)
             else:
                 value = min(values) if m.kind == "min" else max(values)
-        return compare(value, m.test, self.as_of)
+        return value
+
+    def traits(self, segment: t.Segment) -> dict[str, dict]:
+        """key (as text) -> {trait name: value} of every member [1.1]."""
+        out = {}
+        for row in self.world.rows:
+            if self.is_member(segment, row):
+                out[text_of(row[self.world.entity.key])] = {
+                    trait.name: self.measure(trait.measure, row) for trait in segment.traits}
+        return out
 
     def source(self, name: str, row: dict) -> bool:
         if name in self.world.lists:

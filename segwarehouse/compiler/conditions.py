@@ -92,14 +92,68 @@ class RelationPass:
 
 
 @dataclass
+class BucketPass:
+    """[1.1] Quantile buckets: one scan of every entity row (with its own relation passes) ranking
+    each bucketed value among the rows where it is not NULL; joined once to the entity row.
+
+    For a value v it yields r = RANK() over the non-NULL values (1 + the number of rows with a
+    strictly smaller v; NULL where v is NULL) and c = the number of non-NULL values. Exact on every
+    engine: ranks and counts are integers, and the comparisons never divide (see bucket_leaf)."""
+    inner: "Frame"  # the entity's rows, all of them
+    alias: str
+    values: dict[str, tuple[int, exp.Expression]] = field(default_factory=dict)
+
+    def rank(self, value: exp.Expression) -> tuple[exp.Column, exp.Column]:
+        key = value.sql()
+        if key not in self.values:
+            self.values[key] = (len(self.values) + 1, value)
+        number = self.values[key][0]
+        return (exp.column(f"r{number}", table=self.alias, quoted=True),
+                exp.column(f"c{number}", table=self.alias, quoted=True))
+
+    def join(self, frame: "Frame") -> exp.Join:
+        inner, entity = self.inner, self.inner.entity
+        key = inner.column(entity.key)
+        outputs = [exp.alias_(key.copy(), "k", quoted=True)]
+        for number, value in self.values.values():
+            order = exp.Order(expressions=[exp.Ordered(this=value.copy())])
+            if isinstance(value, exp.Coalesce):  # count, sum, count_distinct: never NULL
+                rank: exp.Expression = exp.Window(this=exp.Rank(), order=order)
+                count = exp.Window(this=exp.Count(this=exp.Star()))
+            else:
+                # NULLs sort last whatever the engine's default, so the non-NULL values rank among
+                # themselves; NULL has no rank. (Not PARTITION BY: MariaDB 10.11 mixes up RANK()
+                # over a partition with other windows and OVER () in one SELECT.)
+                is_null = exp.Is(this=value.copy(), expression=exp.null())
+                nulls_last = exp.Ordered(this=exp.Case().when(is_null.copy(), exp.Literal.number(1))
+                                         .else_(exp.Literal.number(0)))
+                order = exp.Order(expressions=[nulls_last, exp.Ordered(this=value.copy())])
+                rank = exp.Case().when(is_null, exp.null()).else_(exp.Window(this=exp.Rank(), order=order))
+                count = exp.Window(this=exp.Count(this=value.copy()))
+            outputs.append(exp.alias_(rank, f"r{number}", quoted=True))
+            outputs.append(exp.alias_(count, f"c{number}", quoted=True))
+        schema, name = inner.scope.project.relation_of(entity.model)
+        query = exp.select(*outputs).from_(
+            exp.alias_(exp.table_(name, db=schema, quoted=True), inner.alias, table=True, quoted=True))
+        for join in inner.all_joins():
+            query = query.join(join)
+        query = query.where(exp.not_(exp.Is(this=key.copy(), expression=exp.null())))
+        return exp.Join(this=query.subquery(exp.to_identifier(self.alias, quoted=True)), side="LEFT",
+                        on=exp.EQ(this=exp.column("k", table=self.alias, quoted=True),
+                                  expression=frame.column(entity.key)))
+
+
+@dataclass
 class Frame:
-    """One FROM level: the entity row's alias, one pass per related relation, one join per list."""
+    """One FROM level: the entity row's alias, one pass per related relation, one join per list,
+    and at most one bucket pass."""
     scope: Scope
     entity: t.Entity
     alias: str
     passes: dict[str, RelationPass] = field(default_factory=dict)
     lists: dict[str, exp.Column] = field(default_factory=dict)
     joins: list[exp.Join] = field(default_factory=list)
+    buckets: BucketPass | None = None
 
     def column(self, name: str) -> exp.Column:
         return exp.column(name, table=self.alias, quoted=True)
@@ -110,9 +164,15 @@ class Frame:
                                                       self.scope.alias("m"))
         return self.passes[relation.name]
 
+    def bucket_pass(self) -> BucketPass:
+        if self.buckets is None:
+            self.buckets = BucketPass(Frame(self.scope, self.entity, self.scope.alias("b")), self.scope.alias("q"))
+        return self.buckets
+
     def all_joins(self) -> list[exp.Join]:
-        """The list joins, then one grouped pass per related relation."""
-        return self.joins + [p.join(self) for p in self.passes.values()]
+        """The list joins, then one grouped pass per related relation, then the bucket pass."""
+        joins = self.joins + [p.join(self) for p in self.passes.values()]
+        return joins + ([self.buckets.join(self)] if self.buckets is not None else [])
 
 
 def two_valued(expression: exp.Expression) -> exp.Expression:
@@ -153,6 +213,34 @@ def is_time(value) -> bool:
     return isinstance(value, (dt.date, dt.datetime, t.Ago))
 
 
+def next_day(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day) + dt.timedelta(days=1)
+
+
+def day_range(column: exp.Expression, day: dt.date) -> exp.Expression:
+    """[day, day + 1): the whole UTC day against a timestamp, and exactly `= day` against a DATE
+    (a DATE is midnight, so it is in the range only when it is that day)."""
+    return exp.and_(exp.GTE(this=column.copy(), expression=timestamp_literal(day)),
+                    exp.LT(this=column.copy(), expression=timestamp_literal(next_day(day))))
+
+
+def time_order(op: str, column: exp.Expression, value, clock: Clock) -> exp.Expression:
+    """column gt/gte/lt/lte/after/before a time. A day literal d (no time) is day-granular
+    [1.1]: gt/after d is >= d+1, lte d is < d+1, gte d is >= d, lt/before d is < d. Each bound is
+    also exact for a DATE column (whole days: v > d <=> v >= d+1, v <= d <=> v < d+1)."""
+    if t.is_day(value):
+        if op in ("gt", "after"):
+            return exp.GTE(this=column, expression=timestamp_literal(next_day(value)))
+        if op == "lte":
+            return exp.LT(this=column, expression=timestamp_literal(next_day(value)))
+        if op == "gte":
+            return exp.GTE(this=column, expression=timestamp_literal(value))
+        return exp.LT(this=column, expression=timestamp_literal(value))  # lt, before
+    node = {"gt": exp.GT, "after": exp.GT, "gte": exp.GTE, "lt": exp.LT, "before": exp.LT,
+            "lte": exp.LTE}[op]
+    return node(this=column, expression=clock.point(value))
+
+
 # -- comparisons (shared by property leaves, measures and first/last) -----------------------
 def test(column: exp.Expression, comparison: t.Comparison, scope: Scope, negated: bool = False,
          nullable: list[exp.Expression] | None = None) -> exp.Expression:
@@ -191,6 +279,8 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         if isinstance(value, str):
             left, right = text_operands(column, value, c.ignore_case)
             return exp.EQ(this=left, expression=right)
+        if t.is_day(value):
+            return day_range(TimeColumn(this=column), value)
         return exp.EQ(this=TimeColumn(this=column) if is_time(value) else column, expression=literal(value))
     if op == "in":
         if not value:
@@ -201,19 +291,25 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
             return exp.In(this=left, expressions=items)
         if any(is_time(v) for v in value):
             column = TimeColumn(this=column)
-        return exp.In(this=column, expressions=[literal(v) for v in value])
+        days = [v for v in value if t.is_day(v)]
+        rest = [v for v in value if not t.is_day(v)]
+        parts = ([exp.In(this=column, expressions=[literal(v) for v in rest])] if rest else []) + [
+            day_range(column, d) for d in days]
+        return exp.paren(exp.or_(*parts), copy=False) if len(parts) > 1 else parts[0]
     if op in t.ORDER_OPS:
+        if is_time(value):
+            return time_order(op, TimeColumn(this=column), value, clock)
         node = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
-        return node(this=TimeColumn(this=column) if is_time(value) else column, expression=literal(value))
+        return node(this=column, expression=literal(value))
     if op == "between":
         low, high = value
         if is_time(low) or is_time(high):
+            # a day literal as the upper end includes its whole day [1.1]
             column = TimeColumn(this=column)
-            low_sql, high_sql = clock.point(_as_point(low)), clock.point(_as_point(high))
-        else:
-            low_sql, high_sql = literal(low), literal(high)
-        return exp.and_(exp.GTE(this=column, expression=low_sql),
-                        exp.LTE(this=column.copy(), expression=high_sql))
+            return exp.and_(time_order("gte", column, low, clock),
+                            time_order("lte", column.copy(), high, clock))
+        return exp.and_(exp.GTE(this=column, expression=literal(low)),
+                        exp.LTE(this=column.copy(), expression=literal(high)))
     if op == "contains":
         left, right = text_operands(column, value, c.ignore_case)
         return exp.GT(this=exp.StrPosition(this=left, substr=right), expression=exp.Literal.number(0))
@@ -225,10 +321,17 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         left, pattern = text_operands(column, value, c.ignore_case)
         return exp.RegexpLike(this=left, expression=pattern)
     time = TimeColumn(this=column)
-    if op == "after":
-        return exp.GT(this=time, expression=clock.point(value))
-    if op == "before":
-        return exp.LT(this=time, expression=clock.point(value))
+    if op in ("after", "before"):
+        return time_order(op, time, value, clock)
+    if op == "during":
+        if clock.live:
+            raise SegwError("`during` cannot be used in a `view` segment",
+                            scope.segment.loc if scope.segment else None,
+                            "make the segment `materialized: table` or `incremental` (a view has no "
+                            "fixed as_of to take the calendar period from)")
+        start, end, included = clock.period(value)
+        return exp.and_(exp.GTE(this=time, expression=start),
+                        (exp.LTE if included else exp.LT)(this=time.copy(), expression=end))
     if op == "within_last":
         return exp.and_(exp.GT(this=time, expression=clock.shift(value, -1)),
                         exp.LTE(this=time.copy(), expression=clock.now()))
@@ -250,12 +353,6 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
                        expression=exp.Extract(this=exp.var("DAY"), expression=time.copy()))
         return exp.In(this=code, expressions=[exp.Literal.number(c) for c in codes])
     raise AssertionError(op)
-
-
-def _as_point(value):
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime(value.year, value.month, value.day)
-    return value
 
 
 # -- leaves and groups ---------------------------------------------------------------------
@@ -283,7 +380,43 @@ def _connect(join, parts: list[exp.Expression], empty: exp.Expression) -> exp.Ex
 
 
 def property_leaf(node: t.Property, frame: Frame, negated: bool = False) -> exp.Expression:
+    if node.test.op == "bucket":
+        return bucket_leaf(frame, lambda inner: inner.column(node.column), node.test.value, negated)
     return test(frame.column(node.column), node.test, frame.scope, negated)
+
+
+def bucket_leaf(frame: Frame, value_of, bucket: t.Bucket, negated: bool) -> exp.Expression:
+    """[1.1] `bucket: N` compared: bucket = floor(N·(r−1)/c) + 1, so (integers only, no division)
+    bucket >= k <=> N·(r−1) >= (k−1)·c and bucket <= k <=> N·(r−1) < k·c. NULL has no bucket.
+    `value_of(frame)` is the bucketed value on a frame over every entity row."""
+    buckets = frame.bucket_pass()
+    rank, count = buckets.rank(value_of(buckets.inner))
+    scaled = exp.Mul(this=exp.Literal.number(bucket.buckets),
+                     expression=exp.paren(exp.Sub(this=rank, expression=exp.Literal.number(1)), copy=False))
+
+    def at_least(k: int) -> exp.Expression:
+        return exp.GTE(this=scaled.copy(), expression=exp.Mul(this=exp.Literal.number(k - 1),
+                                                               expression=count.copy()))
+
+    def at_most(k: int) -> exp.Expression:
+        return exp.LT(this=scaled.copy(), expression=exp.Mul(this=exp.Literal.number(k), expression=count.copy()))
+
+    def equals(k: int) -> exp.Expression:
+        return exp.and_(at_least(k), at_most(k))
+
+    op, value = bucket.test.op, bucket.test.value
+    if op in t.NEGATED_OPS:
+        op, negated = t.NEGATED_OPS[op], not negated
+    if op == "equals":
+        positive = equals(value)
+    elif op == "in":
+        positive = exp.paren(exp.or_(*[equals(k) for k in value]), copy=False) if value else exp.false()
+    elif op == "between":
+        positive = exp.and_(at_least(value[0]), at_most(value[1]))
+    else:
+        positive = {"gt": lambda k: at_least(k + 1), "gte": at_least, "lt": lambda k: at_most(k - 1),
+                    "lte": at_most}[op](value)
+    return outcome(positive, [rank], negated)
 
 
 AGGREGATES = {
@@ -300,6 +433,20 @@ AGGREGATES = {
 
 def related_leaf(node: t.Related, frame: Frame, negated: bool = False) -> exp.Expression:
     """A measure of the entity's rows in a relation: a column of the relation's one grouped pass."""
+    if node.measure.test.op == "bucket":
+        return bucket_leaf(frame, lambda inner: measure_value(node, inner), node.measure.test.value, negated)
+    value = measure_value(node, frame)
+    if node.measure.kind in ZERO_OVER_NO_ROWS:
+        return test(value, node.measure.test, frame.scope, negated, nullable=[])
+    return test(value, node.measure.test, frame.scope, negated)
+
+
+ZERO_OVER_NO_ROWS = ("count", "sum", "count_distinct")
+
+
+def measure_value(node: t.Related, frame: Frame) -> exp.Expression:
+    """The measure of a related leaf (its comparison aside) for the frame's entity row: a column of
+    the relation's grouped pass; count, sum and count_distinct are 0 over zero rows, never NULL."""
     scope = frame.scope
     relation = relation_for(frame.entity, node)
     rows = frame.relation_pass(relation)
@@ -317,10 +464,9 @@ def related_leaf(node: t.Related, frame: Frame, negated: bool = False) -> exp.Ex
     time = TimeColumn(this=rows.column(relation.time)) if relation.time else None
     value: exp.Expression = rows.measure(AGGREGATES[measure.kind](of, time), condition,
                                          relation.time is not None and node.window is not None)
-    if measure.kind in ("count", "sum", "count_distinct"):  # over zero rows: 0, never NULL
+    if measure.kind in ZERO_OVER_NO_ROWS:  # over zero rows: 0, never NULL
         value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
-        return test(value, measure.test, scope, negated, nullable=[])
-    return test(value, measure.test, scope, negated)
+    return value
 
 
 def in_segment_leaf(node: t.InSegment, frame: Frame, negated: bool = False) -> exp.Expression:

@@ -10,7 +10,7 @@ from sqlglot.errors import SqlglotError, UnsupportedError
 from ..errors import SegwError
 from ..project.loader import Project
 from ..spec import types as t
-from .conditions import Frame, Scope, compile_condition
+from .conditions import Frame, Scope, compile_condition, measure_value
 from .dialects import HexToInt, to_sql
 from .timeexpr import Clock
 
@@ -75,7 +75,7 @@ def member_keys(segment: t.Segment, scope: Scope) -> exp.Select:
 
 def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | None,
                   sql_dialect: str | None = None) -> exp.Select:
-    """The members of a segment at as_of (None: live, for views) with split and columns."""
+    """The members of a segment at as_of (None: live, for views) with split, columns and traits."""
     entity = project.entities[segment.entity]
     clock = Clock(None if segment.materialized == "view" else as_of)
     scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect)
@@ -89,6 +89,8 @@ def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | Non
             if name == entity.key:
                 continue
             columns.append(exp.alias_(frame.column(name), name, quoted=True))
+        for trait in segment.traits:  # [1.1] measures per member, from the same relation passes
+            columns.append(exp.alias_(measure_value(trait.measure, frame), trait.name, quoted=True))
         return columns
 
     return _select(segment, scope, outputs)

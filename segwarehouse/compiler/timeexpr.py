@@ -55,10 +55,41 @@ class Clock:
         return node(this=UtcNow(), expression=exp.Literal.number(amount),
                     unit=exp.var(SQL_UNITS[duration.unit]))
 
+    def period(self, period: str) -> tuple[exp.Expression, exp.Expression, bool]:
+        """`during: period` as literal bounds (see period_bounds); as_of must be fixed."""
+        start, end, included = period_bounds(self.as_of, period)
+        return timestamp_literal(start), timestamp_literal(end), included
+
     def point(self, value) -> exp.Expression:
         if isinstance(value, Ago):
             return self.shift(value.duration, -1)
         return timestamp_literal(value)
+
+
+def period_bounds(as_of: dt.datetime, period: str) -> tuple[dt.datetime, dt.datetime, bool]:
+    """The calendar period `during: period` of as_of in UTC as (start, end, end_included): a value v
+    is in it when start <= v < end, or start <= v <= end when end_included. The current periods
+    (today, this_*) end at as_of, included (like within_last); the previous ones are whole
+    half-open periods. Weeks start on Monday (ISO)."""
+    day = dt.datetime(as_of.year, as_of.month, as_of.day)
+    if period in ("today", "yesterday"):
+        start = day
+    elif period in ("this_week", "last_week"):
+        start = day - dt.timedelta(days=day.weekday())
+    elif period in ("this_month", "last_month"):
+        start = day.replace(day=1)
+    elif period in ("this_quarter", "last_quarter"):
+        start = day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+    elif period in ("this_year", "last_year"):
+        start = day.replace(month=1, day=1)
+    else:
+        raise ValueError(period)
+    if period == "today" or period.startswith("this_"):
+        return start, as_of, True
+    length = {"yesterday": relativedelta(days=1), "last_week": relativedelta(days=7),
+              "last_month": relativedelta(months=1), "last_quarter": relativedelta(months=3),
+              "last_year": relativedelta(years=1)}[period]
+    return start - length, start, False
 
 
 def anniversary_codes(as_of: dt.datetime, duration: Duration) -> list[int]:

@@ -25,6 +25,7 @@ class Project:
     segments: dict[str, t.Segment]  # in dependency order: what a segment reads comes first
     lists: dict[str, t.StaticList]
     macros: list[tuple[str, str]] = field(default_factory=list)
+    priority_lists: dict[str, t.PriorityList] = field(default_factory=dict)  # [1.1]
 
     @property
     def model_schema(self) -> str:
@@ -131,9 +132,10 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
                                 doc.at(node, "name"), did_you_mean(name, models))
             models[name].description = node.get("description")
 
+    priority_lists: dict[str, t.PriorityList] = {}
     for doc in _yaml_files(root, "segments"):
         parser = Parser(doc)
-        data = _top_mapping(doc, ("segments", "lists"))
+        data = _top_mapping(doc, ("segments", "lists", "priority_lists"))
         if not data:
             raise SegwError("file has no `segments:` or `lists:`", doc.at(),
                             "add segments or lists, or delete the file")
@@ -145,11 +147,66 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
             segment = parser.segment(node, data["segments"], i)
             claim(segment.name, segment.loc, "segment")
             segments[segment.name] = segment
+        for i, node in enumerate(parser.sequence(data.get("priority_lists") or [], "`priority_lists`",
+                                                 data, "priority_lists")):
+            item = parser.priority_list(node, data["priority_lists"], i)
+            if item.name in priority_lists:
+                raise SegwError(f"duplicate priority list '{item.name}'", item.loc,
+                                f"'{item.name}' is already defined at {priority_lists[item.name].loc}")
+            priority_lists[item.name] = item
+    for item in priority_lists.values():
+        for derived in _derived_segments(item, segments, lists):
+            claim(derived.name, derived.loc, f"derived segment of priority list '{item.name}'")
+            segments[derived.name] = derived
 
     project = Project(root, config, target_obj, models, sources, entities, {}, lists,
-                      load_macros(root))
+                      load_macros(root), priority_lists)
     _resolve(project, segments)
     return project
+
+
+def _derived_segments(item: t.PriorityList, segments: dict[str, t.Segment],
+                      lists: dict[str, t.StaticList]) -> list[t.Segment]:
+    """[1.1] Each listed segment S gets `<list>__S` = S minus every segment listed before it, a
+    `table` segment carrying S's columns and traits and built on S's schedule."""
+    from ..spec.parse import MAX_NAME
+
+    out: list[t.Segment] = []
+    before: list[str] = []
+    entity = None
+    for name, loc in zip(item.segments, item.item_locs):
+        if name not in segments:
+            if name in lists:
+                raise SegwError(f"priority list '{item.name}' lists '{name}', which is a static list, "
+                                f"not a segment", loc, "priority lists order segments; wrap the list in a "
+                                f"segment (`include: [{name}]`) to list it")
+            raise SegwError(f"priority list '{item.name}' lists unknown segment '{name}'", loc,
+                            did_you_mean(name, segments) or "list segments defined in segments/*.yml")
+        if name in before:
+            raise SegwError(f"priority list '{item.name}' lists segment '{name}' twice", loc,
+                            "each segment has one priority in a list; remove the second mention")
+        segment = segments[name]
+        if entity is None:
+            entity = segment.entity
+        elif segment.entity != entity:
+            raise SegwError(f"priority list '{item.name}' mixes entities: '{name}' is of entity "
+                            f"{segment.entity}, the segments before it of entity {entity}", loc,
+                            "a priority list orders segments of one entity")
+        derived = f"{item.name}__{name}"
+        if len(derived) > MAX_NAME:
+            raise SegwError(f"priority list '{item.name}' would derive segment '{derived}', which is "
+                            f"{len(derived)} characters long (at most {MAX_NAME})", loc,
+                            f"each listed segment S becomes '<list>__S'; shorten the list's name or "
+                            f"the segment's so that together they stay within {MAX_NAME - 2} characters")
+        lower = f", not in {', '.join(before)}" if before else ""
+        out.append(t.Segment(
+            name=derived, entity=segment.entity, rules=t.InSegment(name, loc=loc), exclude=tuple(before),
+            materialized="table", schedule=segment.schedule, columns=segment.columns,
+            traits=segment.traits, title=f"{segment.title or name} ({item.name})",
+            description=f"Members of {name}{lower} (priority list {item.name}).",
+            category=segment.category, tags=segment.tags, loc=loc, priority=(item.name, name)))
+        before.append(name)
+    return out
 
 
 def _yaml_files(root: Path, folder: str):
@@ -196,6 +253,8 @@ def _resolve(project: Project, segments: dict[str, t.Segment]) -> None:
             _member_source(project, segments, segment, name, segment.loc, entity.name)
         if segment.rules is not None:
             _check_condition(project, segments, segment, entity, segment.rules)
+        for trait in segment.traits:
+            relation_for(entity, trait.measure)
         graph[segment.name] = {r for r in segment.references() if r in segments}
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
@@ -299,6 +358,12 @@ def _check_output_names(segment: t.Segment, entity: t.Entity) -> None:
             raise SegwError(f"column '{column}' is listed twice in `columns:` of segment '{segment.name}'",
                             segment.loc, "list each column once")
         seen.add(column)
+    for trait in segment.traits:  # [1.1] split and `columns:` are checked by the parser
+        if trait.name == entity.key or trait.name.lower().startswith(RESERVED_PREFIX):
+            what = (f"the key column of entity '{entity.name}'" if trait.name == entity.key
+                    else f"the reserved prefix '{RESERVED_PREFIX}'")
+            raise SegwError(f"trait '{trait.name}' of segment '{segment.name}' uses {what}", trait.loc,
+                            "give the trait another name")
 
 
 def _seed_types(project: Project) -> None:

@@ -17,9 +17,10 @@ AGO_RE = re.compile(r"^\s*(\d+\s*[a-z]+)\s+ago\s*$", re.I)
 GROUPS = ("all", "any", "none", "not")
 LEAVES = ("property", "related", "event", "in_segment", "in_list", "near", "sql")
 CASE_OPS = t.SCALAR_OPS + t.LIST_OPS + t.TEXT_OPS + ("matches",)
-TIME_MEASURE_OPS = ("after", "before", "within_last", "not_within_last", "within_next", "between")
+TIME_MEASURE_OPS = ("after", "before", "within_last", "not_within_last", "within_next", "between",
+                    "equals", "gt", "gte", "lt", "lte", "during", "bucket")
 SEGMENT_KEYS = ("name", "title", "description", "entity", "category", "tags", "rules", "exclude",
-                "include", "splits", "materialized", "schedule", "columns", "split_seed")
+                "include", "splits", "materialized", "schedule", "columns", "split_seed", "traits")
 MATERIALIZATIONS = ("view", "table", "incremental")
 
 
@@ -145,16 +146,15 @@ class Parser:
     def time_point(self, value: AnyValue, node: AnyValue, key: AnyValue) -> t.TimePoint:
         if isinstance(value, dt.datetime):
             return to_utc(value)
-        if isinstance(value, dt.date):
-            return dt.datetime(value.year, value.month, value.day)
+        if isinstance(value, dt.date):  # a day: day-granular against timestamps [1.1]
+            return value
         if isinstance(value, str):
             ago = AGO_RE.match(value)
             if ago:
                 return t.Ago(self.duration(ago.group(1), node, key))
             parsed = parse_iso(value)
             if parsed is not None:
-                return parsed if isinstance(parsed, dt.datetime) else dt.datetime(
-                    parsed.year, parsed.month, parsed.day)
+                return parsed
         self.fail(f"`{key}` needs a date, a timestamp or `N days ago`, got {value!r}", node, key,
                   "write 2024-01-31, 2024-01-31 08:00:00 or `30 days ago`")
 
@@ -194,7 +194,30 @@ class Parser:
             return t.Comparison(op, self.time_point(value, node, op))
         if op in t.DURATION_OPS:
             return t.Comparison(op, self.duration(value, node, op))
+        if op == "during":
+            if value not in t.PERIODS:
+                self.fail(f"unknown period {value!r} for `during`", node, op,
+                          did_you_mean(str(value), t.PERIODS) or f"one of: {', '.join(t.PERIODS)}")
+            return t.Comparison(op, value)
         raise AssertionError(op)
+
+    def bucket(self, node: dict, what: str, extra: tuple[str, ...]) -> t.Comparison:
+        """`bucket: N` with one comparison of the bucket number: `{bucket: 5, gte: 4}` [1.1]."""
+        buckets = node["bucket"]
+        if isinstance(buckets, bool) or not isinstance(buckets, int) \
+                or not t.MIN_BUCKETS <= buckets <= t.MAX_BUCKETS:
+            self.fail(f"`bucket` takes a whole number of buckets from {t.MIN_BUCKETS} to "
+                      f"{t.MAX_BUCKETS}, got {buckets!r}", node, "bucket",
+                      "write e.g. `bucket: 5, gte: 4` (quintiles, the top two)")
+        op = self.one_operator(node, t.BUCKET_COMPARISONS, f"`bucket` of {what}", extra + ("bucket",))
+        test = self.comparison(node, op, t.BUCKET_COMPARISONS, "number")
+        values = test.value if isinstance(test.value, tuple) else (test.value,)
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= buckets:
+                self.fail(f"`{op}` of `bucket: {buckets}` compares with a bucket number from 1 to "
+                          f"{buckets}, got {value!r}", node, op,
+                          f"buckets are numbered 1 (lowest values) to {buckets} (highest)")
+        return t.Comparison("bucket", t.Bucket(buckets, test))
 
     def one_operator(self, node: dict, allowed: tuple[str, ...], what: str, extra: tuple[str, ...]) -> str:
         ops = [k for k in node if k in allowed]
@@ -241,10 +264,17 @@ class Parser:
         if in_related and kind != "property":
             self.fail(f"`{kind}` cannot be used inside `where:` of a related condition", node, kind,
                       "`where:` filters the related rows by their own columns with `property:`")
+        if kind == "property":
+            return self.leaf_property(node, loc, in_related)
         return getattr(self, f"leaf_{kind}")(node, loc)
 
-    def leaf_property(self, node: dict, loc: Location) -> t.Property:
+    def leaf_property(self, node: dict, loc: Location, in_related: bool = False) -> t.Property:
         column = self.text(node, "property", "a property condition")
+        if "bucket" in node:
+            if in_related:
+                self.fail("`bucket` cannot be used inside `where:` of a related condition", node, "bucket",
+                          "bucket a measure instead, e.g. `sum: {of: amount, bucket: 5, gte: 4}`")
+            return t.Property(column, self.bucket(node, f"property '{column}'", ("property",)), loc=loc)
         op = self.one_operator(node, t.PROPERTY_OPS, f"property '{column}'", ("property", "ignore_case"))
         ignore_case = node.get("ignore_case", False)
         if not isinstance(ignore_case, bool):
@@ -258,7 +288,7 @@ class Parser:
     def leaf_event(self, node: dict, loc: Location) -> t.Related:
         return self.leaf_related(node, loc)
 
-    def leaf_related(self, node: dict, loc: Location) -> t.Related:
+    def leaf_related(self, node: dict, loc: Location, trait: bool = False) -> t.Related:
         allowed = ("related", "event", "where") + t.WINDOW_OPS + t.MEASURES + t.TIME_MEASURES
         self.check_keys(node, allowed, "a related condition")
         if "related" in node and "event" in node:
@@ -277,9 +307,31 @@ class Parser:
         if len(measures) > 1:
             self.fail(f"a related condition takes one measure, got {', '.join(measures)}",
                       node, measures[1], "combine several measures with `all:`")
-        measure = (self.measure(node, measures[0]) if measures
-                   else t.Measure("count", t.Comparison("gte", 1)))
+        if trait:
+            if not measures:
+                self.fail("a trait needs a measure", node, hint="e.g. `count: true`, `sum: {of: amount}`, "
+                          "`last: true`")
+            measure = self.trait_measure(node, measures[0])
+        else:
+            measure = (self.measure(node, measures[0]) if measures
+                       else t.Measure("count", t.Comparison("gte", 1)))
         return t.Related(relation, measure, where, window, event, loc=loc)
+
+    def trait_measure(self, node: dict, kind: str) -> t.Measure:
+        """A trait's measure: `count: true`, `first: true`, `last: true` or `{of: COLUMN}`, no comparison."""
+        body = node[kind]
+        needs_of = kind not in ("count",) + t.TIME_MEASURES
+        if body is True and not needs_of:
+            return t.Measure(kind, None)
+        if isinstance(body, dict) and needs_of:
+            for key in body:
+                if key != "of":
+                    self.fail(f"a trait's `{kind}:` takes only `of:`, got '{key}'", body, key,
+                              "a trait is the measure itself; compare it in `rules:`")
+            return t.Measure(kind, None, self.text(body, "of", f"`{kind}:`"))
+        example = f"{kind}: {{of: COLUMN}}" if needs_of else f"{kind}: true"
+        self.fail(f"a trait's `{kind}` takes no comparison; write `{example}`", node, kind,
+                  "a trait is the measure itself; compare it in `rules:`")
 
     def measure(self, node: dict, kind: str) -> t.Measure:
         body = node[kind]
@@ -289,10 +341,18 @@ class Parser:
             return t.Measure("count", t.Comparison("equals", body))
         body = self.mapping(body, f"`{kind}:`", node, kind)
         if kind in t.TIME_MEASURES:
+            if "bucket" in body:
+                return t.Measure(kind, self.bucket(body, f"`{kind}:`", ()))
             op = self.one_operator(body, TIME_MEASURE_OPS, f"`{kind}:`", ())
+            if op in t.ORDER_OPS + t.SCALAR_OPS:
+                value = body[op]
+                return t.Measure(kind, t.Comparison(op, self.time_point(value, body, op)))
             return t.Measure(kind, self.comparison(body, op, TIME_MEASURE_OPS, "time"))
         needs_of = kind != "count"
         extra = ("of",) if needs_of else ()
+        if "bucket" in body:
+            of = self.text(body, "of", f"`{kind}:`") if needs_of else None
+            return t.Measure(kind, self.bucket(body, f"`{kind}:`", extra), of)
         op = self.one_operator(body, t.MEASURE_COMPARISONS, f"`{kind}:`", extra)
         of = self.text(body, "of", f"`{kind}:`") if needs_of else None
         test = self.comparison(body, op, t.MEASURE_COMPARISONS, "number")
@@ -362,6 +422,7 @@ class Parser:
             schedule = self.schedule(node["schedule"], node, "schedule")
         tags = self.names(node, "tags", what)
         columns = self.names(node, "columns", what)
+        traits = self.traits(node, what, columns)
         return t.Segment(
             name=name, entity=entity, rules=rules, include=include, exclude=exclude,
             splits=self.splits(node, what), materialized=materialized, schedule=schedule,
@@ -369,7 +430,45 @@ class Parser:
             description=self.text(node, "description", what, required=False),
             category=self.text(node, "category", what, required=False),
             tags=tags, loc=self.doc.at(parent, index),
-            split_seed=self.text(node, "split_seed", what, required=False))
+            split_seed=self.text(node, "split_seed", what, required=False), traits=traits)
+
+    def traits(self, node: dict, what: str, columns: tuple[str, ...]) -> tuple[t.Trait, ...]:
+        """`traits: {NAME: {related: R, MEASURE: ...}}` [1.1]: named measures per member."""
+        if node.get("traits") is None:
+            return ()
+        body = self.mapping(node["traits"], f"`traits` of {what}", node, "traits")
+        out = []
+        for name, leaf in body.items():
+            self.check_name(str(name), body, name, "a trait")
+            if name == "split" or name in columns:
+                clash = "the split column" if name == "split" else "a column listed in `columns:`"
+                self.fail(f"trait '{name}' of {what} has the name of {clash}", body, name,
+                          "give the trait another name: traits, `columns:`, `split` and the key share "
+                          "the segment's relation")
+            leaf = self.mapping(leaf, f"trait '{name}'", body, name)
+            if "related" not in leaf and "event" not in leaf:
+                self.fail(f"trait '{name}' must be a related measure", body, name,
+                          "write e.g. `{related: orders, sum: {of: amount}}` or `{event: purchase, "
+                          "count: true}`")
+            related = self.leaf_related(leaf, self.doc.at(body, name), trait=True)
+            out.append(t.Trait(str(name), related, loc=self.doc.at(body, name)))
+        return tuple(out)
+
+    def priority_list(self, node: AnyValue, parent: list, index: int) -> t.PriorityList:
+        """`{name: lifecycle, segments: [a, b, c]}` [1.1]: highest priority first."""
+        node = self.mapping(node, "a priority list", parent, index)
+        self.check_keys(node, ("name", "segments", "title", "description"), "a priority list")
+        name = self.name(node, "name", "a priority list")
+        what = f"priority list '{name}'"
+        if "segments" not in node:
+            self.fail(f"{what} needs `segments:`", node, hint="list segments of one entity, highest priority first")
+        names = self.names(node, "segments", what)
+        if len(names) < 1:
+            self.fail(f"{what} lists no segments", node, "segments")
+        items = node["segments"]
+        locs = tuple(self.doc.at(items, i) if isinstance(items, list) else self.doc.at(node, "segments")
+                     for i in range(len(names)))
+        return t.PriorityList(name, names, loc=self.doc.at(parent, index), item_locs=locs)
 
     def schedule(self, value: AnyValue, node: AnyValue, key: AnyValue) -> str:
         from ..project.config import valid_cron

@@ -28,7 +28,16 @@ class Ago:
     duration: Duration
 
 
-TimePoint = Union[dt.datetime, Ago]
+# A point in time: a timestamp, a day (a date literal without a time, day-granular against
+# timestamps: SEGMENTS.md §4 [1.1]) or a point relative to as_of.
+TimePoint = Union[dt.datetime, dt.date, Ago]
+
+# Calendar periods of `during:` [1.1], in UTC, weeks starting Monday.
+PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month",
+           "this_quarter", "last_quarter", "this_year", "last_year")
+MIN_BUCKETS, MAX_BUCKETS = 2, 100
+# The comparisons a quantile bucket takes (`{bucket: 5, gte: 4}`) [1.1].
+BUCKET_COMPARISONS = ("equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "between")
 
 # Property operators, grouped by the kind of value they take.
 SCALAR_OPS = ("equals", "not_equals")
@@ -38,13 +47,13 @@ TEXT_OPS = ("contains", "not_contains", "starts_with", "ends_with")
 POINT_OPS = ("after", "before")
 DURATION_OPS = ("within_last", "not_within_last", "within_next", "anniversary_within")
 PROPERTY_OPS = (SCALAR_OPS + LIST_OPS + ORDER_OPS + ("between",) + TEXT_OPS
-                + ("matches", "is_set") + POINT_OPS + DURATION_OPS)
+                + ("matches", "is_set") + POINT_OPS + DURATION_OPS + ("during", "bucket"))
 NEGATED_OPS = {"not_equals": "equals", "not_in": "in", "not_contains": "contains",
                "not_within_last": "within_last"}
 MEASURE_COMPARISONS = ("equals", "gt", "gte", "lt", "lte", "between")
 MEASURES = ("count", "sum", "avg", "min", "max", "count_distinct")
 TIME_MEASURES = ("first", "last")
-WINDOW_OPS = ("within_last", "after", "before", "between")
+WINDOW_OPS = ("within_last", "after", "before", "between", "during")
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,25 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """The value of a `bucket` comparison: the value's quantile bucket 1..buckets among all entity
+    rows with a value, compared with `test` (one of BUCKET_COMPARISONS, whole numbers)."""
+    buckets: int
+    test: Comparison
+
+    def __str__(self) -> str:
+        value = self.test.value
+        if isinstance(value, tuple):
+            value = "[" + ", ".join(str(v) for v in value) + "]"
+        return f"{self.buckets}: {self.test.op} {value}"
+
+
+def is_day(value) -> bool:
+    """A date literal without a time: the whole UTC day against a timestamp."""
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+@dataclass(frozen=True)
 class Property(Condition):
     column: str
     test: Comparison
@@ -89,7 +117,7 @@ class Property(Condition):
 @dataclass(frozen=True)
 class Measure:
     kind: str  # count, sum, avg, min, max, count_distinct, first, last
-    test: Comparison
+    test: Comparison | None  # None only in a trait: the measure itself, not compared
     of: str | None = None
 
 
@@ -124,6 +152,24 @@ class Near(Condition):
 @dataclass(frozen=True)
 class Sql(Condition):
     text: str
+
+
+@dataclass(frozen=True)
+class Trait:
+    """A named measure per member [1.1]: a related leaf whose measure has no comparison, carried
+    as a column of the segment's own relation."""
+    name: str
+    measure: Related
+    loc: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class PriorityList:
+    """Segments made mutually exclusive, highest priority first [1.1]."""
+    name: str
+    segments: tuple[str, ...]
+    loc: Location | None = field(default=None, compare=False)
+    item_locs: tuple = field(default=(), compare=False, repr=False)  # Location of each listed name
 
 
 @dataclass(frozen=True)
@@ -187,6 +233,8 @@ class Segment:
     tags: tuple[str, ...] = ()
     loc: Location | None = field(default=None, compare=False)
     split_seed: str | None = None  # hashed instead of the name for splits (SEGMENTS.md §7)
+    traits: tuple[Trait, ...] = ()  # [1.1] computed columns after `columns:`
+    priority: tuple[str, str] | None = None  # [1.1] (priority list, segment) a derived segment comes from
 
     def references(self) -> set[str]:
         """Names of segments and lists this segment reads (in_segment, in_list, include, exclude)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,8 @@ item = st.fixed_dictionaries({"fk": maybe(st.integers(1, 8)), "at": maybe(times)
 # Leaves -----------------------------------------------------------------------------------
 ints = st.integers(-5, 5)
 durations = st.sampled_from(["1 day", "7 days", "30 days", "2 weeks", "1 month", "1 year", "12 hours"])
+periods = st.sampled_from(["today", "yesterday", "this_week", "last_week", "this_month", "last_month",
+                           "this_quarter", "last_quarter", "this_year", "last_year"])
 date_text = dates.map(str)
 
 
@@ -81,7 +84,29 @@ time_leaf = st.one_of(
     st.builds(lambda col, a, b: {"property": col, "between": sorted([a, b])}, st.sampled_from(["day", "ts"]),
               date_text, date_text),
     st.builds(lambda op, v: {"property": "day", op: v}, st.sampled_from(["gt", "lte"]), date_text),
+    # [1.1] day literals against a DATE and a TIMESTAMP column, calendar periods
+    st.builds(lambda col, op, v: {"property": col, op: v}, st.sampled_from(["day", "ts"]),
+              st.sampled_from(["equals", "not_equals", "gt", "gte", "lt", "lte", "after", "before"]), dates),
+    st.builds(lambda col, op, v: {"property": col, op: v}, st.sampled_from(["day", "ts"]),
+              st.sampled_from(["gt", "gte", "lt", "lte"]), date_text),  # ISO text: a date for order operators
+    st.builds(lambda col, op, vs: {"property": col, op: vs}, st.sampled_from(["day", "ts"]),
+              st.sampled_from(["in", "not_in"]), st.lists(dates, max_size=2)),
+    st.builds(lambda col, p: {"property": col, "during": p}, st.sampled_from(["day", "ts"]), periods),
 )
+bucket_tests = st.one_of(
+    st.builds(lambda op, k: {op: k}, st.sampled_from(["equals", "not_equals", "gte", "gt", "lte", "lt"]),
+              st.integers(1, 3)),
+    st.builds(lambda a, b: {"between": sorted([a, b])}, st.integers(1, 3), st.integers(1, 3)),
+    st.builds(lambda ks: {"in": ks}, st.lists(st.integers(1, 3), max_size=2)),
+)
+
+
+def bucketed(n, test):
+    return {"bucket": n, **test}  # n >= 3 >= every bucket number drawn
+
+
+bucket_leaf = st.builds(lambda col, n, tst: {"property": col, **bucketed(n, tst)},
+                        st.sampled_from(["num", "amt", "ts", "day"]), st.sampled_from([3, 4, 7]), bucket_tests)
 misc_leaf = st.one_of(
     st.just({"in_list": "picked"}),
     st.builds(lambda km: {"near": {"lat": 47.37, "lon": 8.54, "within_km": km, "lat_column": "lat",
@@ -99,8 +124,19 @@ measure = st.one_of(
               st.sampled_from(["within_last", "not_within_last"]), durations),
     st.builds(lambda k, v: {k: {"before": v}}, st.sampled_from(["first", "last"]),
               st.sampled_from(["10 days ago", "2022-06-01"])),
+    # [1.1] buckets of every measure, calendar periods and day literals on first/last
+    st.builds(lambda k, n, tst: {k: {"of": "val", **bucketed(n, tst)}},
+              st.sampled_from(["sum", "avg", "min", "max", "count_distinct"]), st.sampled_from([3, 5]),
+              bucket_tests),
+    st.builds(lambda n, tst: {"count": bucketed(n, tst)}, st.sampled_from([3, 5]), bucket_tests),
+    st.builds(lambda k, n, tst: {k: bucketed(n, tst)}, st.sampled_from(["first", "last"]),
+              st.sampled_from([3, 5]), bucket_tests),
+    st.builds(lambda k, p: {k: {"during": p}}, st.sampled_from(["first", "last"]), periods),
+    st.builds(lambda k, op, v: {k: {op: v}}, st.sampled_from(["first", "last"]),
+              st.sampled_from(["equals", "gt", "gte", "lt", "lte", "after"]), date_text),
 )
 window = st.one_of(st.none(), st.builds(lambda d: {"within_last": d}, durations),
+                   st.builds(lambda p: {"during": p}, periods),
                    st.builds(lambda v: {"after": v}, st.sampled_from(["30 days ago", "2022-12-01"])),
                    st.builds(lambda a, b: {"between": sorted([a, b])}, date_text, date_text))
 where = st.one_of(st.none(), st.builds(lambda k: [{"property": "kind", "equals": k}], st.sampled_from(KINDS)),
@@ -119,7 +155,7 @@ def related_leaf(head, m, w, wh):
 rel_leaf = st.builds(related_leaf, st.one_of(st.just({"related": "items"}),
                                              st.builds(lambda k: {"event": k}, st.sampled_from(KINDS))),
                      measure, window, where)
-leaf = st.one_of(text_leaf, number_leaf, time_leaf, misc_leaf, rel_leaf)
+leaf = st.one_of(text_leaf, number_leaf, time_leaf, misc_leaf, rel_leaf, bucket_leaf)
 condition = st.recursive(leaf, lambda inner: st.one_of(
     st.builds(lambda k, cs: {k: cs}, st.sampled_from(["all", "any", "none"]), st.lists(inner, max_size=3)),
     st.builds(lambda c: {"not": c}, inner)), max_leaves=6)
@@ -183,7 +219,7 @@ def test_engines_agree_with_the_oracle(project_factory, people, items, picked, s
         "seeds/picked.csv": "id\n" + "".join(f"{k}\n" for k in sorted(picked | {99})),
         "models/entities.yml": ENTITIES,
         "segments/lists.yml": "lists:\n  - {name: picked, entity: person, from: seeds/picked.csv}\n",
-        "segments/generated.yml": json.dumps({"segments": segs}, indent=1),
+        "segments/generated.yml": yaml.safe_dump({"segments": segs}, sort_keys=False),  # dates stay dates
     }
     expected = None
     for engine in ENGINES:
@@ -201,4 +237,4 @@ def test_engines_agree_with_the_oracle(project_factory, people, items, picked, s
             got[name] = dict(project.query(
                 "SELECT {k}, split FROM {{seg}}.memberships WHERE segment = '{n}'".format(
                     k=project.quote("key"), n=name)))
-        assert got == expected, (engine, json.dumps(segs))
+        assert got == expected, (engine, json.dumps(segs, default=str))

@@ -6,7 +6,7 @@ WHERE
   AND (
     (
       CAST(`e1`.`birthday` AS DATETIME) >= CAST('1960-01-01 00:00:00' AS DATETIME)
-      AND CAST(`e1`.`birthday` AS DATETIME) <= CAST('1990-12-31 00:00:00' AS DATETIME)
+      AND CAST(`e1`.`birthday` AS DATETIME) < CAST('1991-01-01 00:00:00' AS DATETIME)
     )
     AND `e1`.`city` IN ('Geneva', 'Lausanne')
     AND LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l')

@@ -11,5 +11,5 @@ WHERE
     AND (
       NOT `e1`.`email` IS NULL AND CAST(`e1`.`email` AS STRING) <> ''
     )
-    AND CAST(`e1`.`signed_up_at` AS DATETIME) > CAST('2020-01-01 00:00:00' AS DATETIME)
+    AND CAST(`e1`.`signed_up_at` AS DATETIME) >= CAST('2020-01-02 00:00:00' AS DATETIME)
   );

@@ -6,7 +6,7 @@ WHERE
   AND (
     (
       `e1`.`birthday` >= CAST('1960-01-01 00:00:00' AS DATETIME(6))
-      AND `e1`.`birthday` <= CAST('1990-12-31 00:00:00' AS DATETIME(6))
+      AND `e1`.`birthday` < CAST('1991-01-01 00:00:00' AS DATETIME(6))
     )
     AND `e1`.`city` IN (('Geneva' COLLATE utf8mb4_bin), ('Lausanne' COLLATE utf8mb4_bin))
     AND LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l')

@@ -26,7 +26,7 @@ LEFT JOIN (
     AND `r4`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
     AND (
       `r4`.`ordered_at` >= CAST('2025-01-01 00:00:00' AS DATETIME(6))
-      AND `r4`.`ordered_at` <= CAST('2030-12-31 00:00:00' AS DATETIME(6))
+      AND `r4`.`ordered_at` < CAST('2031-01-01 00:00:00' AS DATETIME(6))
     )
   GROUP BY
     `r4`.`customer_id`

@@ -11,5 +11,5 @@ WHERE
     AND (
       NOT `e1`.`email` IS NULL AND CAST(`e1`.`email` AS CHAR) <> ''
     )
-    AND `e1`.`signed_up_at` > CAST('2020-01-01 00:00:00' AS DATETIME(6))
+    AND `e1`.`signed_up_at` >= CAST('2020-01-02 00:00:00' AS DATETIME(6))
   );

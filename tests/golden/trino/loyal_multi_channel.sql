@@ -26,7 +26,7 @@ LEFT JOIN (
     AND CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
       CAST("r4"."ordered_at" AS TIMESTAMP) >= CAST('2025-01-01 00:00:00' AS TIMESTAMP)
-      AND CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2030-12-31 00:00:00' AS TIMESTAMP)
+      AND CAST("r4"."ordered_at" AS TIMESTAMP) < CAST('2031-01-01 00:00:00' AS TIMESTAMP)
     )
   GROUP BY
     "r4"."customer_id"
