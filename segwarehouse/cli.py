@@ -104,6 +104,9 @@ def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_time
     select_segments(project, select)
     console().print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
                     f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
+    new_file = new_duckdb_file(project.target)
+    if new_file:
+        console().print(f"creating a new DuckDB warehouse at {new_file}")
     result = run_and_report(project, moment if as_of else None, select, lock_timeout, no_wait,
                             warn_error=warn_error)
     sys.exit(result.exit_code)
@@ -271,6 +274,15 @@ def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, fu
         console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}")
     report_orphans(result.orphans)
     return result
+
+
+def new_duckdb_file(target) -> str | None:
+    """The path of a DuckDB file that does not exist yet (only `build` creates one)."""
+    from pathlib import Path
+    path = str(target.settings.get("path", ":memory:"))
+    if target.type != "duckdb" or path == ":memory:" or path.startswith("md:") or Path(path).exists():
+        return None
+    return path
 
 
 def report_orphans(names) -> None:
@@ -458,6 +470,207 @@ def retire(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, 
     exited = retire_segments(project, names, lock_wait(project, lock_timeout, no_wait))
     for name, count in exited.items():
         console().print(f"retired [bold]{name}[/]: {count:,} members exited")
+
+
+
+# -- see before you ship: explain, funnel, overlap, plan, docs, init ------------------------------
+def _connect_existing(project):
+    from .project.profiles import require_existing_warehouse
+    from .warehouse import connect
+
+    require_existing_warehouse(project.target)
+    return connect(project.target)
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--as-of", default=None,
+              help="Evaluate at this UTC timestamp (default: the as_of of the segment's last build, else now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
+@click.argument("segment")
+@click.argument("key")
+def explain(project_dir, profiles_dir, target, vars_text, as_of, as_json, segment, key):
+    """Why one entity is (or is not) a member: the rule tree, every node TRUE/FALSE with the values
+    that decided it, computed by the warehouse; writes nothing."""
+    from .columns import Catalog, check_segment_columns
+    from .explain import default_as_of, explain as explain_key, explanation_tree, require_segment
+    from .runner import parse_as_of
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    seg = require_segment(project, segment)
+    moment = parse_as_of(as_of) if as_of else None
+    adapter = _connect_existing(project)
+    try:
+        check_segment_columns(project, seg, Catalog(adapter))
+        if moment is None and seg.materialized != "view":
+            moment = default_as_of(adapter, project, seg) or parse_as_of(None)
+        result = explain_key(adapter, project, seg, key, moment)
+    finally:
+        adapter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, default=str))
+        return
+    out = console()
+    out.print(explanation_tree(result))
+    if result.stored is not None:
+        agrees = (result.stored == "member") == result.member
+        entered = f" since {result.entered_at:%Y-%m-%d %H:%M:%S}" if result.entered_at else ""
+        out.print(f"stored membership: {result.stored}{entered}"
+                  + ("" if agrees else " [yellow](differs: the data or the as_of changed since the last "
+                                       "build)[/]"))
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.argument("segment")
+def funnel(project_dir, profiles_dir, target, vars_text, as_of, as_json, segment):
+    """How many entity rows pass each top-level condition: in turn and alone (`all:`), or what each
+    branch brings (`any:`), in one query; writes nothing."""
+    from .columns import Catalog, check_segment_columns
+    from .explain import require_segment
+    from .funnel import funnel as run_funnel, funnel_table
+    from .runner import parse_as_of
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    seg = require_segment(project, segment)
+    moment = parse_as_of(as_of)
+    adapter = _connect_existing(project)
+    try:
+        check_segment_columns(project, seg, Catalog(adapter))
+        result = run_funnel(adapter, project, seg, moment)
+    finally:
+        adapter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    console().print(funnel_table(result))
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--entity", default=None, help="Compare the stored segments of this entity.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.argument("segments", nargs=-1)
+def overlap(project_dir, profiles_dir, target, vars_text, entity, as_json, segments):
+    """Members in common and the Jaccard index for every pair of stored segments of one entity
+    (default: every stored segment); reads `memberships`, writes nothing."""
+    from .overlap import overlap as compute_overlap, overlap_table
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    adapter = _connect_existing(project)
+    try:
+        result = compute_overlap(adapter, project, list(segments), entity)
+    finally:
+        adapter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    console().print(overlap_table(result))
+
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=0),
+              help="How many keys to show per kind of change.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.argument("segments", nargs=-1)
+def plan(project_dir, profiles_dir, target, vars_text, as_of, limit, as_json, segments):
+    """What a build would change for segments whose definition changed since their last build:
+    members entering, exiting and moving split (counts and a sample); new segments with their size;
+    stored segments no longer defined with the exits `segw retire` would send. Writes nothing.
+    Exit code: 0 nothing would change, 3 something would, 2 bad input."""
+    from .columns import Catalog, check_segment_columns
+    from .plan import plan as make_plan, plan_report
+    from .runner import parse_as_of, select_segments
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    names = select_segments(project, segments) if segments else []
+    moment = parse_as_of(as_of)
+    adapter = _connect_existing(project)
+    try:
+        catalog = Catalog(adapter)
+        for name in names or list(project.segments):
+            check_segment_columns(project, project.segments[name], catalog)
+        result = make_plan(adapter, project, names, moment, limit)
+    finally:
+        adapter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        console().print(plan_report(result))
+    sys.exit(result.exit_code)
+
+
+
+@main.command(name="init", cls=Command)
+@click.option("--name", default=None, help="Project name (default: from the folder's name).")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+def init_command(name, directory):
+    """Scaffold a new project in DIRECTORY (default: here): profiles.yml with an embedded DuckDB,
+    segwarehouse.yml, seeds, one entity and one segment, with comments; `segw build` builds it."""
+    from pathlib import Path
+
+    from .init_project import init_project
+
+    project_name, written = init_project(Path(directory), name)
+    out = console()
+    out.print(f"created project [bold]{project_name}[/] in {directory}:")
+    for path in written:
+        out.print(f"  {path}")
+    where = "" if directory == "." else f"cd {directory} && "
+    out.print(f"next: [bold]{where}segw build[/], then `segw explain loyal_opted_in 1`")
+
+
+
+@main.group(name="docs")
+def docs_group():
+    """A static documentation site of the segments, in target/docs/."""
+
+
+@docs_group.command(name="generate", cls=Command)
+@with_project
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Folder to write (default: target/docs in the project).")
+def docs_generate(project_dir, profiles_dir, target, vars_text, out):
+    """Write the site: an index by category and a page per segment with its rules in plain words,
+    compiled SQL, size over time, entries and exits per run, split sizes and overlaps. It opens from
+    disk without a server or network."""
+    from pathlib import Path
+
+    from .site import generate
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    index = generate(project, Path(out) if out else None)
+    console().print(f"wrote {len(project.segments) + 1} pages to {index.parent}; open {index}")
+
+
+@docs_group.command(name="serve", cls=Command)
+@with_project
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-generate", is_flag=True, help="Serve target/docs as it is, without generating it first.")
+def docs_serve(project_dir, profiles_dir, target, vars_text, port, host, no_generate):
+    """Generate the site, then serve it over HTTP until interrupted (Ctrl-C)."""
+    from .site import generate, make_server
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    folder = project.root / "target" / "docs"
+    if not no_generate:
+        generate(project, folder)
+    elif not (folder / "index.html").is_file():
+        raise SegwError(f"no site in {folder}", hint="run `segw docs generate` first, or drop --no-generate")
+    server = make_server(folder, host, port)
+    console().print(f"serving {folder} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":
