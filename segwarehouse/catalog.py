@@ -36,8 +36,9 @@ class LostRace(WarehouseError):
     """Another run committed this segment at a later as_of while this run evaluated it: skip it."""
 
 
-def stored_segments(adapter: Adapter, schema: str, names: list[str] | None = None) -> dict[str, StoredSegment]:
-    if adapter.relation_kind(schema, "segment_catalog") is None:
+def stored_segments(adapter: Adapter, schema: str, names: list[str] | None = None,
+                    known_to_exist: bool = False) -> dict[str, StoredSegment]:
+    if not known_to_exist and adapter.relation_kind(schema, "segment_catalog") is None:
         return {}
     query = exp.select(*[col(c) for c in ("segment", "project", "entity", "materialized", "size",
                                            "last_as_of", "status")]).from_(table(schema, "segment_catalog"))
@@ -48,7 +49,8 @@ def stored_segments(adapter: Adapter, schema: str, names: list[str] | None = Non
 
 
 def stored_segment(adapter: Adapter, schema: str, name: str) -> StoredSegment | None:
-    return stored_segments(adapter, schema, [name]).get(name)
+    """The catalog row of a segment; the output tables exist (the runner made sure)."""
+    return stored_segments(adapter, schema, [name], known_to_exist=True).get(name)
 
 
 def has_history(adapter: Adapter, schema: str, name: str) -> bool:
@@ -133,8 +135,13 @@ def rules_text(segment: t.Segment) -> str:
 
 def definition_hash(project, segment: t.Segment) -> str:
     """A digest of what decides a segment's members and outputs: its compiled SQL (at a fixed
-    as_of, in the target's dialect), splits, split seed, columns and materialization."""
+    as_of, in the target's dialect), splits, split seed, columns and materialization. Computed once
+    per loaded project (validation computes it, the build reuses it)."""
     import hashlib
+
+    known = project.__dict__.setdefault("_definition_hashes", {})
+    if segment.name in known:
+        return known[segment.name]
 
     from .compiler.dialects import to_sql
     from .compiler.segment import segment_query
@@ -142,7 +149,8 @@ def definition_hash(project, segment: t.Segment) -> str:
     parts = [to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect), segment.materialized,
              repr([(s.name, str(s.percent)) for s in segment.splits]), segment.split_seed or "",
              repr(list(segment.columns))]
-    return hashlib.md5("\n".join(parts).encode()).hexdigest()
+    known[segment.name] = hashlib.md5("\n".join(parts).encode()).hexdigest()
+    return known[segment.name]
 
 
 def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, size: int | None,

@@ -18,6 +18,7 @@ from .warehouse.base import Adapter
 
 KEY = "_segw_key"
 CHANGE_ORDER = {"exited": 1, "moved": 2, "entered": 3}  # within one run: exits, moves, then entries
+BIG_DELTA = 1000  # changes after which the output tables' statistics are refreshed
 
 
 @dataclass
@@ -34,8 +35,10 @@ class SegmentResult:
 
 
 def output_columns(project: Project, segment: t.Segment) -> list[str]:
+    """Columns of a segment's own relation: key, split, `columns:`, then traits [1.1]."""
     key = project.entities[segment.entity].key
-    return [key] + (["split"] if segment.splits else []) + [c for c in segment.columns if c != key]
+    return ([key] + (["split"] if segment.splits else []) + [c for c in segment.columns if c != key]
+            + [trait.name for trait in segment.traits])
 
 
 def stage_name(segment: t.Segment) -> str:
@@ -113,6 +116,9 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                        counts["entered"], counts["exited"], None)
         if reshape and not adapter.transactional_ddl:
             adapter.swap_in(schema, segment.name, new_relation_name(segment))
+        if sum(counts.values()) > BIG_DELTA:  # keep the planner's picture of the outputs current
+            for name in ("memberships", "membership_history"):
+                adapter.analyze(schema, name)
     finally:
         for leftover in (stage, delta, new_relation_name(segment)):
             _drop_quietly(adapter, schema, leftover)
@@ -128,8 +134,9 @@ def _stage(ctx: Context, stage: str, columns: list[str]) -> int:
                         *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
-    adapter.create_index(schema, stage, [KEY])
-    adapter.create_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
+    adapter.create_work_index(schema, stage, [KEY])
+    adapter.create_work_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
+    adapter.analyze(schema, stage)
     size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
         this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
     if size != distinct:
@@ -188,13 +195,37 @@ def _stage_delta(ctx: Context, stage: str, delta: str) -> dict[str, int]:
              .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
              .where(exp.NEQ(this=exp.Coalesce(this=split_s.copy(), expressions=[text("")]),
                             expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))))
-    changes = exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
+    if adapter.full_outer_join:  # one pass over the segment's memberships instead of three
+        changes = _delta_in_one_pass(schema, name, stage, has_split)
+    else:
+        changes = exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
                                expression=exp.select("*").from_(changes.subquery("c"))))
-    adapter.create_index(schema, delta, ["key"])
+    adapter.create_work_index(schema, delta, ["key"])
+    adapter.analyze(schema, delta)
     counts = dict(adapter.fetchall(exp.select(col("change"), exp.Count(this=exp.Star()))
                                    .from_(table(schema, delta)).group_by(col("change"))))
     return {change: int(counts.get(change, 0)) for change in CHANGE_ORDER}
+
+
+def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool) -> exp.Select:
+    """Entries, exits and moves from one FULL JOIN of the staged members and the stored ones."""
+    stored = (exp.select(col("key"), col("split")).from_(table(schema, "memberships"))
+              .where(col("segment").eq(text(name))))
+    split_s = col("split", "s") if has_split else exp.cast(exp.null(), "TEXT")
+    gone, new = exp.Is(this=col(KEY, "s"), expression=exp.null()), exp.Is(this=col("key", "m"), expression=exp.null())
+    change = exp.Case(ifs=[exp.If(this=new, true=text("entered")), exp.If(this=gone.copy(), true=text("exited"))],
+                      default=text("moved"))
+    moved = exp.NEQ(this=exp.Coalesce(this=split_s.copy(), expressions=[text("")]),
+                    expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))
+    return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[col("key", "m")]), "key", quoted=True),
+                       exp.alias_(change, "change", quoted=True),
+                       exp.alias_(exp.Case(ifs=[exp.If(this=gone.copy(), true=col("split", "m"))], default=split_s),
+                                  "split", quoted=True))
+            .from_(table(schema, stage, "s"))
+            .join(stored.subquery(exp.to_identifier("m", quoted=True)), on=col("key", "m").eq(col(KEY, "s")),
+                  join_type="FULL OUTER")
+            .where(exp.or_(new.copy(), gone.copy(), moved)))
 
 
 def _take_writer_row(adapter: Adapter, schema: str) -> None:
@@ -324,7 +355,8 @@ def _stage_exits(ctx: Context, delta: str) -> dict[str, int]:
     everyone = (exp.select(col("key"), exp.alias_(text("exited"), "change", quoted=True), col("split"))
                 .from_(table(schema, "memberships")).where(col("segment").eq(text(ctx.segment.name))))
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE", expression=everyone))
-    adapter.create_index(schema, delta, ["key"])
+    adapter.create_work_index(schema, delta, ["key"])
+    adapter.analyze(schema, delta)
     exited = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, delta))) or 0)
     return {"exited": exited, "moved": 0, "entered": 0}
 

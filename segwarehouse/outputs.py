@@ -25,7 +25,9 @@ OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
                         ("size", "BIGINT"), ("last_as_of", TIME), ("status", "VARCHAR(16)"),
                         ("updated_at", TIME), ("definition_hash", "VARCHAR(32)")],
     "_segw_state": [("name", "VARCHAR(64)"), ("value", "BIGINT")],
+    "_segw_models": [("model_schema", TEXT), ("model", TEXT), ("fingerprint", "VARCHAR(32)")],
 }
+MODELS_TABLE = "_segw_models"  # the fingerprint of each model at its last build
 STATE = "_segw_state"
 WRITER_ROW = "writer"            # updated by every writing transaction: serialises writers
 LAST_CHANGE_ROW = "last_change_id"  # the highest change_id ever issued

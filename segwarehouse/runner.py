@@ -12,13 +12,12 @@ from typing import Callable, Iterable
 
 from sqlglot.errors import SqlglotError
 
-from .catalog import LostRace, orphans, stored_segments
+from .catalog import LostRace, definition_hash, orphans, stored_segments
 from .columns import Catalog, check_segment_columns
-from .compiler.dialects import to_sql
 from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseError, WarehouseUnavailable, did_you_mean
 from .materialize import SegmentResult, build_segment, current_size, record_run, retire_segment, utcnow
-from .modelbuild import build_models, render_models
+from .modelbuild import build_models, models_read_by, render_models
 from .names import check_names
 from .project.models import build_order, read_seed
 from .outputs import ensure_output_tables, table
@@ -120,9 +119,8 @@ def validate_static(project: Project, as_of: dt.datetime) -> None:
         if model.kind == "seed":
             read_seed(model)
     for segment in project.segments.values():
-        query = segment_query(project, segment, as_of)
         try:
-            to_sql(query, project.dialect)
+            definition_hash(project, segment)  # compiles it for the target (kept for the build)
         except SqlglotError as exc:
             raise SegwError(f"segment '{segment.name}' cannot be compiled for {project.dialect}: {exc}",
                             segment.loc) from None
@@ -178,9 +176,13 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                                      f"{project.model_schema}; gave up after {timeout:g} s",
                                      hint="wait for it to finish, or raise --lock-timeout")
             ensure_output_tables(adapter, schema)
+            if as_of_given:
+                _refuse_going_back(project, stored_segments(adapter, schema, names, known_to_exist=True), as_of)
             if build_models_first:
+                only = None if len(names) == len(project.segments) else models_read_by(project, names)
                 result.models = build_models(adapter, project, as_of, events.model,
-                                             restore=lambda: restore_views(adapter, project))
+                                             restore=lambda: restore_views(adapter, project), only=only,
+                                             force=full_refresh)
         result.warnings = [SECRETS.mask(str(w)) for w in collect_warnings(project, adapter)]
         if warn_error and result.warnings:
             raise SegwError(f"{len(result.warnings)} warning(s) with --warn-error: {result.warnings[0]}",
@@ -204,7 +206,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                         raise WarehouseError(
                             f"segment '{name}' is being built by another process; gave up after "
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
-                    check_segment_columns(project, segment, catalog)
+                    check_segment_columns(project, segment, catalog, typed=True)
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
                                             full_refresh=full_refresh, as_of_given=as_of_given)
             except LostRace as exc:
@@ -229,6 +231,17 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         result.orphans = orphans(adapter, project)
     finally:
         adapter.close()
+
+
+def _refuse_going_back(project: Project, stored: dict, as_of: dt.datetime) -> None:
+    """An --as-of earlier than segments' last one is refused before anything is built."""
+    later = sorted((s.last_as_of, name) for name, s in stored.items()
+                   if s.status == "active" and s.last_as_of is not None and s.last_as_of > as_of)
+    if later:
+        names = ", ".join(name for _, name in later[:5]) + (f" and {len(later) - 5} more" if len(later) > 5 else "")
+        raise SegwError(f"--as-of {as_of:%Y-%m-%d %H:%M:%S} is earlier than the last build of {names} "
+                        f"(as of {later[-1][0]:%Y-%m-%d %H:%M:%S}); a segment's as_of never goes back",
+                        hint="read the past with `segw preview SEGMENT --as-of ...`, which writes nothing")
 
 
 def _record_failure(project, adapter, result, name, started, clock, exc) -> SegmentResult:

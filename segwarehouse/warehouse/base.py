@@ -187,6 +187,16 @@ class Adapter:
 
     drop_cascades = False
     wants_indexes = True  # servers plan key joins with indexes; DuckDB hashes without them
+    indexes_work_tables = False  # stage and delta tables need indexes (MySQL's nested-loop joins)
+    full_outer_join = True
+
+    def create_work_index(self, schema: str, table: str, columns: list[str]) -> None:
+        """An index on a short-lived work table, where the engine's joins need one."""
+        if self.indexes_work_tables:
+            self.create_index(schema, table, columns)
+
+    def analyze(self, schema: str, table: str) -> None:
+        """Give the planner statistics of a table just filled (PostgreSQL plans blind without)."""
 
     def create_index(self, schema: str, table: str, columns: list[str]) -> None:
         if not self.wants_indexes:

@@ -116,6 +116,9 @@ class PostgresAdapter(ServerAdapter):
     def is_lock_timeout(self, exc: Exception) -> bool:
         return getattr(exc, "sqlstate", None) == "55P03" or "lock timeout" in str(exc)
 
+    def analyze(self, schema: str, table: str) -> None:
+        self.execute(f"ANALYZE {self.sql(exp.table_(table, db=schema, quoted=True))}")
+
     def lock(self, name: str, timeout: float) -> bool:
         import time
         deadline = time.monotonic() + timeout
@@ -138,6 +141,8 @@ class MySQLAdapter(ServerAdapter):
     default_port = 3306
     extra = "mysql"
     transactional_ddl = False  # DDL commits implicitly in MySQL/MariaDB
+    indexes_work_tables = True  # joins are nested loops: the stage and delta need indexes
+    full_outer_join = False
     max_identifier = 64
     begin_statement = "START TRANSACTION"
 

@@ -139,8 +139,9 @@ def test_a_build_at_an_earlier_as_of_is_refused(engine, project_factory):
     assert project.build(as_of="2024-06-30 12:00:00").exit_code == 0
     history = project.query("SELECT COUNT(*) FROM {seg}.membership_history")
     result = segw(project, "build", "--as-of", "2024-06-01 00:00:00")
-    assert result.exit_code == 1
-    assert "would go back in time" in result.stderr and "preview" in result.stderr
+    assert result.exit_code == 2  # refused before anything is built: one message
+    assert "never goes back" in result.stderr and "preview" in result.stderr
+    assert result.stderr.count("error:") == 1
     assert project.query("SELECT COUNT(*) FROM {seg}.membership_history") == history
     rows = project.query("SELECT valid_from, valid_to FROM {seg}.membership_history WHERE valid_to IS NOT NULL")
     assert all(end >= start for start, end in rows)

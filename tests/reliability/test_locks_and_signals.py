@@ -108,10 +108,25 @@ class DuckDBHolder:
         assert self.proc.wait(timeout=10) == 0
 
 
-HOLDERS = {"postgres": PostgresHolder, "duckdb": DuckDBHolder}
+class MySQLHolder:
+    """Takes the segment's named lock (GET_LOCK) from a connection of its own."""
+
+    def __init__(self, project, segment):
+        import pymysql
+        self.key = f"segw:{project.segment_schema}:{segment}"
+        self.conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+        self.conn.cursor().execute("SELECT GET_LOCK(%s, 5)", (self.key,))
+
+    def release(self):
+        self.conn.cursor().execute("SELECT RELEASE_LOCK(%s)", (self.key,))
+        self.conn.close()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+HOLDERS = {"postgres": PostgresHolder, "duckdb": DuckDBHolder, "mysql": MySQLHolder}
+SERVERS = ("postgres", "mysql")
+
+
+@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
 def test_no_wait_fails_clearly_while_another_process_holds_the_lock(engine, project_factory):
     project = project_factory(engine, SMALL)
     project.build()
@@ -124,7 +139,7 @@ def test_no_wait_fails_clearly_while_another_process_holds_the_lock(engine, proj
         holder.release()
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
-    if engine == "postgres":
+    if engine in SERVERS:
         assert "segment 'contested' is being built by another process" in done.stderr
         status = latest_status(project)
         assert status["contested"][0] == "failed" and "another process" in status["contested"][1]
@@ -138,7 +153,7 @@ def test_no_wait_fails_clearly_while_another_process_holds_the_lock(engine, proj
         assert len(project.query("SELECT run_id FROM {seg}.segment_runs")) == runs_before
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
 def test_lock_timeout_waits_and_succeeds_once_released(engine, project_factory):
     project = project_factory(engine, SMALL)
     project.build()
@@ -159,7 +174,7 @@ def test_lock_timeout_waits_and_succeeds_once_released(engine, project_factory):
     assert len(project.query("SELECT run_id FROM {seg}.segment_runs")) == runs_before + 3
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
 def test_lock_timeout_gives_up_after_the_timeout(engine, project_factory):
     project = project_factory(engine, SMALL)
     project.build()
