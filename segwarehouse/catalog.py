@@ -87,50 +87,9 @@ def check_may_write(adapter: Adapter, project_name: str, schema: str, segment: s
             f"replace it", hint="rename the segment, or set another `segment_schema` in segwarehouse.yml")
 
 
-def describe(condition: t.Condition | None) -> str:
-    """A one-line text of a rule tree for the catalog."""
-    if condition is None:
-        return ""
-    if isinstance(condition, (t.All, t.Any, t.NoneOf)):
-        word = {t.All: "all", t.Any: "any", t.NoneOf: "none"}[type(condition)]
-        return f"{word}(" + ", ".join(describe(c) for c in condition.children) + ")"
-    if isinstance(condition, t.Not):
-        return f"not({describe(condition.child)})"
-    if isinstance(condition, t.Property):
-        return f"{condition.column} {_comparison(condition.test)}"
-    if isinstance(condition, t.Related):
-        head = f"event {condition.event}" if condition.event else f"related {condition.relation}"
-        parts = [head]
-        if condition.where is not None:
-            parts.append(f"where {describe(condition.where)}")
-        if condition.window is not None:
-            parts.append(_comparison(condition.window))
-        of = f"({condition.measure.of})" if condition.measure.of else ""
-        parts.append(f"{condition.measure.kind}{of} {_comparison(condition.measure.test)}")
-        return " ".join(parts)
-    if isinstance(condition, t.InSegment):
-        return f"in_segment {condition.segment}"
-    if isinstance(condition, t.InList):
-        return f"in_list {condition.list_name}"
-    if isinstance(condition, t.Near):
-        return f"near {condition.lat},{condition.lon} within {condition.within_km} km"
-    if isinstance(condition, t.Sql):
-        return f"sql {condition.text}"
-    return repr(condition)
-
-
-def _comparison(test: t.Comparison) -> str:
-    value = test.value
-    if isinstance(value, (tuple, list)):
-        value = "[" + ", ".join(str(v) for v in value) + "]"
-    return f"{test.op} {value}" + (" (ignore case)" if test.ignore_case else "")
-
-
 def rules_text(segment: t.Segment) -> str:
-    parts = [describe(segment.rules)] if segment.rules is not None else []
-    parts += [f"include {', '.join(segment.include)}"] if segment.include else []
-    parts += [f"exclude {', '.join(segment.exclude)}"] if segment.exclude else []
-    return "; ".join(parts)
+    from .words import segment_words
+    return segment_words(segment)
 
 
 def definition_hash(project, segment: t.Segment) -> str:

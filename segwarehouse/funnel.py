@@ -13,7 +13,8 @@ from sqlglot import exp
 
 from .compiler.conditions import compile_condition
 from .compiler.segment import membership_condition
-from .explain import condition_words, entity_frame, flag, frame_select
+from .explain import entity_frame, flag, frame_select
+from .words import condition_words
 from .project.loader import Project
 from .spec import types as t
 from .warehouse.base import Adapter

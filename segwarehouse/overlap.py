@@ -67,7 +67,7 @@ def choose_segments(project, stored: dict[str, str], names: list[str], entity: s
         chosen = candidates
     entities = sorted({stored[s] for s in chosen})
     if len(entities) > 1:
-        raise SegwError(f"segments of different entities cannot overlap: "
+        raise SegwError("segments of different entities cannot overlap: "
                         + ", ".join(f"{s} ({stored[s]})" for s in chosen),
                         hint="name segments of one entity")
     if entity is not None and entities and entities != [entity]:

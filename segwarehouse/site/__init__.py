@@ -227,7 +227,7 @@ class Page:
 
 
 def rules_html(node: t.Condition) -> str:
-    from ..explain import condition_words
+    from ..words import condition_words
 
     if isinstance(node, (t.All, t.Any, t.NoneOf)):
         word = {t.All: "all of", t.Any: "any of", t.NoneOf: "none of"}[type(node)]
@@ -287,7 +287,7 @@ def index_page(project: Project, data: SiteData, generated: dt.datetime) -> str:
 
 
 def segment_page(project: Project, segment: t.Segment, data: SiteData, sql: str) -> str:
-    from ..explain import segment_words
+    from ..words import segment_words
 
     item = data.segments[segment.name]
     page = Page(f"{segment.name}: {segment.title or ''}", 1)
@@ -316,7 +316,7 @@ def segment_page(project: Project, segment: t.Segment, data: SiteData, sql: str)
         page.add("<p>Columns carried: " + ", ".join(f"<code>{esc(c)}</code>" for c in segment.columns) + "</p>")
     traits = getattr(segment, "traits", ())
     if traits:
-        from ..explain import condition_words
+        from ..words import condition_words
         page.add("<p>Traits (computed columns):</p><ul>" + "".join(
             f"<li><code>{esc(trait.name)}</code>: {esc(condition_words(trait.measure).strip())}</li>"
             for trait in traits) + "</ul>")

@@ -71,7 +71,7 @@ def test_catalog_lists_every_segment_with_its_size_and_status(engine, project_fa
     assert rows["vip"][:9] == ("test", "person", "VIP customers", "Score of 20 or more.", "retention",
                                "email,crm", "incremental", 4, "active")
     assert rows["vip"][9] == dt.datetime(2024, 6, 30, 12)
-    assert "score gte 20" in rows["vip"][10]
+    assert "score is at least 20" in rows["vip"][10]
     assert rows["swiss"][7:9] == (2, "active")
 
 
