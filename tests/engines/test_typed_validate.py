@@ -202,8 +202,10 @@ def test_list_keys_with_leading_zeros_stay_text(engine, project_factory):
             segments:
               - {name: listed, entity: person, rules: {in_list: nl}, materialized: table}
               - {name: added, entity: person, include: [nl], materialized: table}
+              - {name: suppressed, entity: person, rules: {all: []}, exclude: [nl], materialized: table}
         """}, config={"seeds": {"people": {"column_types": {"id": "varchar"}}}})
     result = project.build()
     assert result.exit_code == 0, [s.error for s in result.segments]
     assert project.members("listed") == {"00001"}
     assert project.members("added") == {"00001"}
+    assert project.members("suppressed") == {"00002", "1"}  # the suppression list suppresses 00001
