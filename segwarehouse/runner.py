@@ -215,6 +215,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                 record_run(adapter, schema, result.run_id, name, as_of, seg_started, outcome.finished_at,
                            "skipped", outcome.size, 0, 0, exc.message)
             except SegwError as exc:
+                exc = _blame_sql(project, adapter, segment, as_of, exc)
                 outcome = _record_failure(project, adapter, result, name, seg_started, clock, exc)
                 if isinstance(exc, WarehouseUnavailable) or adapter.broken:
                     adapter.close()
@@ -231,6 +232,24 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         result.orphans = orphans(adapter, project)
     finally:
         adapter.close()
+
+
+def _blame_sql(project: Project, adapter, segment, as_of: dt.datetime, exc: SegwError) -> SegwError:
+    """A warehouse error in a segment with `sql:` conditions: name the condition at fault, at its line."""
+    from .spec import types as t
+    from .validate import check_runs
+
+    names = [segment.name, *project.dependencies(segment.name)]
+    has_sql = any(isinstance(node, t.Sql) for n in names if project.segments[n].rules is not None
+                  for node in t.walk(project.segments[n].rules))
+    if not has_sql or type(exc) is not WarehouseError or adapter.broken:
+        return exc
+    for name in names:
+        try:
+            check_runs(project, project.segments[name], adapter, as_of)
+        except SegwError as found:
+            return WarehouseError(found.message, found.location, found.hint)
+    return exc
 
 
 def _refuse_going_back(project: Project, stored: dict, as_of: dt.datetime) -> None:

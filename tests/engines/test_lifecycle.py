@@ -288,3 +288,13 @@ def test_catalog_keeps_a_hash_of_each_definition(engine, project_factory):
     assert project.build(as_of="2024-07-02 12:00:00").exit_code == 0
     now = dict(project.query("SELECT segment, definition_hash FROM {seg}.segment_catalog"))
     assert now["swiss"] == first["swiss"] and now["vip"] != first["vip"] and len(now["vip"]) == 32
+
+
+def test_a_sql_condition_the_warehouse_refuses_is_blamed_at_its_line(engine, project_factory):
+    project = project_factory(engine, {**FILES, "segments/s.yml": SEGMENTS + (
+        "      - name: raw\n        entity: person\n        rules:\n          all:\n"
+        "            - {property: score, gte: 0}\n            - sql: \"no_such_column > 1\"\n")})
+    result = segw(project, "build")
+    assert result.exit_code == 1
+    assert "segments/s.yml:18:" in result.stderr and "`sql:` condition" in result.stderr
+    assert project.members("vip") == {"2", "3", "4", "5"}  # the others still build
