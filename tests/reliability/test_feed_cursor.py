@@ -110,3 +110,35 @@ def test_a_cancelled_statement_fails_one_segment_and_the_run_goes_on(project_fac
     assert "cancel" in result.segments[0].error.lower()
     assert project.members("s0") == set()
     check_invariants(project)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_a_statement_timeout_fails_one_segment_and_the_run_goes_on(engine, project_factory, monkeypatch):
+    import segwarehouse.materialize as materialize
+    from segwarehouse.runner import build
+
+    project = project_factory(engine, {**FILES, "seeds/people.csv": people(0)})
+    real, calls = materialize._stage_delta, []
+
+    def time_out_first(ctx, *args):
+        calls.append(ctx.segment.name)
+        if len(calls) == 1:
+            if engine == "postgres":
+                ctx.adapter.execute("SET statement_timeout = 200")
+                try:
+                    ctx.adapter.execute("SELECT pg_sleep(3)")
+                finally:
+                    ctx.adapter.execute("SET statement_timeout = 0")
+            else:
+                ctx.adapter.execute("SET SESSION max_statement_time = 0.2")
+                try:
+                    ctx.adapter.execute("SELECT SLEEP(3) FROM (SELECT 1 UNION ALL SELECT 2) AS t")
+                finally:
+                    ctx.adapter.execute("SET SESSION max_statement_time = 0")
+        return real(ctx, *args)
+
+    monkeypatch.setattr(materialize, "_stage_delta", time_out_first)
+    result = build(project.load(), dt.datetime(2024, 6, 1), write_results=False)
+    assert [s.status for s in result.segments] == ["failed"] + ["success"] * 5, result.segments
+    assert "timeout" in result.segments[0].error.lower() or "max_statement_time" in result.segments[0].error
+    check_invariants(project)
