@@ -75,6 +75,17 @@ class TestProject:
         target.write_text(textwrap.dedent(text).lstrip())
 
 
+def cli(project: TestProject, *args):
+    """Run `segw ARGS --project-dir PROJECT` in-process; a bug (not a user error) is raised."""
+    from click.testing import CliRunner
+
+    from segwarehouse.cli import main
+    result = CliRunner().invoke(main, [*args, "--project-dir", str(project.root)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
 def _drop_schemas(engine: str, schemas: list[str]) -> None:
     if engine == "postgres":
         import psycopg

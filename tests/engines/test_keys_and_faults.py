@@ -4,14 +4,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import threading
 import time
 import unicodedata
 
 import pytest
-from click.testing import CliRunner
 
-from segwarehouse.cli import main
+from tests.conftest import cli as segw
 from tests.conftest import MY, PG
 from tests.reliability.invariants import check_invariants
 
@@ -26,13 +24,6 @@ def csv_of(rows: list[tuple]) -> str:
     writer.writerow(["id", "score"])
     writer.writerows(rows)
     return out.getvalue()
-
-
-def segw(project, *args):
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project.root)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def write_seed(project, text: str) -> None:

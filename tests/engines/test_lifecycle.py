@@ -4,9 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from click.testing import CliRunner
 
-from segwarehouse.cli import main
+from tests.conftest import cli as segw
 from segwarehouse.runner import build
 from tests.reliability.invariants import check_invariants
 
@@ -42,13 +41,6 @@ FILES = {
     """,
     "segments/s.yml": SEGMENTS,
 }
-
-
-def segw(project, *args):
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project.root)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def changes(project, segment: str) -> list[tuple]:

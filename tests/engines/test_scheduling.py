@@ -6,9 +6,8 @@ import json
 import shutil
 import time
 
-from click.testing import CliRunner
 
-from segwarehouse.cli import main
+from tests.conftest import cli as segw
 from segwarehouse.materialize import utcnow
 from segwarehouse.runner import build
 from segwarehouse.schedule import due_segments, next_tick, read_state
@@ -78,13 +77,6 @@ def runs(project) -> list[tuple]:
 
 def next_second():
     time.sleep(1.02 - time.time() % 1)
-
-
-def segw(project, *args):
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project.root)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def run_results(project) -> dict:
