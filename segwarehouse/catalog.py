@@ -61,10 +61,15 @@ def has_history(adapter: Adapter, schema: str, name: str) -> bool:
                                  .where(col("segment").eq(text(name))).limit(1)))
 
 
+def owned_by_another(stored: StoredSegment | None, project_name: str) -> bool:
+    """Whether another project owns this stored segment (a retired name is free for anyone)."""
+    return stored is not None and stored.status != "retired" and stored.project not in (None, project_name)
+
+
 def check_may_write(adapter: Adapter, project_name: str, schema: str, segment: str,
                     stored: StoredSegment | None, as_of: dt.datetime, as_of_given: bool) -> None:
     """Refuse another project's segment, an as_of that goes back, and relations we did not create."""
-    if stored is not None and stored.status != "retired" and stored.project not in (None, project_name):
+    if owned_by_another(stored, project_name):
         raise WarehouseError(
             f"segment '{segment}' in schema {schema} belongs to project '{stored.project}'; project "
             f"'{project_name}' may not write it",

@@ -104,7 +104,8 @@ def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_time
     select_segments(project, select)
     console().print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
                     f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
-    new_file = new_duckdb_file(project.target)
+    from .project.profiles import missing_duckdb_file
+    new_file = missing_duckdb_file(project.target)
     if new_file:
         console().print(f"creating a new DuckDB warehouse at {new_file}")
     result = run_and_report(project, moment if as_of else None, select, lock_timeout, no_wait,
@@ -274,15 +275,6 @@ def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, fu
         console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}")
     report_orphans(result.orphans)
     return result
-
-
-def new_duckdb_file(target) -> str | None:
-    """The path of a DuckDB file that does not exist yet (only `build` creates one)."""
-    from pathlib import Path
-    path = str(target.settings.get("path", ":memory:"))
-    if target.type != "duckdb" or path == ":memory:" or path.startswith("md:") or Path(path).exists():
-        return None
-    return path
 
 
 def report_orphans(names) -> None:

@@ -7,7 +7,7 @@ from typing import Callable
 
 from sqlglot import exp
 
-from .catalog import check_may_write, mark_retired, stored_segment, write_catalog
+from .catalog import check_may_write, mark_retired, owned_by_another, stored_segment, write_catalog
 from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
 from .errors import WarehouseError
@@ -92,7 +92,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     schema = ctx.schema
     stage, delta = stage_name(segment), delta_name(segment)
     columns = output_columns(project, segment)
-    for leftover in (stage, delta, new_relation_name(segment)):
+    work_tables = (stage, delta, new_relation_name(segment))
+    for leftover in work_tables:
         adapter.drop(schema, leftover, "table")
     try:
         size = _stage(ctx, stage, columns)
@@ -120,7 +121,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             for name in ("memberships", "membership_history"):
                 adapter.analyze(schema, name)
     finally:
-        for leftover in (stage, delta, new_relation_name(segment)):
+        for leftover in work_tables:
             _drop_quietly(adapter, schema, leftover)
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
                          started_at, finished, counts["moved"])
@@ -177,28 +178,9 @@ def _create_relation(ctx: Context, name: str, stage: str, columns: list[str], fi
 
 def _stage_delta(ctx: Context, stage: str, delta: str) -> dict[str, int]:
     """Entries, exits and split moves against memberships, as a keyed table (set-based joins)."""
-    adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
-    mine = table(schema, "memberships", "m")
-    has_split = bool(ctx.segment.splits)
-    split_s = col("split", "s") if has_split else exp.cast(exp.null(), "TEXT")
-    on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
-    entered = (exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
-                          exp.alias_(text("entered"), "change", quoted=True),
-                          exp.alias_(split_s, "split", quoted=True))
-               .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
-               .where(exp.Is(this=col("key", "m"), expression=exp.null())))
-    exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"))
-              .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
-                                       join_type="LEFT")
-              .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null())))
-    moved = (exp.select(col(KEY, "s"), text("moved"), split_s.copy())
-             .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
-             .where(exp.NEQ(this=exp.Coalesce(this=split_s.copy(), expressions=[text("")]),
-                            expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))))
-    if adapter.full_outer_join:  # one pass over the segment's memberships instead of three
-        changes = _delta_in_one_pass(schema, name, stage, has_split)
-    else:
-        changes = exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
+    adapter, schema = ctx.adapter, ctx.schema
+    build = _delta_in_one_pass if adapter.full_outer_join else _delta_by_union
+    changes = build(schema, ctx.segment.name, stage, bool(ctx.segment.splits))
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
                                expression=exp.select("*").from_(changes.subquery("c"))))
     adapter.create_work_index(schema, delta, ["key"])
@@ -208,24 +190,48 @@ def _stage_delta(ctx: Context, stage: str, delta: str) -> dict[str, int]:
     return {change: int(counts.get(change, 0)) for change in CHANGE_ORDER}
 
 
+def _staged_split(has_split: bool) -> exp.Expression:
+    return col("split", "s") if has_split else exp.cast(exp.null(), "TEXT")
+
+
+def _split_changed(has_split: bool) -> exp.Expression:
+    return exp.NEQ(this=exp.Coalesce(this=_staged_split(has_split), expressions=[text("")]),
+                   expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))
+
+
 def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool) -> exp.Select:
     """Entries, exits and moves from one FULL JOIN of the staged members and the stored ones."""
     stored = (exp.select(col("key"), col("split")).from_(table(schema, "memberships"))
               .where(col("segment").eq(text(name))))
-    split_s = col("split", "s") if has_split else exp.cast(exp.null(), "TEXT")
     gone, new = exp.Is(this=col(KEY, "s"), expression=exp.null()), exp.Is(this=col("key", "m"), expression=exp.null())
     change = exp.Case(ifs=[exp.If(this=new, true=text("entered")), exp.If(this=gone.copy(), true=text("exited"))],
                       default=text("moved"))
-    moved = exp.NEQ(this=exp.Coalesce(this=split_s.copy(), expressions=[text("")]),
-                    expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))
+    split = exp.Case(ifs=[exp.If(this=gone.copy(), true=col("split", "m"))], default=_staged_split(has_split))
     return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[col("key", "m")]), "key", quoted=True),
-                       exp.alias_(change, "change", quoted=True),
-                       exp.alias_(exp.Case(ifs=[exp.If(this=gone.copy(), true=col("split", "m"))], default=split_s),
-                                  "split", quoted=True))
+                       exp.alias_(change, "change", quoted=True), exp.alias_(split, "split", quoted=True))
             .from_(table(schema, stage, "s"))
             .join(stored.subquery(exp.to_identifier("m", quoted=True)), on=col("key", "m").eq(col(KEY, "s")),
                   join_type="FULL OUTER")
-            .where(exp.or_(new.copy(), gone.copy(), moved)))
+            .where(exp.or_(new.copy(), gone.copy(), _split_changed(has_split))))
+
+
+def _delta_by_union(schema: str, name: str, stage: str, has_split: bool) -> exp.Select:
+    """The same from three indexed joins (engines without FULL JOIN: MySQL/MariaDB)."""
+    mine = table(schema, "memberships", "m")
+    on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
+    entered = (exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
+                          exp.alias_(text("entered"), "change", quoted=True),
+                          exp.alias_(_staged_split(has_split), "split", quoted=True))
+               .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
+               .where(exp.Is(this=col("key", "m"), expression=exp.null())))
+    exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"))
+              .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
+                                       join_type="LEFT")
+              .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null())))
+    moved = (exp.select(col(KEY, "s"), text("moved"), _staged_split(has_split))
+             .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
+             .where(_split_changed(has_split)))
+    return exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
 
 
 def _take_writer_row(adapter: Adapter, schema: str) -> None:
@@ -377,7 +383,7 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
     clock = clock or utcnow
     schema = project.segment_schema
     stored = stored_segment(adapter, schema, name)
-    if stored is not None and stored.project not in (None, project.config.name) and stored.status != "retired":
+    if owned_by_another(stored, project.config.name):
         raise WarehouseError(f"segment '{name}' belongs to project '{stored.project}', not "
                              f"'{project.config.name}'; it was not retired",
                              hint=f"retire it from project '{stored.project}'")

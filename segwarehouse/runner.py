@@ -15,7 +15,7 @@ from sqlglot.errors import SqlglotError
 from .catalog import LostRace, definition_hash, orphans, stored_segments
 from .columns import Catalog, check_segment_columns
 from .compiler.segment import segment_query
-from .errors import SegwError, WarehouseError, WarehouseUnavailable, did_you_mean
+from .errors import SegwError, WarehouseError, did_you_mean
 from .materialize import SegmentResult, build_segment, current_size, record_run, retire_segment, utcnow
 from .modelbuild import build_models, models_read_by, render_models
 from .names import check_names
@@ -23,6 +23,7 @@ from .project.models import build_order, read_seed
 from .outputs import ensure_output_tables, table
 from .project.jinja import SECRETS
 from .project.loader import Project
+from .project.profiles import missing_duckdb_file
 from .validate import collect_warnings
 from .warehouse import connect
 
@@ -166,9 +167,13 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
     timeout = project.config.lock_timeout if lock_timeout is None else lock_timeout
     schema = project.segment_schema
     as_of = result.as_of
-    adapter = connect_waiting(project, timeout)
+    def connected():
+        fresh = connect_waiting(project, timeout)
+        fresh.set_lock_timeout(timeout)
+        return fresh
+
+    adapter = connected()
     try:
-        adapter.set_lock_timeout(timeout)
         events.start(len(project.models) if build_models_first else 0, len(names))
         with writer_lock(adapter, project, "models", timeout) as got:
             if not got:
@@ -192,10 +197,9 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         for name in names:
             if should_stop():
                 break
-            if adapter.broken or not adapter.alive():
+            if adapter.broken:  # the connection died in the segment before: the rest go on
                 adapter.close()
-                adapter = connect_waiting(project, timeout)
-                adapter.set_lock_timeout(timeout)
+                adapter = connected()
                 catalog = Catalog(adapter)
             segment = project.segments[name]
             events.segment_started(name)
@@ -216,13 +220,11 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                            "skipped", outcome.size, 0, 0, exc.message)
             except SegwError as exc:
                 exc = _blame_sql(project, adapter, segment, as_of, exc)
-                outcome = _record_failure(project, adapter, result, name, seg_started, clock, exc)
-                if isinstance(exc, WarehouseUnavailable) or adapter.broken:
+                if adapter.broken:  # record the failure on a new connection
                     adapter.close()
-                    adapter = connect_waiting(project, timeout)
-                    adapter.set_lock_timeout(timeout)
+                    adapter = connected()
                     catalog = Catalog(adapter)
-                    _record_failure(project, adapter, result, name, seg_started, clock, exc)
+                outcome = _record_failure(project, adapter, result, name, seg_started, clock, exc)
             result.segments.append(outcome)
             previous = before.get(name)
             if outcome.status == "success" and outcome.size == 0 and previous is not None and previous.size:
@@ -270,12 +272,11 @@ def _record_failure(project, adapter, result, name, started, clock, exc) -> Segm
     schema = project.segment_schema
     size = None
     try:
-        if not adapter.broken:
-            size = current_size(adapter, schema, name)
-            record_run(adapter, schema, result.run_id, name, result.as_of, started, finished, "failed", size,
-                       0, 0, message)
+        size = current_size(adapter, schema, name)
+        record_run(adapter, schema, result.run_id, name, result.as_of, started, finished, "failed", size,
+                   0, 0, message)
     except WarehouseError:
-        pass  # the connection died too: the runner reconnects and records it then
+        pass  # the warehouse went away again: the run results still say what happened
     return SegmentResult(name, "failed", size or 0, 0, 0, message, started, finished)
 
 
@@ -288,7 +289,7 @@ def _record_stopped_run(project: Project, result: RunResult, names: list[str], c
     finished = clock()
     for name in names:
         result.segments.append(SegmentResult(name, "failed", 0, 0, 0, result.error, result.started_at, finished))
-    if project.target.type == "duckdb" and not Path(str(project.target.settings.get("path", ":memory:"))).exists():
+    if missing_duckdb_file(project.target):
         return  # never create a warehouse just to say that nothing was built
     try:
         adapter = connect(project.target)
@@ -331,7 +332,7 @@ def retire(project: Project, names: Iterable[str], lock_timeout: float | None = 
     try:
         adapter.set_lock_timeout(timeout)
         schema = project.segment_schema
-        stored = stored_segments(adapter, schema) if adapter.relation_kind(schema, "segment_catalog") else {}
+        stored = stored_segments(adapter, schema)
         for name in names:
             if name in project.segments:
                 raise SegwError(f"segment '{name}' is still defined at {project.segments[name].loc}",

@@ -140,12 +140,20 @@ def _check_settings(kind: str, target: str, settings: dict, where) -> None:
                         "write a file name such as warehouse.duckdb, or :memory:")
 
 
-def require_existing_warehouse(target: Target) -> None:
-    """Refuse a DuckDB file that does not exist yet: only `segw build` may create it."""
+def missing_duckdb_file(target: Target) -> str | None:
+    """The path of the target's DuckDB file when it does not exist yet (only `build` creates one)."""
     if target.type != "duckdb":
-        return
+        return None
     path = str(target.settings.get("path", ":memory:"))
     if path == ":memory:" or path.startswith("md:") or Path(path).exists():
+        return None
+    return path
+
+
+def require_existing_warehouse(target: Target) -> None:
+    """Refuse a DuckDB file that does not exist yet: only `segw build` may create it."""
+    path = missing_duckdb_file(target)
+    if path is None:
         return
     raise SegwError(f"no warehouse at {path}; run `segw build` first to create it", target.location,
                     "or fix `path:` of the target in profiles.yml")
