@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlglot import exp
 
 from .errors import SegwError, did_you_mean
 from .project.loader import Project, relation_for
@@ -57,11 +56,8 @@ class Catalog:
     def types(self, schema: str, name: str) -> dict[str, str] | None:
         """{column: data_type} of a relation with one information_schema query, or None."""
         if (schema, name) not in self.type_cache:
-            query = (exp.select("column_name", "data_type").from_("information_schema.columns")
-                     .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
-                     .where(exp.column("table_name").eq(exp.Literal.string(name))))
-            rows = self.adapter.fetchall(query)
-            self.type_cache[(schema, name)] = {str(c): str(ty) for c, ty in rows} or None
+            rows = self.adapter.column_types(schema, name)
+            self.type_cache[(schema, name)] = {str(c): ty for c, ty in rows} or None
         return self.type_cache[(schema, name)]
 
     def is_unbuilt(self, schema: str, name: str) -> bool:

@@ -162,12 +162,7 @@ class Adapter:
 
     def columns(self, schema: str, name: str) -> list[str] | None:
         """Column names of a relation in order, or None if it does not exist."""
-        query = (exp.select("column_name").from_("information_schema.columns")
-                 .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
-                 .where(exp.column("table_name").eq(exp.Literal.string(name)))
-                 .order_by("ordinal_position"))
-        names = [row[0] for row in self.fetchall(query)]
-        return names or None
+        return [column for column, _ in self.column_types(schema, name)] or None
 
     def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
         """(column, type name) of a relation in order; empty if it does not exist."""
