@@ -10,6 +10,7 @@ import datetime as dt
 
 AS_OF = dt.datetime(2026, 11, 1, 6, 0, 0)
 SPAN_SECONDS = 730 * 86400  # two years of history before as_of (plus one day after it)
+LOADED_AT = dt.datetime(2026, 11, 1, 5, 0, 0)  # when the generated rows "arrived" (`loaded_at`)
 
 
 def _hash(n: str, salt: int) -> str:
@@ -20,8 +21,8 @@ def _hash(n: str, salt: int) -> str:
 class Sql:
     """The few places where the engines' SQL differs for the generator."""
 
-    def __init__(self, engine: str, schema: str):
-        self.engine, self.schema = engine, schema
+    def __init__(self, engine: str, schema: str, at: dt.datetime = AS_OF):
+        self.engine, self.schema, self.at = engine, schema, at
 
     def numbers(self, count: int) -> str:
         """A derived table `g(n)` with n = 0 .. count-1 (BIGINT)."""
@@ -33,7 +34,7 @@ class Sql:
 
     def ago(self, seconds: str) -> str:
         """as_of minus an integer number of seconds, as a timestamp."""
-        at = AS_OF.strftime("%Y-%m-%d %H:%M:%S")
+        at = self.at.strftime("%Y-%m-%d %H:%M:%S")
         if self.engine == "duckdb":
             return f"(TIMESTAMP '{at}' - to_seconds(CAST({seconds} AS BIGINT)))"
         if self.engine == "postgres":
@@ -41,7 +42,7 @@ class Sql:
         return f"TIMESTAMPADD(SECOND, -({seconds}), TIMESTAMP '{at}')"
 
     def day_ago(self, days: str) -> str:
-        at = AS_OF.strftime("%Y-%m-%d")
+        at = self.at.strftime("%Y-%m-%d")
         if self.engine == "duckdb":
             return f"CAST(DATE '{at}' - CAST({days} AS INTEGER) AS DATE)"
         if self.engine == "postgres":
@@ -57,6 +58,9 @@ class Sql:
     @property
     def ts(self) -> str:
         return "DATETIME" if self.engine == "mysql" else "TIMESTAMP"
+
+    def stamp(self, value: dt.datetime) -> str:
+        return f"CAST('{value:%Y-%m-%d %H:%M:%S}' AS {self.ts})"
 
     def q(self, name: str) -> str:
         return f"`{name}`" if self.engine == "mysql" else f'"{name}"'
@@ -85,7 +89,8 @@ def statements(engine: str, schema: str, customers: int, events: int, orders: in
       CASE WHEN {h(5)} % 10 = 0 THEN NULL ELSE 18 + {h(5)} % 63 END AS age,
       CASE WHEN {h(6)} % 20 = 0 THEN NULL ELSE {s.boolean(f'{h(6)} % 3 <> 0')} END AS email_opt_in,
       CAST({s.ago(f'{h(7)} % {SPAN_SECONDS}')} AS {s.ts}) AS signed_up_at,
-      CASE WHEN {h(8)} % 25 = 0 THEN NULL ELSE {s.day_ago(f'6570 + {h(8)} % 20000')} END AS birthday
+      CASE WHEN {h(8)} % 25 = 0 THEN NULL ELSE {s.day_ago(f'6570 + {h(8)} % 20000')} END AS birthday,
+      {s.stamp(LOADED_AT)} AS _loaded_at
     FROM {s.numbers(c)}""")
     # A third of the events belong to 2% of the customers (hot keys); 0.2% have no customer.
     out.append(f"""CREATE TABLE {t('events')} AS SELECT
@@ -97,7 +102,8 @@ def statements(engine: str, schema: str, customers: int, events: int, orders: in
            WHEN {h(15)} % 100 < 78 THEN 'email_click' WHEN {h(15)} % 100 < 90 THEN 'add_to_cart'
            ELSE 'purchase' END AS event_name,
       CASE WHEN {h(15)} % 100 < 50 THEN CASE WHEN {h(16)} % 3 = 0 THEN 'home'
-           ELSE CONCAT('product/', {s.text(f'{h(16)} % 200')}) END END AS page
+           ELSE CONCAT('product/', {s.text(f'{h(16)} % 200')}) END END AS page,
+      {s.stamp(LOADED_AT)} AS _loaded_at
     FROM {s.numbers(events)}""")
     out.append(f"""CREATE TABLE {t('orders')} AS SELECT
       n + 1 AS order_id,
@@ -108,7 +114,8 @@ def statements(engine: str, schema: str, customers: int, events: int, orders: in
            ELSE 'cancelled' END AS status,
       CAST({h(25)} % 50000 AS DECIMAL(12, 2)) / 100 AS amount,
       CASE {h(26)} % 20 WHEN 0 THEN NULL WHEN 1 THEN 'store' WHEN 2 THEN 'store'
-           WHEN 3 THEN 'app' WHEN 4 THEN 'app' WHEN 5 THEN 'app' ELSE 'web' END AS channel
+           WHEN 3 THEN 'app' WHEN 4 THEN 'app' WHEN 5 THEN 'app' ELSE 'web' END AS channel,
+      {s.stamp(LOADED_AT)} AS _loaded_at
     FROM {s.numbers(orders)}""")
     out.append(f"""CREATE TABLE {t('newsletter')} AS SELECT n + 1 AS customer_id
     FROM {s.numbers(c)} WHERE {h(31)} % 3 = 0""")
@@ -117,12 +124,45 @@ def statements(engine: str, schema: str, customers: int, events: int, orders: in
                 f"CREATE INDEX bench_events_fk ON {t('events')} (customer_id, occurred_at)",
                 f"CREATE INDEX bench_events_name ON {t('events')} (event_name, occurred_at)",
                 f"CREATE INDEX bench_orders_fk ON {t('orders')} (customer_id, ordered_at)",
-                f"CREATE INDEX bench_newsletter_fk ON {t('newsletter')} (customer_id)"]
+                f"CREATE INDEX bench_newsletter_fk ON {t('newsletter')} (customer_id)",
+                # what an incremental pipeline reads: rows by arrival, and by time
+                f"CREATE INDEX bench_customers_loaded ON {t('customers')} (_loaded_at)",
+                f"CREATE INDEX bench_events_loaded ON {t('events')} (_loaded_at)",
+                f"CREATE INDEX bench_events_time ON {t('events')} (occurred_at)",
+                f"CREATE INDEX bench_orders_loaded ON {t('orders')} (_loaded_at)",
+                f"CREATE INDEX bench_orders_time ON {t('orders')} (ordered_at)"]
         if engine == "postgres":
             out += [f"ANALYZE {t(name)}" for name in ("customers", "events", "orders", "newsletter")]
         else:
             out += [f"ANALYZE TABLE {t(name)}" for name in ("customers", "events", "orders", "newsletter")]
     return out
+
+
+def append_statements(engine: str, schema: str, customers: int, first_event_id: int, new_events: int,
+                      at: dt.datetime, loaded_at: dt.datetime, salt: int) -> list[str]:
+    """New events in the hour before `at` (hot customers as skewed as before) and one customer in a
+    thousand changed (plan and country), all loaded at `loaded_at`."""
+    s = Sql(engine, schema, at)
+    q = s.q
+    c = max(50, int(customers))
+    hot = max(1, c // 50)
+    t = lambda name: f"{q(schema)}.{q(name)}"  # noqa: E731
+    h = lambda k: _hash("n", salt * 100 + k)  # noqa: E731
+    return [f"""INSERT INTO {t('events')} (event_id, customer_id, occurred_at, event_name, page, _loaded_at)
+    SELECT {int(first_event_id)} + n + 1,
+      CASE WHEN {h(2)} % 3 = 0 THEN {h(3)} % {hot} + 1 ELSE {h(3)} % {c} + 1 END,
+      CAST({s.ago(f'{h(4)} % 3600')} AS {s.ts}),
+      CASE WHEN {h(5)} % 100 < 50 THEN 'page_view' WHEN {h(5)} % 100 < 70 THEN 'email_open'
+           WHEN {h(5)} % 100 < 78 THEN 'email_click' WHEN {h(5)} % 100 < 90 THEN 'add_to_cart'
+           ELSE 'purchase' END,
+      CASE WHEN {h(5)} % 100 < 50 THEN 'home' END,
+      {s.stamp(loaded_at)}
+    FROM {s.numbers(new_events)}""",
+            f"""UPDATE {t('customers')} SET
+      plan = CASE WHEN plan = 'free' THEN 'pro' ELSE 'free' END,
+      country = CASE WHEN country = 'CH' THEN 'DE' ELSE 'CH' END,
+      _loaded_at = {s.stamp(loaded_at)}
+    WHERE (customer_id * 2654435761 + {salt * 7919}) % 1000 = 0"""]
 
 
 def generate(adapter, engine: str, schema: str, customers: int, events: int, orders: int) -> None:

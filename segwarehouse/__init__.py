@@ -2,5 +2,5 @@
 from .errors import SegwError, WarehouseError
 from .project.loader import Project, load_project
 
-__all__ = ["Project", "load_project", "SegwError", "WarehouseError"]
-__version__ = "0.1.0"
+__all__ = ["Project", "load_project", "SegwError", "WarehouseError", "__version__"]
+from .version import __version__

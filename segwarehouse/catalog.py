@@ -1,6 +1,7 @@
 """segment_catalog: what the warehouse knows of each segment (owner, last as_of, status) and its checks."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -98,23 +99,45 @@ def rules_text(segment: t.Segment) -> str:
 
 
 def definition_hash(project, segment: t.Segment) -> str:
-    """A digest of what decides a segment's members and outputs: its compiled SQL (at a fixed
-    as_of, in the target's dialect), splits, split seed, columns and materialization. Computed once
-    per loaded project (validation computes it, the build reuses it)."""
+    """A digest of what decides a segment's members and outputs: its definition and those of the
+    segments and lists it reads, its entity, `sql:` conditions as rendered, the model schema and
+    dialect, and the compiler's version — not file positions, titles or schedules. Computed once per
+    loaded project, without compiling (validation and the build both ask)."""
     import hashlib
 
     known = project.__dict__.setdefault("_definition_hashes", {})
-    if segment.name in known:
-        return known[segment.name]
-
-    from .compiler.dialects import to_sql
-    from .compiler.segment import segment_query
-
-    parts = [to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect), segment.materialized,
-             repr([(s.name, str(s.percent)) for s in segment.splits]), segment.split_seed or "",
-             repr(list(segment.columns))]
-    known[segment.name] = hashlib.md5("\n".join(parts).encode()).hexdigest()
+    if segment.name not in known:
+        known[segment.name] = hashlib.md5(repr(_definition(project, segment)).encode()).hexdigest()
     return known[segment.name]
+
+
+_NOT_DEFINITION = {"title", "description", "category", "tags", "schedule"}
+
+
+def _definition(project, segment: t.Segment) -> tuple:
+    from .version import __version__
+    from .project.jinja import render
+
+    def canonical(value):
+        if dataclasses.is_dataclass(value):
+            if isinstance(value, t.Sql):
+                return ("sql", render(project.jinja(), value.text, value.loc))
+            return (type(value).__name__, *[(f.name, canonical(getattr(value, f.name)))
+                                             for f in dataclasses.fields(value)
+                                             if f.compare and f.name not in _NOT_DEFINITION])
+        if isinstance(value, dict):
+            return tuple(sorted((str(k), canonical(v)) for k, v in value.items()))
+        if isinstance(value, (list, tuple)):
+            return tuple(canonical(v) for v in value)
+        return (type(value).__name__, str(value))
+
+    reads = [segment.name, *sorted(project.dependencies(segment.name))]
+    lists = sorted({ref for name in reads for ref in project.segments[name].references() if ref in project.lists})
+    entities = sorted({project.segments[name].entity for name in reads})
+    return (__version__, project.dialect, project.model_schema,
+            tuple(canonical(project.segments[name]) for name in reads),
+            tuple(canonical(project.lists[name]) for name in lists),
+            tuple(canonical(project.entities[name]) for name in entities))
 
 
 def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, size: int | None,

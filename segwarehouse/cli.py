@@ -12,8 +12,8 @@ EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def console(stderr: bool = False):
-    from rich.console import Console
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    from .jsonlog import make_console  # rich on a terminal, plain lines in a pipe, or JSON lines
+    return make_console(stderr)
 
 
 def fail(exc: SegwError) -> None:
@@ -30,6 +30,8 @@ class Command(click.Command):
     """Turns SegwError into one message and its exit code, never a traceback."""
 
     def invoke(self, ctx):
+        from .artifacts import Invocation
+        Invocation.start(ctx.info_name, ctx.params)  # one invocation_id for its logs and artifacts
         try:
             return super().invoke(ctx)
         except SegwError as exc:
@@ -43,7 +45,59 @@ project_options = [
                  help="Folder holding profiles.yml (default: the project, then ~/.dbt)."),
     click.option("--target", "-t", default=None, help="Target of the profile to use."),
     click.option("--vars", "vars_text", default=None, help="YAML mapping overriding `vars:`."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default=None, expose_value=False,
+                 is_eager=True, callback=lambda ctx, param, value: _log_format(value),
+                 help="text (default), or json: one JSON object per line, for orchestrators."),
 ]
+
+
+def _log_format(value, reset: bool = False) -> None:
+    from .jsonlog import set_format
+    set_format(value or ("text" if reset else None))
+
+
+selection_options = [
+    click.option("--select", "-s", "select", multiple=True,
+                 help="Segments to use: names, wildcards (lapsed_*), tag:X, category:X, entity:X, "
+                      "state:modified, with +/+ for upstream/downstream (space or comma separated)."),
+    click.option("--exclude", multiple=True, help="Segments to leave out (same syntax as --select)."),
+    click.option("--state", "state_dir", default=None, type=click.Path(),
+                 help="A previous target/ folder to compare with, for state:modified."),
+]
+run_options = [
+    click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failed segment; the rest are skipped."),
+    click.option("--threads", type=click.IntRange(1, 64), default=None,
+                 help="Segments built at once on engines with concurrent writers (default: the "
+                      "target's `threads:`, else 1); DuckDB builds one at a time."),
+]
+
+
+def with_options(options):
+    def wrap(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return wrap
+
+
+def choose(project, select=(), exclude=(), state_dir=None, named=()) -> list[str]:
+    """The segments the selectors name, in build order (every segment when none is given)."""
+    from .selection import select as pick
+    return pick(project, [*named, *select], exclude, state_dir)
+
+
+def threads_of(project, threads) -> int:
+    return threads or int(project.target.settings.get("threads") or 1)
+
+
+def nothing_selected(project, write_results: bool = True) -> None:
+    """A selection that matches no segment: say so, exit 0, and leave no stale run results."""
+    if write_results:
+        from .runner import RunResult, new_run_id, write_run_results
+        from .materialize import utcnow
+        now = utcnow()
+        write_run_results(project, RunResult(new_run_id(now), now, now, now))
+    console().print("nothing selected: no segment matches the selection")
 
 
 def with_project(func):
@@ -83,25 +137,37 @@ def load(project_dir, profiles_dir, target, vars_text):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="segwarehouse")
-def main():
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None, expose_value=False,
+              is_eager=True, callback=lambda ctx, param, value: _log_format(value, reset=True),
+              envvar="SEGW_LOG_FORMAT", help="text (default), or json: one JSON object per line.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Log every SQL statement with its duration, and each segment's timings, to stderr.")
+def main(verbose=False):
     """segwarehouse: customer segments declared in YAML, built inside your warehouse."""
+    from .logs import configure
+    configure(verbose)
 
 
 @main.command(cls=Command)
 @with_project
 @click.option("--as-of", default=None, help="Evaluate segments at this UTC timestamp (default: now).")
-@click.option("--select", "-s", multiple=True, help="Build only these segments (names, comma separated).")
+@with_options(selection_options)
+@with_options(run_options)
 @click.option("--lock-timeout", type=float, default=None,
               help="Seconds to wait for another writer of the same segment (default 300).")
 @click.option("--no-wait", is_flag=True, help="Do not wait for another writer: fail that segment at once.")
 @click.option("--warn-error", is_flag=True, help="Treat warnings (values that never occur, ...) as errors.")
-def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_timeout, no_wait, warn_error):
+def build(project_dir, profiles_dir, target, vars_text, as_of, select, exclude, state_dir, fail_fast, threads,
+          lock_timeout, no_wait, warn_error):
     """Build models, then every (or each selected) segment."""
-    from .runner import parse_as_of, select_segments
+    from .runner import parse_as_of
 
     project = load_for_run(project_dir, profiles_dir, target, vars_text)
     moment = parse_as_of(as_of)
-    select_segments(project, select)
+    selecting = bool(select or exclude)
+    select = choose(project, select, exclude, state_dir)
+    if not select and selecting:  # a project without segments still builds its models
+        return nothing_selected(project)
     console().print(f"Building [bold]{project.config.name}[/] on {project.target.type} target "
                     f"'{project.target.name}' as of {moment:%Y-%m-%d %H:%M:%S} UTC")
     from .project.profiles import missing_duckdb_file
@@ -109,7 +175,7 @@ def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_time
     if new_file:
         console().print(f"creating a new DuckDB warehouse at {new_file}")
     result = run_and_report(project, moment if as_of else None, select, lock_timeout, no_wait,
-                            warn_error=warn_error)
+                            warn_error=warn_error, fail_fast=fail_fast, threads=threads_of(project, threads))
     sys.exit(result.exit_code)
 
 
@@ -119,20 +185,24 @@ def build(project_dir, profiles_dir, target, vars_text, as_of, select, lock_time
 @click.option("--as-of", default=None, help="Timestamp the windows are computed from (default: now).")
 @click.option("--write/--print", "write", default=None,
               help="Write target/compiled/<dialect>/ (default when no SEGMENT is named) or print.")
+@with_options(selection_options)
 @click.argument("segments", nargs=-1)
-def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write, segments):
-    """Compile segments to SQL for a dialect."""
+def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write, select, exclude, state_dir,
+            segments):
+    """Compile segments to SQL for a dialect; writes target/manifest.json too."""
+    from .artifacts import write_manifest
     from .compiler.dialects import DIALECTS
     from .compiler.segment import compile_segment
-    from .runner import parse_as_of, select_segments
+    from .runner import parse_as_of
 
     project = load(project_dir, profiles_dir, target, vars_text)
     dialect = dialect or project.dialect
     if dialect not in DIALECTS:
         raise SegwError(f"unknown dialect '{dialect}'", hint=f"one of: {', '.join(DIALECTS)}")
     moment = parse_as_of(as_of)
-    names = select_segments(project, segments)
+    names = choose(project, select, exclude, state_dir, segments)
     write = (not segments) if write is None else write
+    write_manifest(project)
     out = console()
     folder = project.root / "target" / "compiled" / dialect
     for name in names:
@@ -173,18 +243,36 @@ def preview(project_dir, profiles_dir, target, vars_text, as_of, limit, segment)
 
 @main.command(name="ls", cls=Command)
 @with_project
+@with_options(selection_options)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_segments(project_dir, profiles_dir, target, vars_text, as_json):
-    """List segments and static lists."""
+@click.option("--output", "-o", type=click.Choice(["table", "name", "json"]), default=None,
+              help="table (default), name (one segment name per line, for scripts) or json.")
+def list_segments(project_dir, profiles_dir, target, vars_text, select, exclude, state_dir, as_json, output):
+    """List segments and static lists (with --select/--exclude: the selected segments)."""
     from .report import segments_table
 
     project = load(project_dir, profiles_dir, target, vars_text)
-    if as_json:
+    selecting = bool(select or exclude)
+    chosen = choose(project, select, exclude, state_dir)
+    output = output or ("json" if as_json else "table")
+    if output == "name":
+        for name in chosen:
+            click.echo(name)
+        return
+    if output == "json":
+        from .incremental import static_mode
+
         click.echo(json.dumps([
             {"name": s.name, "entity": s.entity, "materialized": s.materialized,
+             "evaluates": dict(zip(("mode", "reason"), static_mode(project, s))),
              "schedule": project.schedule_of(s), "category": s.category, "tags": list(s.tags),
-             "title": s.title} for s in project.segments.values()], indent=2))
+             "title": s.title} for s in (project.segments[n] for n in chosen)], indent=2))
         return
+    if selecting:
+        import copy
+        project = copy.copy(project)  # the table shows the selection only
+        project.segments = {name: project.segments[name] for name in chosen}
+        project.lists = {}
     console().print(segments_table(project))
 
 
@@ -252,14 +340,15 @@ def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, fu
     """Build with progress and the results table; returns the RunResult."""
     from rich.markup import escape
 
+    from .jsonlog import JsonEvents, json_mode
     from .report import Progress, results_table
     from .runner import build as run_build
 
     out = console()
-    with Progress(out) as progress:
+    with (JsonEvents() if json_mode() else Progress(out)) as progress:
         result = run_build(project, moment, select, events=progress,
                            lock_timeout=0 if no_wait else lock_timeout, full_refresh=full_refresh, **kwargs)
-    if result.segments:
+    if result.segments and not json_mode():  # JSON logs had one line per segment already
         out.print(results_table(result))
     failed = len(result.failed)
     skipped = sum(1 for s in result.segments if s.status == "skipped")
@@ -287,19 +376,25 @@ def report_orphans(names) -> None:
 @main.command(cls=Command)
 @with_project
 @with_lock_options
+@with_options(selection_options)
+@with_options(run_options)
 @click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
-def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_of):
-    """Build only the segments that are due by their schedule (and what they read)."""
+def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, select, exclude, state_dir,
+        fail_fast, threads, as_of):
+    """Build only the segments that are due by their schedule (and what they read); with --select,
+    only the due segments among the selection."""
     from .runner import connect_waiting, parse_as_of
-    from .schedule import Clock, due_segments, read_state
+    from .schedule import Clock, read_state
 
     project = load_for_run(project_dir, profiles_dir, target, vars_text)
+    from .selection import due_within
+    chosen = choose(project, select, exclude, state_dir)
     now = Clock().now()
     moment = parse_as_of(as_of) if as_of else None
     try:
         adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
         try:
-            due = due_segments(project, read_state(adapter, project), now)
+            due = due_within(project, chosen, read_state(adapter, project), now)
         finally:
             adapter.close()
     except SegwError as exc:
@@ -312,7 +407,8 @@ def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_
         console().print("nothing is due")
         return
     console().print(f"due: {', '.join(due)}")
-    result = run_and_report(project, moment, due, lock_timeout, no_wait)
+    result = run_and_report(project, moment, due, lock_timeout, no_wait, fail_fast=fail_fast,
+                            threads=threads_of(project, threads))
     sys.exit(result.exit_code)
 
 
@@ -323,14 +419,21 @@ def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, as_
               help="First forget the segments' memberships, history and changes, then build anew.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a full refresh.")
 @click.option("--as-of", default=None, help="Evaluate at this UTC timestamp (default: now).")
-@click.argument("segments", nargs=-1, required=True)
+@with_options(selection_options)
+@with_options(run_options)
+@click.argument("segments", nargs=-1)
 def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, full_refresh, yes,
-            as_of, segments):
-    """Build the named segments now, whatever their schedule ("Rebuild segment")."""
-    from .runner import parse_as_of, select_segments
+            as_of, select, exclude, state_dir, fail_fast, threads, segments):
+    """Build the named (or --select'ed) segments now, whatever their schedule ("Rebuild segment")."""
+    from .runner import parse_as_of
 
+    if not segments and not select:
+        raise SegwError("name the segments to rebuild", hint="e.g. `segw rebuild vips` or "
+                        "`segw rebuild --select tag:email`; `segw build` builds everything")
     project = load_for_run(project_dir, profiles_dir, target, vars_text)
-    names = select_segments(project, segments)
+    names = choose(project, select, exclude, state_dir, segments)
+    if not names:
+        return nothing_selected(project)
     moment = parse_as_of(as_of) if as_of else None
     if full_refresh and not yes:
         from .materialize import segment_counts
@@ -348,7 +451,8 @@ def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait,
                 "feed are kept; only real entries and exits are announced", default=False):
             raise SegwError("full refresh not confirmed; nothing was changed",
                             hint="answer yes at the prompt, or pass --yes")
-    result = run_and_report(project, moment, names, lock_timeout, no_wait, full_refresh=full_refresh)
+    result = run_and_report(project, moment, names, lock_timeout, no_wait, full_refresh=full_refresh,
+                            fail_fast=fail_fast, threads=threads_of(project, threads))
     sys.exit(result.exit_code)
 
 
@@ -367,6 +471,9 @@ def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait
     stop.install()
 
     def log(line: str) -> None:
+        from .jsonlog import emit, json_mode
+        if json_mode():
+            return emit("SchedulerLog", line)
         click.echo(f"{utcnow():%Y-%m-%dT%H:%M:%SZ} {line}", err=False)
         sys.stdout.flush()
 
@@ -411,6 +518,7 @@ def status(project_dir, profiles_dir, target, vars_text, as_json):
     from .warehouse import connect
 
     from .catalog import orphans
+    from .incremental import stored_modes
     from .project.profiles import require_existing_warehouse
 
     project = load(project_dir, profiles_dir, target, vars_text)
@@ -420,6 +528,7 @@ def status(project_dir, profiles_dir, target, vars_text, as_json):
     try:
         states = read_state(adapter, project)
         stored_only = orphans(adapter, project)
+        modes = stored_modes(adapter, project.segment_schema)
     finally:
         adapter.close()
     due = next_due_at(project, states, now)
@@ -430,12 +539,14 @@ def status(project_dir, profiles_dir, target, vars_text, as_json):
             "segment": name, "schedule": project.schedule_of(project.segments[name]),
             "last_run_at": stamp(s.last_run_at), "last_status": s.last_status,
             "last_success_at": stamp(s.last_success_at), "next_due_at": stamp(due[name]),
-            "size": s.size, "last_error": s.last_error, "defined": True} for name, s in states.items()]
+            "size": s.size, "last_error": s.last_error, "defined": True,
+            "evaluated": dict(zip(("mode", "reason"), modes.get(name, (None, None))))}
+            for name, s in states.items()]
         rows += [{"segment": name, "defined": False, "last_status": "not defined (retire it)"}
                  for name in stored_only]
         click.echo(json.dumps(rows, indent=2))
         return
-    console().print(status_table(project, states, due, now))
+    console().print(status_table(project, states, due, now, modes))
     report_orphans(stored_only)
 
 
@@ -560,6 +671,40 @@ def overlap(project_dir, profiles_dir, target, vars_text, entity, as_json, segme
         click.echo(json.dumps(result.to_json(), indent=2))
         return
     console().print(overlap_table(result))
+
+
+@main.command(cls=Command)
+@with_project
+@click.option("--metric", "-m", "metrics", multiple=True,
+              help="Metrics of the entity to report (names, comma separated; default: all).")
+@click.option("--since", default=None, help="Count members who entered at or after this UTC time.")
+@click.option("--until", default=None, help="Count members who entered before this UTC time.")
+@click.option("--compare", "compare_to", default=None,
+              help="Compare the whole segment with this segment (the control) instead of its splits.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--save", is_flag=True, help="Also write the rows into segment_outcomes.")
+@click.argument("segment")
+def report(project_dir, profiles_dir, target, vars_text, metrics, since, until, compare_to, as_json, save,
+           segment):
+    """What a segment achieves: each metric per split (or against --compare), for members who
+    entered in the period, with lift, interval and p-value against the control; reads history."""
+    from .outcomes import parse_bound, report as make_report, report_tables, save as save_outcomes
+
+    project = load(project_dir, profiles_dir, target, vars_text)
+    bounds = [parse_bound(since, "--since"), parse_bound(until, "--until")]
+    adapter = _connect_existing(project)
+    try:
+        result = make_report(adapter, project, segment, list(metrics), *bounds, compare_to=compare_to)
+        saved = save_outcomes(adapter, project, result) if save else None
+    finally:
+        adapter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        for table_ in report_tables(result):
+            console().print(table_)
+    if saved is not None and not as_json:
+        console().print(f"saved {saved} rows to {project.segment_schema}.segment_outcomes")
 
 
 

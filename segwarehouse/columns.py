@@ -97,6 +97,9 @@ def _check_own_columns(project: Project, segment: t.Segment, catalog: Catalog, t
 
     entity_what = f"entity {entity.name}"
     need(entity.model, entity.key, entity.at("key"), entity_what, declared=True)
+    if entity.loaded_at:
+        _check_loaded_at(entity.loaded_at, need(entity.model, entity.loaded_at, entity.at("loaded_at"),
+                                                entity_what, declared=True), entity_what, entity.at("loaded_at"))
     for column in segment.columns:
         need(entity.model, column, segment.loc, entity_what)
     for name in segment.include + segment.exclude:
@@ -131,6 +134,9 @@ def _check_related(project: Project, entity: t.Entity, node: t.Related, need) ->
             raise SegwError(f"`time:` column '{relation.time}' of {what} is {KIND_NAMES[kind]}, not a date or "
                             f"timestamp, so it cannot take a time window or first/last", relation.at("time"),
                             "point `time:` at a DATE or TIMESTAMP column (cast it in the model)")
+    if relation.loaded_at:
+        _check_loaded_at(relation.loaded_at, need(relation.model, relation.loaded_at, relation.at("loaded_at"),
+                                                  what, declared=True), what, relation.at("loaded_at"))
     if node.event:
         need(relation.model, relation.event_name, relation.at("name"), what, declared=True)
     if node.measure.of:
@@ -144,6 +150,12 @@ def _check_related(project: Project, entity: t.Entity, node: t.Related, need) ->
             if isinstance(inner, t.Property):
                 kind = need(relation.model, inner.column, inner.loc, what)
                 check_operator(inner.test, kind, f"{relation.model}.{inner.column}", inner.loc)
+
+
+def _check_loaded_at(column: str, kind: str | None, what: str, loc) -> None:
+    if kind not in (None, "date", "timestamp"):
+        raise SegwError(f"`loaded_at:` column '{column}' of {what} is {KIND_NAMES[kind]}, not a timestamp",
+                        loc, "point `loaded_at:` at the TIMESTAMP column that says when a row arrived or changed")
 
 
 def _value_kind(value) -> str:

@@ -39,6 +39,11 @@ class WarehouseError(SegwError):
     exit_code = 1
 
 
+class WarehouseBusy(WarehouseError):
+    """Another process holds what this one needs (a DuckDB file open for writing, a lock): a fault
+    of the moment that waiting may cure. Callers that wait test for this type, never the text."""
+
+
 class WarehouseUnavailable(WarehouseError):
     """The warehouse cannot be reached or dropped the connection: a fault of the moment, not of
     the project (exit 1, so an orchestrator can tell it from an invalid project and retry)."""

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+import logging
+from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlglot import exp
 
-from .catalog import check_may_write, mark_retired, owned_by_another, stored_segment, write_catalog
+from .catalog import StoredSegment, check_may_write, mark_retired, owned_by_another, stored_segment, write_catalog
 from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
+from .compiler.incremental import changed_keys
 from .errors import WarehouseError
+from .incremental import FULL, Increment, gone_members, plan_increment, write_state
 from .outputs import LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
 from .project.loader import Project
 from .spec import types as t
@@ -32,6 +36,36 @@ class SegmentResult:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     moved: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: stage, diff, commit
+    mode: str | None = None  # full | incremental (table and incremental segments)
+    mode_reason: str | None = None  # why an incremental segment was evaluated in full
+
+
+log = logging.getLogger("segwarehouse.run")
+
+
+def _phase(name: str):
+    """Time a step of one segment's write (its first argument is the Context) as phase `name`."""
+    def wrap(step):
+        @functools.wraps(step)
+        def timed(ctx, *args, **kwargs):
+            with ctx.adapter.phase(name):
+                return step(ctx, *args, **kwargs)
+        return timed
+    return wrap
+
+
+def _timings(build):
+    """Record the seconds of each phase of one segment's write in its SegmentResult (and the log)."""
+    @functools.wraps(build)
+    def timed(adapter, project, segment, *args, **kwargs):
+        adapter.take_timings()
+        result = build(adapter, project, segment, *args, **kwargs)
+        result.timings = adapter.take_timings()
+        log.debug("segment %s: %s", segment.name,
+                  ", ".join(f"{k} {v:.3f}s" for k, v in result.timings.items()) or "no timings")
+        return result
+    return timed
 
 
 def output_columns(project: Project, segment: t.Segment) -> list[str]:
@@ -47,6 +81,11 @@ def stage_name(segment: t.Segment) -> str:
 
 def delta_name(segment: t.Segment) -> str:
     return f"_segw_delta_{segment.name}"
+
+
+def changed_name(segment: t.Segment) -> str:
+    """Work table of the keys an incremental run re-evaluates."""
+    return f"_segw_changed_{segment.name}"
 
 
 def new_relation_name(segment: t.Segment) -> str:
@@ -69,17 +108,19 @@ class Context:
     def schema(self) -> str:
         return self.project.segment_schema
 
-    def check(self) -> None:
+    def check(self) -> StoredSegment | None:
         """Ownership and as_of order, read under the writer lock so the last writer is known."""
         stored = stored_segment(self.adapter, self.schema, self.segment.name)
         check_may_write(self.adapter, self.project.config.name, self.schema, self.segment.name, stored,
                         self.as_of, self.as_of_given)
+        return stored
 
 
+@_timings
 def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id: str,
                   as_of: dt.datetime, started_at: dt.datetime,
                   clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False,
-                  as_of_given: bool = True) -> SegmentResult:
+                  as_of_given: bool = True, increment: Increment | None = None) -> SegmentResult:
     """Stage and diff one segment, then commit its changes, history, memberships, relation, catalog
     row and run record in one transaction. full_refresh also recreates its own relation from scratch.
 
@@ -90,29 +131,49 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     if segment.materialized == "view":
         return _build_view(ctx)
     schema = ctx.schema
-    stage, delta = stage_name(segment), delta_name(segment)
+    stage, delta, changed = stage_name(segment), delta_name(segment), changed_name(segment)
     columns = output_columns(project, segment)
-    work_tables = (stage, delta, new_relation_name(segment))
+    work_tables = (stage, delta, new_relation_name(segment), changed)
     for leftover in work_tables:
         adapter.drop(schema, leftover, "table")
+    if increment is None:
+        increment = plan_increment(adapter, project, segment, as_of, full_refresh)
     try:
-        size = _stage(ctx, stage, columns)
-        reshape = full_refresh or _needs_reshape(ctx, stage, columns)
+        idle = False  # an incremental run with no key to re-evaluate: only the as_of moves on
+        if increment.incremental:
+            idle = _stage_changed_keys(ctx, increment, changed) == 0 and \
+                adapter.relation_kind(schema, segment.name) == "table" and \
+                [c for c, _ in adapter.column_types(schema, segment.name)] == columns
+        reshape, size, counts = False, 0, dict.fromkeys(CHANGE_ORDER, 0)
+        if not idle:
+            size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
+                          increment.tables if increment.incremental else None)
+            reshape = full_refresh or _needs_reshape(ctx, stage, columns)
+        if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
+            increment = Increment(FULL, "its relation must be recreated", new_marks=increment.new_marks,
+                                  tracked=True)
+            adapter.drop(schema, stage, "table")
+            size = _stage(ctx, stage, columns)
         if reshape and not adapter.transactional_ddl:
             # DDL commits at once here: fill the new relation aside and swap it in after the commit.
             _create_relation(ctx, new_relation_name(segment), stage, columns, fill=True)
-        counts = _stage_delta(ctx, stage, delta)
+        if not idle:
+            counts = _stage_delta(ctx, stage, delta, changed if increment.incremental else None)
         with adapter.transaction():
             _take_writer_row(adapter, schema)
-            ctx.check()
+            stored = ctx.check()
             _apply_delta(ctx, delta, counts)
             if reshape and adapter.transactional_ddl:
                 adapter.drop(schema, segment.name)
                 _create_relation(ctx, segment.name, stage, columns, fill=True)
-            elif not reshape:
-                _refresh_relation(ctx, stage, columns)
+            elif not reshape and not idle:
+                _refresh_relation(ctx, stage, columns, delta if increment.incremental else None)
+            if increment.incremental:  # the stage held only the changed keys
+                size = (stored.size if stored is not None and stored.size is not None
+                        else current_size(adapter, schema, segment.name) or 0) + counts["entered"] - counts["exited"]
             finished = ctx.clock()
             write_catalog(adapter, schema, project, segment, size, as_of, finished)
+            write_state(adapter, project, segment, increment, as_of, finished)
             record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
                        counts["entered"], counts["exited"], None)
         if reshape and not adapter.transactional_ddl:
@@ -124,13 +185,42 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
         for leftover in work_tables:
             _drop_quietly(adapter, schema, leftover)
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
-                         started_at, finished, counts["moved"])
+                         started_at, finished, counts["moved"], mode=increment.mode, mode_reason=increment.reason)
 
 
-def _stage(ctx: Context, stage: str, columns: list[str]) -> int:
-    """The members as a table: exact text key, split and carried columns. Returns the size."""
+@_phase("stage")
+def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int:
+    """The keys an incremental run re-evaluates: those whose rows were loaded or crossed a time
+    edge since the last run (typed `k` and exact text), and members whose entity row is gone.
+    Returns how many."""
+    adapter, schema, project, segment = ctx.adapter, ctx.schema, ctx.project, ctx.segment
+    keys = changed_keys(project, segment, increment.since, ctx.as_of, increment.marks, project.dialect,
+                        increment.tables)
+    rows = exp.select(col("k"), exp.alias_(adapter.key_text(col("k")), KEY, quoted=True)).distinct().from_(
+        keys.subquery(exp.to_identifier("u", quoted=True)))
+    adapter.execute(exp.Create(this=table(schema, changed), kind="TABLE", expression=rows))
+    if increment.gone is not None:  # found for every segment of the run at once
+        adapter.execute(insert(table(schema, changed), ["k", KEY],
+                               exp.select(exp.null(), col("key")).from_(table(*increment.gone))))
+    elif increment.rows_may_be_gone:
+        gone = gone_members(adapter, project, segment.entity, [segment.name])
+        adapter.execute(insert(table(schema, changed), ["k", KEY], exp.select(exp.null(), col("key")).from_(
+            gone.subquery(exp.to_identifier("g", quoted=True)))))
+    count = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, changed))) or 0)
+    if count:
+        adapter.create_work_index(schema, changed, ["k"])
+        adapter.create_work_index(schema, changed, [KEY])
+        adapter.analyze(schema, changed)
+    return count
+
+
+@_phase("stage")
+def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] | None = None,
+           tables: dict[str, tuple[str, str]] | None = None) -> int:
+    """The members as a table: exact text key, split and carried columns (among `keys` only, in an
+    incremental run). Returns the number of rows staged."""
     adapter, schema = ctx.adapter, ctx.schema
-    query = segment_query(ctx.project, ctx.segment, ctx.as_of)
+    query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables)
     staged = exp.select(exp.alias_(adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
                         *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))
@@ -176,11 +266,14 @@ def _create_relation(ctx: Context, name: str, stage: str, columns: list[str], fi
     ctx.adapter.create_index(ctx.schema, name, [columns[0]])
 
 
-def _stage_delta(ctx: Context, stage: str, delta: str) -> dict[str, int]:
-    """Entries, exits and split moves against memberships, as a keyed table (set-based joins)."""
+@_phase("diff")
+def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = None) -> dict[str, int]:
+    """Entries, exits and split moves against memberships, as a keyed table (set-based joins);
+    in an incremental run only members among the `changed` keys may exit."""
     adapter, schema = ctx.adapter, ctx.schema
     build = _delta_in_one_pass if adapter.full_outer_join else _delta_by_union
-    changes = build(schema, ctx.segment.name, stage, bool(ctx.segment.splits))
+    among = None if changed is None else exp.select(col(KEY)).from_(table(schema, changed)).subquery()
+    changes = build(schema, ctx.segment.name, stage, bool(ctx.segment.splits), among)
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
                                expression=exp.select("*").from_(changes.subquery("c"))))
     adapter.create_work_index(schema, delta, ["key"])
@@ -199,10 +292,12 @@ def _split_changed(has_split: bool) -> exp.Expression:
                    expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))
 
 
-def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool) -> exp.Select:
-    """Entries, exits and moves from one FULL JOIN of the staged members and the stored ones."""
+def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool,
+                       among: exp.Subquery | None = None) -> exp.Select:
+    """Entries, exits and moves from one FULL JOIN of the staged members and the stored ones
+    (those whose key is `among` the re-evaluated ones, when given)."""
     stored = (exp.select(col("key"), col("split")).from_(table(schema, "memberships"))
-              .where(col("segment").eq(text(name))))
+              .where(col("segment").eq(text(name)), *([exp.In(this=col("key"), query=among)] if among else [])))
     gone, new = exp.Is(this=col(KEY, "s"), expression=exp.null()), exp.Is(this=col("key", "m"), expression=exp.null())
     change = exp.Case(ifs=[exp.If(this=new, true=text("entered")), exp.If(this=gone.copy(), true=text("exited"))],
                       default=text("moved"))
@@ -215,7 +310,8 @@ def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool) -> e
             .where(exp.or_(new.copy(), gone.copy(), _split_changed(has_split))))
 
 
-def _delta_by_union(schema: str, name: str, stage: str, has_split: bool) -> exp.Select:
+def _delta_by_union(schema: str, name: str, stage: str, has_split: bool,
+                    among: exp.Subquery | None = None) -> exp.Select:
     """The same from three indexed joins (engines without FULL JOIN: MySQL/MariaDB)."""
     mine = table(schema, "memberships", "m")
     on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
@@ -227,7 +323,8 @@ def _delta_by_union(schema: str, name: str, stage: str, has_split: bool) -> exp.
     exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"))
               .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
                                        join_type="LEFT")
-              .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null())))
+              .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null()),
+                     *([exp.In(this=col("key", "m"), query=among)] if among else [])))
     moved = (exp.select(col(KEY, "s"), text("moved"), _staged_split(has_split))
              .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
              .where(_split_changed(has_split)))
@@ -303,8 +400,10 @@ def _open_history(ctx: Context, delta: str) -> None:
                                .from_(table(ctx.schema, delta)).where(opened)))
 
 
-def _refresh_relation(ctx: Context, stage: str, columns: list[str]) -> None:
-    """Bring the segment's own relation to the staged rows: all anew (table) or by difference."""
+def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str | None = None) -> None:
+    """Bring the segment's own relation to the staged rows: all anew (table) or by difference.
+    With `delta` (an incremental run, whose stage holds only re-evaluated keys), rows of members
+    who exited go, rows of staged members are replaced where they differ, and the rest stay."""
     adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
     target = table(schema, name)
     rows = exp.select(*[col(c, "s") for c in columns]).from_(table(schema, stage, "s"))
@@ -314,10 +413,18 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str]) -> None:
         return
     key = columns[0]
     # Keys join with `=` (hash or index joins); only the other columns compare NULL-safely.
-    same_row = exp.and_(col(key, "s").eq(col(key, name)),
-                        *[exp.NullSafeEQ(this=col(c, "s"), expression=col(c, name)) for c in columns[1:]])
-    adapter.execute(exp.delete(target.copy(), where=exp.not_(exp.Exists(
-        this=exp.select("1").from_(table(schema, stage, "s")).where(same_row)))))
+    same_values = [exp.NullSafeEQ(this=col(c, "s"), expression=col(c, name)) for c in columns[1:]]
+    if delta is None:
+        adapter.execute(exp.delete(target.copy(), where=exp.not_(exp.Exists(
+            this=exp.select("1").from_(table(schema, stage, "s")).where(
+                exp.and_(col(key, "s").eq(col(key, name)), *same_values))))))
+    else:
+        adapter.execute(exp.delete(target.copy(), where=exp.In(
+            this=adapter.key_text(col(key, name)), query=_keys_of(schema, delta, "exited"))))
+        if same_values:
+            adapter.execute(exp.delete(target.copy(), where=exp.Exists(
+                this=exp.select("1").from_(table(schema, stage, "s")).where(
+                    exp.and_(col(key, "s").eq(col(key, name)), exp.not_(exp.and_(*same_values)))))))
     missing = (rows.join(table(schema, name, "r"), on=col(key, "r").eq(col(key, "s")), join_type="LEFT")
                .where(exp.Is(this=col(key, "r"), expression=exp.null())))
     adapter.execute(insert(target, columns, missing))
@@ -354,6 +461,7 @@ def _build_view(ctx: Context) -> SegmentResult:
     return SegmentResult(segment.name, "success", size, 0, counts["exited"], None, ctx.started_at, finished)
 
 
+@_phase("diff")
 def _stage_exits(ctx: Context, delta: str) -> dict[str, int]:
     """A delta in which every stored member of the segment exits (retire, or a switch to a view)."""
     adapter, schema = ctx.adapter, ctx.schema

@@ -24,8 +24,16 @@ OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
                         ("materialized", "VARCHAR(16)"), ("schedule", TEXT), ("rules", TEXT),
                         ("size", "BIGINT"), ("last_as_of", TIME), ("status", "VARCHAR(16)"),
                         ("updated_at", TIME), ("definition_hash", "VARCHAR(32)")],
+    "segment_outcomes": [("segment", TEXT), ("split", TEXT), ("metric", TEXT), ("kind", "VARCHAR(16)"),
+                         ("compared_to", TEXT), ("period_start", TIME), ("period_end", TIME),
+                         ("members", "BIGINT"), ("value", "DECIMAL(38, 6)"), ("mean", "DOUBLE"),
+                         ("difference", "DOUBLE"), ("lift", "DOUBLE"), ("ci_low", "DOUBLE"),
+                         ("ci_high", "DOUBLE"), ("p_value", "DOUBLE"), ("computed_at", TIME)],  # segw report --save
     "_segw_state": [("name", "VARCHAR(64)"), ("value", "BIGINT")],
     "_segw_models": [("model_schema", TEXT), ("model", TEXT), ("fingerprint", "VARCHAR(32)")],
+    # [1.1] incremental segments: the mode of the last run and what the next run needs (JSON)
+    "_segw_increments": [("segment", TEXT), ("mode", "VARCHAR(16)"), ("reason", TEXT), ("state", TEXT),
+                         ("updated_at", TIME)],
 }
 MODELS_TABLE = "_segw_models"  # the fingerprint of each model at its last build
 STATE = "_segw_state"
@@ -34,7 +42,8 @@ LAST_CHANGE_ROW = "last_change_id"  # the highest change_id ever issued
 VERSION_ROW = "outputs_version"
 OUTPUTS_VERSION = 2  # 2: text keys without length cut, split in changes, catalog, DATETIME(6) on MySQL
 INDEXES = {"memberships": ["segment", "key"], "membership_history": ["segment", "key"],
-           "membership_changes": ["run_id", "segment"], "segment_catalog": ["segment"]}
+           "membership_changes": ["run_id", "segment"], "segment_catalog": ["segment"],
+           "_segw_increments": ["segment"]}
 RESERVED = tuple(OUTPUT_TABLES)
 
 

@@ -60,14 +60,28 @@ def results_table(result: RunResult) -> Table:
 
 def segments_table(project) -> Table:
     table = Table(title=f"{project.config.name}: {len(project.segments)} segments", title_justify="left")
-    for name in ("segment", "entity", "materialized", "schedule", "category", "tags", "title"):
-        table.add_column(name)
+    from .incremental import static_mode
+
+    for name in ("segment", "entity", "materialized", "evaluates", "schedule", "category", "tags", "title"):
+        table.add_column(name, overflow="fold")
     for segment in project.segments.values():
-        table.add_row(segment.name, segment.entity, segment.materialized, project.schedule_of(segment),
-                      segment.category or "", ", ".join(segment.tags), escape(segment.title or ""))
+        table.add_row(segment.name, segment.entity, segment.materialized, mode_text(*static_mode(project, segment)),
+                      project.schedule_of(segment), segment.category or "", ", ".join(segment.tags),
+                      escape(segment.title or ""))
     for item in project.lists.values():
-        table.add_row(item.name, item.entity, "list", "", "", "", escape(item.source))
+        table.add_row(item.name, item.entity, "list", "", "", "", "", escape(item.source))
     return table
+
+
+def mode_text(mode: str | None, reason: str | None) -> str:
+    """How a segment is evaluated: `changed keys` (incremental), `all keys` with the reason, or live."""
+    if mode == "incremental":
+        return "changed keys"
+    if mode == "view":
+        return "live (view)"
+    if mode is None:
+        return "-"
+    return "all keys" + (f": {escape(reason)}" if reason else "")
 
 
 def preview_table(preview) -> Table:
@@ -81,10 +95,12 @@ def preview_table(preview) -> Table:
     return table
 
 
-def status_table(project, states, due, now) -> Table:
+def status_table(project, states, due, now, modes=None) -> Table:
+    """`modes`: segment -> (mode, reason) of its last run (incremental segments)."""
+    modes = modes or {}
     table = Table(title=f"{project.config.name} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
     for name, justify in (("segment", "left"), ("schedule", "left"), ("last run", "left"),
-                          ("status", "left"), ("next due", "left"), ("size", "right"),
+                          ("status", "left"), ("evaluated", "left"), ("next due", "left"), ("size", "right"),
                           ("trend", "left"), ("last error", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for name, state in states.items():
@@ -94,10 +110,19 @@ def status_table(project, states, due, now) -> Table:
         error = (state.last_error or "").splitlines()[0][:80] if state.last_status == "failed" else ""
         table.add_row(name, project.schedule_of(project.segments[name]),
                       f"{state.last_run_at:%Y-%m-%d %H:%M}" if state.last_run_at else "-",
-                      f"[{color}]{escape(status)}[/]", next_due,
+                      f"[{color}]{escape(status)}[/]", _last_mode(project.segments[name], modes.get(name)),
+                      next_due,
                       f"{state.size:,}" if state.size is not None else "-", sparkline(state.sizes[-12:]),
                       escape(error))
     return table
+
+
+def _last_mode(segment, last) -> str:
+    if segment.materialized == "view":
+        return mode_text("view", None)
+    if segment.materialized == "table":
+        return "all keys (table)"
+    return mode_text(*last) if last else "-"
 
 
 BARS = "▁▂▃▄▅▆▇█"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 import time
 from contextlib import contextmanager
@@ -12,10 +11,12 @@ from typing import Callable, Iterable
 
 from sqlglot.errors import SqlglotError
 
-from .catalog import LostRace, definition_hash, orphans, stored_segments
+from .catalog import LostRace, orphans, stored_segments
 from .columns import Catalog, check_segment_columns
+from .compiler.dialects import to_sql
 from .compiler.segment import segment_query
-from .errors import SegwError, WarehouseError, did_you_mean
+from .errors import SegwError, WarehouseBusy, WarehouseError, did_you_mean
+from .incremental import plan_increments, shared_inputs
 from .materialize import SegmentResult, build_segment, current_size, record_run, retire_segment, utcnow
 from .modelbuild import build_models, models_read_by, render_models
 from .names import check_names
@@ -120,8 +121,9 @@ def validate_static(project: Project, as_of: dt.datetime) -> None:
         if model.kind == "seed":
             read_seed(model)
     for segment in project.segments.values():
-        try:
-            definition_hash(project, segment)  # compiles it for the target (kept for the build)
+        try:  # every `sql:` condition parsed and checked, every construct said in the target's dialect
+            to_sql(segment_query(project, segment, None if segment.materialized == "view" else as_of),
+                   project.dialect)
         except SqlglotError as exc:
             raise SegwError(f"segment '{segment.name}' cannot be compiled for {project.dialect}: {exc}",
                             segment.loc) from None
@@ -131,12 +133,15 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
           events: Events | None = None, write_results: bool = True, build_models_first: bool = True,
           clock: Callable[[], dt.datetime] | None = None, should_stop: Callable[[], bool] = lambda: False,
           lock_timeout: float | None = None, full_refresh: bool = False,
-          validate: bool = True, warn_error: bool = False) -> RunResult:
+          validate: bool = True, warn_error: bool = False, fail_fast: bool = False,
+          threads: int = 1) -> RunResult:
     """Build models, then the selected segments (all by default), one transaction per segment.
 
     A segment that fails is recorded as failed and keeps its members; the others go on. A lost
     connection fails the segment in hand; the run reconnects for the rest. `should_stop` is asked
     between segments (the scheduler's SIGTERM); `lock_timeout` bounds every lock wait (0: none).
+    `fail_fast` skips what is left after the first failure; `threads` > 1 builds segments that do not
+    read each other concurrently, one connection each, where the engine allows concurrent writers.
     Whatever happens, `target/run_results.json` and `segment_runs` say so."""
     events = events or Events()
     clock = clock or utcnow
@@ -144,26 +149,29 @@ def build(project: Project, as_of: dt.datetime | None = None, select: Iterable[s
     as_of = as_of or clock()
     started = clock()
     result = RunResult(new_run_id(started), as_of, started)
+    tick = time.perf_counter()
     names: list[str] = []
     try:
         names = select_segments(project, select)
         if validate:
             validate_static(project, as_of)
         _build(project, result, names, events, build_models_first, clock, should_stop, lock_timeout,
-               full_refresh, as_of_given, warn_error)
+               full_refresh, as_of_given, warn_error, fail_fast, threads)
     except SegwError as exc:
         result.error = SECRETS.mask(str(exc))
         _record_stopped_run(project, result, names, clock)
         raise
     finally:
         result.finished_at = clock()
+        result.elapsed_time = time.perf_counter() - tick  # run_results.json's elapsed_time
         if write_results:
             write_run_results(project, result)
     return result
 
 
 def _build(project: Project, result: RunResult, names: list[str], events: Events, build_models_first: bool,
-           clock, should_stop, lock_timeout, full_refresh: bool, as_of_given: bool, warn_error: bool) -> None:
+           clock, should_stop, lock_timeout, full_refresh: bool, as_of_given: bool, warn_error: bool,
+           fail_fast: bool = False, threads: int = 1) -> None:
     timeout = project.config.lock_timeout if lock_timeout is None else lock_timeout
     schema = project.segment_schema
     as_of = result.as_of
@@ -194,16 +202,16 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                             hint="fix the warnings, or build without --warn-error")
         before = stored_segments(adapter, schema, names)
         catalog = Catalog(adapter)
-        for name in names:
-            if should_stop():
-                break
+
+        def build_one(adapter, catalog, name):
+            """One segment on this connection: (its outcome, the connection and catalog to go on with)."""
             if adapter.broken:  # the connection died in the segment before: the rest go on
                 adapter.close()
                 adapter = connected()
                 catalog = Catalog(adapter)
             segment = project.segments[name]
-            events.segment_started(name)
             seg_started = clock()
+            wall, tick = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), time.perf_counter()
             try:
                 with writer_lock(adapter, project, name, timeout) as got:
                     if not got:
@@ -212,7 +220,8 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
                     check_segment_columns(project, segment, catalog, typed=True)
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
-                                            full_refresh=full_refresh, as_of_given=as_of_given)
+                                            full_refresh=full_refresh, as_of_given=as_of_given,
+                                            increment=increments.get(name))
             except LostRace as exc:
                 outcome = SegmentResult(name, "skipped", current_size(adapter, schema, name) or 0, 0, 0,
                                         exc.message, seg_started, clock())
@@ -225,15 +234,93 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                     adapter = connected()
                     catalog = Catalog(adapter)
                 outcome = _record_failure(project, adapter, result, name, seg_started, clock, exc)
+            outcome.execution_time = time.perf_counter() - tick  # for run_results.json's timing
+            outcome.timing = (wall, wall + dt.timedelta(seconds=outcome.execution_time))
+            return outcome, adapter, catalog
+
+        def finish(outcome: SegmentResult) -> None:
             result.segments.append(outcome)
-            previous = before.get(name)
+            previous = before.get(outcome.segment)
             if outcome.status == "success" and outcome.size == 0 and previous is not None and previous.size:
-                result.warnings.append(f"{project.segments[name].loc}: segment '{name}' is empty now; its "
-                                       f"previous run had {previous.size} members")
+                result.warnings.append(f"{project.segments[outcome.segment].loc}: segment '{outcome.segment}' "
+                                       f"is empty now; its previous run had {previous.size} members")
             events.segment_done(outcome)
+
+        # Incremental segments: planned together, and their changed keys' rows read once for all.
+        increments = plan_increments(adapter, project, names, as_of, full_refresh)
+        with shared_inputs(adapter, project, increments, as_of,
+                           lambda entity: writer_lock(adapter, project, f"increments:{entity}", 0)):
+            if threads > 1 and adapter.concurrent_writers and len(names) > 1:
+                _build_concurrently(project, names, threads, build_one, finish, connected, events, result,
+                                    should_stop, fail_fast, clock)
+            else:
+                for name in names:
+                    if should_stop():
+                        break
+                    if fail_fast and result.failed:
+                        finish(_skipped_after_failure(name, result, clock))
+                        continue
+                    events.segment_started(name)
+                    outcome, adapter, catalog = build_one(adapter, catalog, name)
+                    finish(outcome)
         result.orphans = orphans(adapter, project)
     finally:
         adapter.close()
+
+
+def _skipped_after_failure(name: str, result: RunResult, clock) -> SegmentResult:
+    now = clock()
+    return SegmentResult(name, "skipped", 0, 0, 0,
+                         f"not built: --fail-fast after segment '{result.failed[0].segment}' failed", now, now)
+
+
+def _build_concurrently(project: Project, names: list[str], threads: int, build_one, finish, connected,
+                        events: Events, result: RunResult, should_stop, fail_fast: bool, clock) -> None:
+    """--threads N: a segment starts once the segments it reads are done; each worker thread has a
+    connection of its own. Results are listed in build order, as a serial build lists them."""
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    local = threading.local()
+    opened = []
+    lock = threading.Lock()
+
+    def work(name: str):
+        if not hasattr(local, "held"):  # this thread's own connection, opened on its first segment
+            local.held = [connected(), None]
+            local.held[1] = Catalog(local.held[0])
+            with lock:
+                opened.append(local.held)
+        outcome, local.held[0], local.held[1] = build_one(*local.held, name)
+        outcome.thread_id = threading.current_thread().name
+        return outcome
+
+    within = set(names)
+    reads = {name: project.dependencies(name) & within for name in names}
+    pending, running, done = list(names), {}, set()
+    try:
+        with ThreadPoolExecutor(threads, thread_name_prefix="Thread") as pool:
+            while pending or running:
+                stopping = should_stop() or (fail_fast and result.failed)
+                if not stopping:
+                    for name in [n for n in pending if reads[n] <= done][:threads - len(running)]:
+                        pending.remove(name)
+                        events.segment_started(name)
+                        running[pool.submit(work, name)] = name
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done.add(running.pop(future))
+                    finish(future.result())
+    finally:
+        for held in opened:
+            held[0].close()
+    if fail_fast and result.failed and not should_stop():
+        for name in pending:
+            finish(_skipped_after_failure(name, result, clock))
+    order = {name: i for i, name in enumerate(names)}
+    result.segments.sort(key=lambda s: order.get(s.segment, len(order)))
 
 
 def _blame_sql(project: Project, adapter, segment, as_of: dt.datetime, exc: SegwError) -> SegwError:
@@ -362,7 +449,7 @@ def connect_waiting(project: Project, timeout: float):
         try:
             return connect(project.target)
         except SegwError as exc:
-            if not isinstance(exc, WarehouseError) or "another process" not in (exc.hint or ""):
+            if not isinstance(exc, WarehouseBusy):
                 raise
             if time.monotonic() >= deadline:
                 raise WarehouseError(f"{exc.message}; gave up after {timeout:g} s", exc.location,
@@ -382,14 +469,18 @@ def writer_lock(adapter, project: Project, name: str, timeout: float):
 
 
 def write_run_results(project: Project, result: RunResult) -> Path:
-    return _write_results(project.root, result)
+    from .artifacts import write_manifest
+    try:
+        write_manifest(project)  # target/manifest.json beside the results, for other tools
+    except (SegwError, SqlglotError):
+        pass  # a segment that does not compile is already the run's error
+    return _write_results(project.root, result, project.config.name, project.target.type)
 
 
-def _write_results(root: Path, result: RunResult) -> Path:
-    path = root / "target" / "run_results.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(SECRETS.mask(json.dumps(result.to_json(), indent=2)) + "\n")
-    return path
+def _write_results(root: Path, result: RunResult, project_name: str | None = None,
+                   adapter_type: str | None = None) -> Path:
+    from .artifacts import run_results, write_json
+    return write_json(root, "run_results.json", run_results(result, project_name, adapter_type))
 
 
 def write_failed_results(root: Path, error: str) -> Path:

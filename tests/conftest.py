@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import os
+import re
+import tempfile
 import textwrap
 import uuid
 from dataclasses import dataclass
@@ -22,6 +25,11 @@ if os.environ.get("CI"):
 ENGINES = ("duckdb", "postgres", "mysql")
 PG = {"type": "postgres", "host": os.environ.get("SEGW_TEST_PG_HOST", "127.0.0.1"), "port": 5432,
       "user": os.environ.get("SEGW_TEST_PG_USER", "postgres"), "dbname": "test"}
+# Spark: one local SparkSession per test process (segwarehouse.warehouse.spark keeps it), with an
+# in-memory catalog and a warehouse directory of its own.
+SPARK = {"type": "spark", "method": "session", "server_side_parameters": {
+    "spark.sql.catalogImplementation": "in-memory",
+    "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), f"segw-spark-{os.getpid()}")}}
 MY = {"type": "mysql", "host": os.environ.get("SEGW_TEST_MYSQL_HOST", "127.0.0.1"), "port": 3306,
       "user": "root", "password": ""}
 _counter = itertools.count()
@@ -52,7 +60,7 @@ class TestProject:
         """Run SQL written in this engine's dialect; {seg} and {mod} name the two schemas."""
         adapter = self.adapter()
         try:
-            q = '`' if self.engine == "mysql" else '"'
+            q = '`' if self.engine in ("mysql", "spark") else '"'
             return adapter.fetchall(sql.format(seg=f"{q}{self.segment_schema}{q}",
                                                mod=f"{q}{self.model_schema}{q}"))
         finally:
@@ -67,7 +75,7 @@ class TestProject:
         return sorted(self.query(f"SELECT * FROM {{seg}}.{self.quote(name)}"), key=repr)
 
     def quote(self, name: str) -> str:
-        return f"`{name}`" if self.engine == "mysql" else f'"{name}"'
+        return f"`{name}`" if self.engine in ("mysql", "spark") else f'"{name}"'
 
     def write(self, path: str, text: str) -> None:
         target = self.root / path
@@ -92,6 +100,11 @@ def _drop_schemas(engine: str, schemas: list[str]) -> None:
         with psycopg.connect(host=PG["host"], user=PG["user"], dbname="test", autocommit=True) as conn:
             for schema in schemas:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    elif engine == "spark":
+        from segwarehouse.warehouse.spark import _SESSIONS
+        for session in _SESSIONS.values():
+            for schema in schemas:
+                session.sql(f"DROP SCHEMA IF EXISTS `{schema}` CASCADE")
     elif engine == "mysql":
         import pymysql
         conn = pymysql.connect(host=MY["host"], user="root", password="", autocommit=True)
@@ -105,12 +118,15 @@ def _drop_schemas(engine: str, schemas: list[str]) -> None:
 def make_project(tmp_path: Path, engine: str, files: dict[str, str] | None = None,
                  config: dict | None = None) -> TestProject:
     """Write profiles.yml and segwarehouse.yml for `engine`, then the given files."""
+    _check_servers_marker(engine)
     tag = f"t{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
     model_schema, segment_schema = f"{tag}_m", f"{tag}_s"
     if engine == "duckdb":
         output = {"type": "duckdb", "path": "warehouse.duckdb", "schema": model_schema}
     elif engine == "postgres":
         output = {**PG, "schema": model_schema}
+    elif engine == "spark":
+        output = {**SPARK, "schema": model_schema}
     else:
         output = {**MY, "schema": model_schema}
     root = tmp_path / f"project_{engine}_{next(_counter)}"
@@ -150,3 +166,58 @@ AS_OF = dt.datetime(2024, 6, 30, 12, 0, 0)
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/<dialect>/<segment>.sql from the compiler's output")
+
+
+# -- the fast lane: `python -m pytest -m "not servers"` runs what needs no database server ----------
+SERVER_ENGINES = ("postgres", "mysql")
+# A test that reaches a server without naming it in a parameter: a literal engine name passed to
+# the project helpers, a loop over ENGINES, or a driver used directly.
+_SERVER_SOURCE = re.compile(r"""(project_factory|make_project)\([^)]*["'](postgres|mysql)["']"""
+                            r"""|\b(psycopg|pymysql)\b|\b(PG|MY)\[|\bin ENGINES\b""")
+# ... or, in a test with no engine parameter, an engine name chosen in the body for the helpers.
+_ENGINE_NAME = re.compile(r"""["'](postgres|mysql)["']""")
+_HELPERS = re.compile(r"\b(project_factory|make_project)\(")
+
+
+def needs_servers(item) -> bool:
+    """Whether a collected test needs PostgreSQL or MariaDB: a parameter naming one of them (the
+    `engine` fixture, or any parametrize), or a body that reaches one. A test the rules miss fails
+    at make_project (see _current_test) until it says `@pytest.mark.servers` itself."""
+    if item.get_closest_marker("servers"):
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    engines = [v for v in params.values() if isinstance(v, str) and v in ENGINES]
+    if any(v in SERVER_ENGINES for v in engines):
+        return True
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        return False
+    if _SERVER_SOURCE.search(source):
+        return True
+    return not engines and bool(_ENGINE_NAME.search(source) and _HELPERS.search(source))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if needs_servers(item):
+            item.add_marker(pytest.mark.servers)
+
+
+_running: list = []  # the test being run, for make_project's check of the marker
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request):
+    _running.append(request.node)
+    yield
+    _running.remove(request.node)
+
+
+def _check_servers_marker(engine: str) -> None:
+    """A project on a server in a test not marked `servers` would break the fast lane: say so."""
+    if engine in SERVER_ENGINES and _running and not _running[-1].get_closest_marker("servers"):
+        pytest.fail(f"{_running[-1].nodeid} builds on {engine} but is not marked `servers`: add "
+                    "@pytest.mark.servers (python -m pytest -m 'not servers' must need no server)",
+                    pytrace=False)

@@ -124,8 +124,8 @@ def compare(value, c: t.Comparison, as_of: dt.datetime) -> bool:
                "not_within_last": "within_last"}
     if c.op in negated:
         return not compare(value, t.Comparison(negated[c.op], c.value, c.ignore_case), as_of)
-    if c.op == "is_set":
-        present = value is not None
+    if c.op == "is_set":  # docs/semantics.md: NULL and a value whose text form is empty are not set
+        present = value is not None and text_of(value) != ""
         return present == c.value
     if value is None:
         return False

@@ -32,6 +32,20 @@ class Scope:
     sql_dialect: str  # dialect `sql:` conditions are written in
     segment: t.Segment | None = None
     counter: list = field(default_factory=lambda: [0])
+    keys: tuple[str, str] | None = None  # (schema, table) of keys to evaluate, column `k`; None: all
+    tables: dict[str, tuple[str, str]] | None = None  # model -> (schema, table) to read instead
+
+    def relation_of(self, model: str) -> tuple[str, str]:
+        """Where a model's rows are read: the model, or a narrowed copy an incremental run made."""
+        return (self.tables or {}).get(model) or self.project.relation_of(model)
+
+    def only_keys(self, key: exp.Expression) -> list[exp.Expression]:
+        """`key IN (the keys to evaluate)` when an incremental run evaluates only some keys."""
+        if self.keys is None:
+            return []
+        keys = exp.select(exp.column("k", quoted=True)).from_(
+            exp.table_(self.keys[1], db=self.keys[0], quoted=True))
+        return [exp.In(this=key, query=keys.subquery())]
 
     def alias(self, prefix: str) -> str:
         self.counter[0] += 1
@@ -62,9 +76,10 @@ class RelationPass:
     def join(self, frame: "Frame") -> exp.Join:
         relation, clock = self.relation, self.scope.clock
         measures = list(self.measures.values())
-        schema, name = self.scope.project.relation_of(relation.model)
+        schema, name = self.scope.relation_of(relation.model)
         fk = self.column(relation.foreign_key)
-        filters: list[exp.Expression] = [exp.not_(exp.Is(this=fk.copy(), expression=exp.null()))]
+        filters: list[exp.Expression] = [exp.not_(exp.Is(this=fk.copy(), expression=exp.null())),
+                                         *self.scope.only_keys(fk.copy())]
         if relation.time:
             # Rows later than as_of never count; rows without a time count only without a window.
             not_future = exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
@@ -83,9 +98,10 @@ class RelationPass:
                 aggregate = FilteredAgg(this=aggregate.copy(), expression=condition.copy())
             outputs.append(exp.alias_(aggregate.copy(), alias, quoted=True))
         subquery = (exp.select(*outputs)
-                    .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True))
-                    .where(exp.and_(*filters))
-                    .group_by(fk.copy()))
+                    .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True,
+                                      copy=False), copy=False)
+                    .where(exp.and_(*filters, copy=False), copy=False)
+                    .group_by(fk.copy(), copy=False))
         return exp.Join(this=subquery.subquery(exp.to_identifier(self.derived, quoted=True)), side="LEFT",
                         on=exp.EQ(this=exp.column("k", table=self.derived, quoted=True),
                                   expression=frame.column(frame.entity.key)))
@@ -253,9 +269,11 @@ def test(column: exp.Expression, comparison: t.Comparison, scope: Scope, negated
     if comparison.op == "is_set":
         if bool(comparison.value) != negated:
             return exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
-                            exp.NEQ(this=exp.cast(column.copy(), "TEXT"), expression=exp.Literal.string("")))
+                            exp.NEQ(this=exp.cast(column.copy(), "TEXT"),
+                                    expression=CaseSensitive(this=exp.Literal.string(""))))
         return exp.paren(exp.or_(exp.Is(this=column.copy(), expression=exp.null()),
-                                 exp.EQ(this=exp.cast(column.copy(), "TEXT"), expression=exp.Literal.string(""))),
+                                 exp.EQ(this=exp.cast(column.copy(), "TEXT"),
+                                        expression=CaseSensitive(this=exp.Literal.string("")))),
                          copy=False)
     return outcome(positive_test(column, comparison, scope), nullable, negated)
 

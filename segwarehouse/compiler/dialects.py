@@ -1,6 +1,10 @@
 """Every dialect quirk in one place: our semantic nodes and the fixes sqlglot needs per dialect."""
 from __future__ import annotations
 
+import contextvars
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlglot import exp
@@ -16,8 +20,9 @@ class HexToInt(exp.Expression, exp.Func):
 
 
 class CaseSensitive(exp.Expression, exp.Func):
-    """Marks a text literal whose comparison must respect case whatever the column's collation."""
-    arg_types = {"this": True}
+    """Marks a text literal whose comparison must respect case whatever the column's collation.
+    `collation`: the exact (binary, NO PAD) collation of the server, set by its adapter."""
+    arg_types = {"this": True, "collation": False}
 
 
 class FilteredAgg(exp.Expression, exp.Func):
@@ -119,6 +124,83 @@ def _mysql_datatype(base):
     return datatype
 
 
+def _snowflake_regexp(self, expression: exp.RegexpLike) -> str:
+    # Snowflake's REGEXP_LIKE/RLIKE must match the whole value; `matches` searches anywhere.
+    # REGEXP_INSTR finds the first match anywhere (0 when there is none).
+    found = _fn("REGEXP_INSTR", expression.this.copy(), expression.expression.copy())
+    return self.sql(exp.GT(this=found, expression=exp.Literal.number(0)))
+
+
+def _interval_shift(base_sql, sign: int):
+    """Spark/Databricks DATE_ADD(ts, n) adds days and returns a DATE. A shift of the live clock
+    (`within_last: 2 hours` in a view) is written as timestamp +/- INTERVAL, keeping its unit and
+    its timestamp type; other date arithmetic (from `sql:` conditions) is left as sqlglot writes it."""
+    def shift(self, expression) -> str:
+        if not isinstance(expression.this, UtcNow):
+            return base_sql(self, expression)
+        unit = expression.args.get("unit")
+        interval = exp.Interval(this=exp.Literal.string(str(expression.expression.name)),
+                                unit=exp.var(unit.name if unit is not None else "DAY"))
+        node = exp.Add if sign > 0 else exp.Sub
+        return self.sql(exp.Paren(this=node(this=expression.this.copy(), expression=interval)))
+    return shift
+
+
+@dataclass(frozen=True)
+class Quoting:
+    """dbt's `quoting:` config: whether database, schema and relation names are quoted as written.
+    Unquoted names are folded as the warehouse folds them (Snowflake: to upper case); column
+    names follow `identifier`, like the unquoted columns dbt models create."""
+    database: bool = True
+    schema: bool = True
+    identifier: bool = True
+
+
+# dbt's defaults per adapter: dbt-snowflake quotes nothing, so tables dbt built are stored upper-case.
+DEFAULT_QUOTING = {"snowflake": Quoting(False, False, False)}
+_QUOTING: contextvars.ContextVar[dict[str, Quoting]] = contextvars.ContextVar("segw_quoting", default={})
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
+
+
+def quoting(dialect_name: str) -> Quoting:
+    return _QUOTING.get().get(dialect_name) or DEFAULT_QUOTING.get(dialect_name, Quoting())
+
+
+@contextmanager
+def quoting_config(dialect_name: str, config: Quoting):
+    """Compile with a project's `quoting:` config instead of the dialect's default."""
+    token = _QUOTING.set({**_QUOTING.get(), dialect_name: config})
+    try:
+        yield
+    finally:
+        _QUOTING.reset(token)
+
+
+def _folding_identifiers(name: str, base):
+    """identifier_sql/table_parts for a warehouse that folds unquoted names to upper case: a name
+    dbt would leave unquoted is written as the warehouse stores it ("CUSTOMERS"), still quoted so
+    that reserved words stay names. Names that need quotes anyway (spaces, dashes) stay as written."""
+    def fold(self, identifier: exp.Identifier, quoted: bool) -> exp.Identifier:
+        if quoted or not identifier.quoted or not PLAIN_NAME.match(identifier.name):
+            return identifier
+        return exp.to_identifier(identifier.name.upper(), quoted=True)
+
+    def table_parts(self, expression: exp.Table) -> str:
+        config = quoting(name)
+        parts = []
+        for part, keep in (("catalog", config.database), ("db", config.schema), ("this", config.identifier)):
+            value = expression.args.get(part)
+            if value is None:
+                continue
+            parts.append(self.sql(fold(self, value, keep) if isinstance(value, exp.Identifier) else value))
+        return ".".join(parts)
+
+    def identifier_sql(self, expression: exp.Identifier) -> str:
+        return base.identifier_sql(self, fold(self, expression, quoting(name).identifier))
+
+    return {"table_parts": table_parts, "identifier_sql": identifier_sql}
+
+
 def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
     transforms = {
         HexToInt: lambda self, e: self.sql(HEX_TO_INT[name](e.this)),
@@ -134,8 +216,14 @@ def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
         # COLLATE, not BINARY: BINARY would make LEFT/RIGHT/LOCATE count bytes, not characters.
         # On the literal: an explicit collation wins the coercibility contest against a text
         # column, and a DATE/DATETIME column compares with the string as a temporal value.
-        transforms[CaseSensitive] = lambda self, e: f"({self.sql(e, 'this')} COLLATE utf8mb4_bin)"
+        transforms[CaseSensitive] = lambda self, e: (
+            f"({self.sql(e, 'this')} COLLATE {e.args.get('collation') or 'utf8mb4_bin'})")
         transforms[exp.RegexpLike] = _mysql_regexp
+    if name == "snowflake":
+        transforms[exp.RegexpLike] = _snowflake_regexp
+    if name == "databricks":
+        transforms[exp.DateAdd] = _interval_shift(base.Generator.TRANSFORMS[exp.DateAdd], +1)
+        transforms[exp.DateSub] = _interval_shift(base.Generator.TRANSFORMS[exp.DateSub], -1)
     return transforms
 
 
@@ -148,6 +236,8 @@ def dialect(name: str) -> Dialect:
     generator_attrs = {"TRANSFORMS": {**base.Generator.TRANSFORMS, **_dialect_transforms(name, base)}}
     if name == "mysql":
         generator_attrs["datatype_sql"] = _mysql_datatype(base.Generator.datatype_sql)
+    if name == "snowflake":
+        generator_attrs.update(_folding_identifiers(name, base.Generator))
     generator = type("Generator", (base.Generator,), generator_attrs)
     cls = type(f"Segw{base.__name__}", (base,), {"Generator": generator})
     return cls()

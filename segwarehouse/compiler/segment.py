@@ -58,27 +58,28 @@ def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
         condition = membership_condition(segment, frame)
     finally:
         scope.segment = outer_segment
-    schema, name = project.relation_of(entity.model)
+    schema, name = scope.relation_of(entity.model)
+    # The query is built in place (copy=False): every part is fresh and used once.
     query = exp.select(*outputs(frame)).from_(
-        exp.alias_(exp.table_(name, db=schema, quoted=True), frame.alias, table=True, quoted=True))
+        exp.alias_(exp.table_(name, db=schema, quoted=True), frame.alias, table=True, quoted=True, copy=False),
+        copy=False)
     for join in frame.all_joins():
-        query = query.join(join)
+        query = query.join(join, copy=False)
     key = frame.column(entity.key)
-    return query.where(exp.and_(exp.not_(exp.Is(this=key, expression=exp.null())), condition))
-
-
-def member_keys(segment: t.Segment, scope: Scope) -> exp.Select:
-    """The keys of a segment's members, for in_segment, include and exclude."""
-    entity = scope.project.entities[segment.entity]
-    return _select(segment, scope, lambda frame: [frame.column(entity.key)])
+    return query.where(exp.and_(exp.not_(exp.Is(this=key, expression=exp.null()), copy=False),
+                                *scope.only_keys(key.copy()), condition, copy=False), copy=False)
 
 
 def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | None,
-                  sql_dialect: str | None = None) -> exp.Select:
-    """The members of a segment at as_of (None: live, for views) with split, columns and traits."""
+                  sql_dialect: str | None = None, keys: tuple[str, str] | None = None,
+                  tables: dict[str, tuple[str, str]] | None = None) -> exp.Select:
+    """The members of a segment at as_of (None: live, for views) with split, columns and traits;
+    with `keys` (schema, table with column `k`), only among those keys, reading models from
+    `tables` (model -> (schema, table)) where given (incremental runs)."""
     entity = project.entities[segment.entity]
     clock = Clock(None if segment.materialized == "view" else as_of)
-    scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect)
+    scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect,
+                  keys=keys, tables=tables)
 
     def outputs(frame: Frame) -> list[exp.Expression]:
         key = frame.column(entity.key)

@@ -38,6 +38,7 @@ class ProjectConfig(BaseModel):
     models_dialect: Optional[str] = None
     lock_timeout: float = 300
     seeds: dict[str, SeedConfig] = Field(default_factory=dict)
+    dbt_project: Optional[str] = None  # a dbt project whose target/manifest.json resolves ref()/source()
     _locations: dict = PrivateAttr(default_factory=dict)  # (seed, column) -> Location in the file
 
 
@@ -104,6 +105,14 @@ def load_config(project_dir: Path) -> ProjectConfig:
         if key in data:
             config._locations["profile"] = doc.at(data, key)
             break
+    if config.dbt_project is not None:
+        config._locations["dbt_project"] = doc.at(data, "dbt_project")
+        if config.profile is None:  # dbt's habit: the profile its dbt_project.yml names
+            from .dbt import project_file
+            dbt_profile = project_file(project_dir / config.dbt_project, doc.at(data, "dbt_project")).get("profile")
+            if dbt_profile:
+                config = config.model_copy(update={"profile": str(dbt_profile)})
+                config._locations.update(dbt_project=doc.at(data, "dbt_project"), profile=doc.at(data, "dbt_project"))
     if config.profile is None:
         config = config.model_copy(update={"profile": config.name})
     return config

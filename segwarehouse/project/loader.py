@@ -26,6 +26,10 @@ class Project:
     lists: dict[str, t.StaticList]
     macros: list[tuple[str, str]] = field(default_factory=list)
     priority_lists: dict[str, t.PriorityList] = field(default_factory=dict)  # [1.1]
+    # `model: ref('x')` / `source('a', 'b')` as written -> (schema, name), from dbt's manifest or sources
+    external: dict[str, tuple[str, str]] = field(default_factory=dict)
+    dbt: object = None  # the dbt Manifest of `dbt_project:`, if any
+    source_loaded_at: dict[tuple[str, str], str] = field(default_factory=dict)  # loaded_at_field
 
     @property
     def model_schema(self) -> str:
@@ -58,7 +62,10 @@ class Project:
         return build(self, as_of, select, **kwargs)
 
     def relation_of(self, model_name: str) -> tuple[str, str]:
-        """(schema, name) of a model, a seed, or a `schema.table` already in the warehouse."""
+        """(schema, name) of a model, a seed, a dbt ref()/source(), or a `schema.table` already in
+        the warehouse."""
+        if model_name in self.external:
+            return self.external[model_name]
         if model_name in self.models:
             return self.model_schema, model_name
         if "." in model_name:
@@ -89,15 +96,17 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
     config = load_config(root)
     if vars:
         config = config.model_copy(update={"vars": {**config.vars, **vars}})
+    dbt_dir = root / config.dbt_project if config.dbt_project else None
     target_obj = load_target(root, config.profile, target,
                              Path(profiles_dir) if profiles_dir else None,
                              profile_location=config._locations.get("profile"),
-                             config_missing=not (root / CONFIG_FILE).is_file())
+                             config_missing=not (root / CONFIG_FILE).is_file(), dbt_dir=dbt_dir)
     models = discover(root)
     entities: dict[str, t.Entity] = {}
     segments: dict[str, t.Segment] = {}
     lists: dict[str, t.StaticList] = {}
     sources: dict[tuple[str, str], tuple[str, str]] = {}
+    source_loaded_at: dict[tuple[str, str], str] = {}
     seen: dict[str, Location] = {}
 
     def claim(name: str, loc: Location | None, kind: str) -> None:
@@ -117,13 +126,20 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
             entities[entity.name] = entity
         for i, node in enumerate(parser.sequence(data.get("sources") or [], "`sources`", data, "sources")):
             node = parser.mapping(node, "a source", data["sources"], i)
-            parser.check_keys(node, ("name", "schema", "tables", "description", "database"), "a source")
+            parser.check_keys(node, SOURCE_KEYS, "a source")
             name = parser.text(node, "name", "a source")
             schema = parser.text(node, "schema", "a source", required=False) or name
             tables = parser.sequence(node.get("tables") or [], "`tables`", node, "tables")
             for j, table in enumerate(tables):
                 table = parser.mapping(table, "a source table", tables, j)
-                sources[(name, parser.text(table, "name", "a source table"))] = (schema, table["name"])
+                parser.check_keys(table, SOURCE_TABLE_KEYS, "a source table")
+                table_name = parser.text(table, "name", "a source table")
+                identifier = parser.text(table, "identifier", "a source table", required=False)
+                sources[(name, table_name)] = (schema, identifier or table_name)
+                loaded_at = (parser.text(table, "loaded_at_field", "a source table", required=False)
+                             or parser.text(node, "loaded_at_field", "a source", required=False))
+                if loaded_at:
+                    source_loaded_at[(name, table_name)] = loaded_at
         for i, node in enumerate(parser.sequence(data.get("models") or [], "`models`", data, "models")):
             node = parser.mapping(node, "a model description", data["models"], i)
             name = parser.text(node, "name", "a model description")
@@ -160,7 +176,11 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
             segments[derived.name] = derived
 
     project = Project(root, config, target_obj, models, sources, entities, {}, lists,
-                      load_macros(root), priority_lists)
+                      load_macros(root), priority_lists, source_loaded_at=source_loaded_at)
+    if dbt_dir is not None:
+        from .dbt import load_manifest
+        project.dbt = load_manifest(dbt_dir, config._locations.get("dbt_project"))
+    _resolve_dbt_calls(project)
     _resolve(project, segments)
     return project
 
@@ -235,6 +255,13 @@ def _resolve(project: Project, segments: dict[str, t.Segment]) -> None:
         _check_model(project, entity.model, entity.loc, f"entity '{entity.name}'")
         for rel in entity.relations.values():
             _check_model(project, rel.model, rel.loc, f"relation '{rel.name}' of entity '{entity.name}'")
+        for metric in entity.metrics.values():  # outcomes of `segw report`: a relation with time
+            relation = relation_for(entity, metric.related)
+            if not relation.time:
+                raise SegwError(f"metric '{metric.name}' of entity '{entity.name}' reads relation "
+                                f"'{relation.name}', which has no `time:` column", metric.loc,
+                                f"add `time: <column>` to relation '{relation.name}': outcomes count "
+                                "only rows after a member entered")
     for item in project.lists.values():
         _entity(project, item.entity, item.loc, f"list '{item.name}'")
         if item.source.endswith(".csv"):
@@ -266,8 +293,66 @@ def _resolve(project: Project, segments: dict[str, t.Segment]) -> None:
     project.segments.update((name, segments[name]) for name in order)
 
 
+# dbt's keys of sources.yml, accepted so that a dbt sources file reads as it is
+SOURCE_KEYS = ("name", "schema", "tables", "description", "database", "freshness", "loaded_at_field", "meta",
+               "tags", "loader", "quoting", "config", "overrides")
+SOURCE_TABLE_KEYS = ("name", "identifier", "description", "freshness", "loaded_at_field", "meta", "tags",
+                     "columns", "quoting", "config", "tests", "data_tests", "external", "loader")
+
+
+def _resolve_dbt_calls(project: Project) -> None:
+    """`model: ref('x')` / `source('a', 'b')` of entities, relations and lists: their relations,
+    from the dbt manifest (`dbt_project:`) or this project's own models and sources. A source's
+    `loaded_at_field` becomes the entity's or relation's `loaded_at` unless that is given."""
+    import dataclasses
+
+    from .dbt import parse_call, target_database
+
+    def resolve(text: str, loc) -> tuple[str | None, str]:
+        """(loaded_at_field, the model name to use) of a `model:`."""
+        call = parse_call(text)
+        if call is None:
+            return None, text
+        if project.dbt is not None:
+            relation = project.dbt.resolve(text, loc, project.dialect)
+            mine = target_database(project.target)
+            if relation.database and mine and relation.database.lower() != str(mine).lower():
+                raise SegwError(f"{text} is in database '{relation.database}', but target "
+                                f"'{project.target.name}' connects to '{mine}'", loc,
+                                "point profiles.yml at the database dbt builds into (for DuckDB: the "
+                                "same file), or use the same profile as dbt")
+            project.external[text] = (relation.schema, relation.identifier)
+            return relation.loaded_at_field, text
+        if call.fn == "source" and tuple(call.args) in project.sources:
+            project.external[text] = project.sources[tuple(call.args)]
+            return project.source_loaded_at.get(tuple(call.args)), text
+        if call.fn == "ref" and len(call.args) == 1 and call.args[0] in project.models:
+            return None, call.args[0]  # our own model, built by us
+        what = "sources in models/*.yml" if call.fn == "source" else "models/*.sql or seeds/*.csv"
+        raise SegwError(f"{text} names nothing in this project", loc,
+                        f"declare it among the {what}, or name the dbt project that builds it with "
+                        "`dbt_project: ../path` in segwarehouse.yml")
+
+    for name, entity in list(project.entities.items()):
+        relations = {}
+        for rel_name, rel in entity.relations.items():
+            loaded, model = resolve(rel.model, rel.at("model"))
+            if loaded and hasattr(rel, "loaded_at") and rel.loaded_at is None:
+                rel = dataclasses.replace(rel, loaded_at=loaded)
+            relations[rel_name] = dataclasses.replace(rel, model=model) if model != rel.model else rel
+        loaded, model = resolve(entity.model, entity.at("model"))
+        changes = {"relations": relations, "model": model}
+        if loaded and hasattr(entity, "loaded_at") and entity.loaded_at is None:
+            changes["loaded_at"] = loaded
+        project.entities[name] = dataclasses.replace(entity, **changes)
+    for name, item in list(project.lists.items()):
+        _, model = resolve(item.source, item.loc)
+        if model != item.source:
+            project.lists[name] = dataclasses.replace(item, source=model)
+
+
 def _check_model(project: Project, name: str, loc, what: str) -> None:
-    if name in project.models or "." in name:
+    if name in project.models or "." in name or name in project.external:
         return
     raise SegwError(f"{what} uses model '{name}', which is not a model or seed of this project", loc,
                     did_you_mean(name, project.models) or

@@ -31,6 +31,7 @@ class SegmentData:
     last_as_of: dt.datetime | None = None
     runs: list[dict] = field(default_factory=list)       # as_of, size, entered, exited, status
     splits: dict[str, int] = field(default_factory=dict)
+    outcomes: list[dict] = field(default_factory=list)  # latest `segw report --save` per metric
 
 
 @dataclass
@@ -90,6 +91,9 @@ def collect(project: Project, adapter) -> SiteData:
                 data.overlaps[entity] = overlap(adapter, project, names, entity)
             else:
                 data.overlaps[entity] = Overlap(entity, names, {n: 0 for n in names})
+    from ..outcomes import latest_saved
+    for name, reports in latest_saved(adapter, project).items():
+        data.segments[name].outcomes = reports
     return data
 
 
@@ -329,6 +333,16 @@ def segment_page(project: Project, segment: t.Segment, data: SiteData, sql: str)
     if segment.splits:
         page.add("<h2>Split sizes</h2>")
         page.chart(split_spec(item.splits), "no stored members yet")
+    if item.outcomes:  # the latest `segw report --save` of each metric (docs/outcomes.md)
+        from ..outcomes import outcome_rows_html, outcome_spec
+        page.add('<h2 id="outcomes">Outcomes</h2>')
+        for report_ in item.outcomes:
+            start = f"{report_['period_start']:%Y-%m-%d}" if report_["period_start"] else "the start"
+            page.add(f"<h3>{esc(report_['metric'])} <span class=\"muted\">({esc(report_['kind'])}; members who "
+                     f"entered {esc(start)} .. {report_['period_end']:%Y-%m-%d}; saved "
+                     f"{report_['computed_at']:%Y-%m-%d %H:%M} UTC; control {esc(report_['control'])})</span></h3>")
+            page.chart(outcome_spec(report_), "no members")
+            page.add(outcome_rows_html(report_, esc))
     result = data.overlaps.get(segment.entity)
     page.add(f"<h2>Overlap with other {esc(segment.entity)} segments</h2>")
     if result is not None and segment.name in result.segments and len(result.segments) >= 2:

@@ -22,6 +22,7 @@ TIME_MEASURE_OPS = ("after", "before", "within_last", "not_within_last", "within
 SEGMENT_KEYS = ("name", "title", "description", "entity", "category", "tags", "rules", "exclude",
                 "include", "splits", "materialized", "schedule", "columns", "split_seed", "traits")
 MATERIALIZATIONS = ("view", "table", "incremental")
+METRIC_KEYS = ("related", "event", "where", "within", "count", "sum", "description")  # entity `metrics:`
 
 
 def type_name(value: AnyValue) -> str:
@@ -509,7 +510,8 @@ class Parser:
 
     def entity(self, node: AnyValue, parent: list, index: int) -> t.Entity:
         node = self.mapping(node, "an entity", parent, index)
-        self.check_keys(node, ("name", "model", "key", "relations", "description"), "an entity")
+        self.check_keys(node, ("name", "model", "key", "relations", "description", "loaded_at", "metrics"),
+                        "an entity")
         name = self.name(node, "name", "an entity")
         what = f"entity '{name}'"
         relations = {}
@@ -519,15 +521,71 @@ class Parser:
             self.check_name(str(rel_name), body, rel_name, "a relation")
             rel = self.mapping(rel, f"relation '{rel_name}'", body, rel_name)
             rwhat = f"relation '{rel_name}' of {what}"
-            self.check_keys(rel, ("model", "foreign_key", "time", "name", "description"), rwhat)
+            self.check_keys(rel, ("model", "foreign_key", "time", "name", "description", "loaded_at"), rwhat)
             relations[rel_name] = t.RelationSpec(
                 rel_name, self.text(rel, "model", rwhat), self.text(rel, "foreign_key", rwhat),
                 self.text(rel, "time", rwhat, required=False),
                 self.text(rel, "name", rwhat, required=False), loc=self.doc.at(body, rel_name),
-                locs={k: self.doc.at(rel, k) for k in ("model", "foreign_key", "time", "name") if k in rel})
+                locs={k: self.doc.at(rel, k) for k in ("model", "foreign_key", "time", "name", "loaded_at")
+                      if k in rel},
+                loaded_at=self.text(rel, "loaded_at", rwhat, required=False))
         return t.Entity(name, self.text(node, "model", what), self.text(node, "key", what),
                         relations, loc=self.doc.at(parent, index),
-                        locs={k: self.doc.at(node, k) for k in ("model", "key") if k in node})
+                        locs={k: self.doc.at(node, k) for k in ("model", "key", "loaded_at") if k in node},
+                        loaded_at=self.text(node, "loaded_at", what, required=False),
+                        metrics=self.metrics(node, what))
+
+    def metrics(self, node: dict, what: str) -> dict[str, t.Metric]:
+        """`metrics: {NAME: {event: E | related: R, where:, count: true | sum: {of: C}, within: D}}`:
+        the outcomes `segw report` reads; without a measure a metric is a rate (did it happen)."""
+        if node.get("metrics") is None:
+            return {}
+        body = self.mapping(node["metrics"], f"`metrics` of {what}", node, "metrics")
+        out: dict[str, t.Metric] = {}
+        for name, spec in body.items():
+            self.check_name(str(name), body, name, "a metric")
+            loc = self.doc.at(body, name)
+            spec = self.mapping(spec, f"metric '{name}'", body, name)
+            mwhat = f"metric '{name}' of {what}"
+            for key in spec:
+                if key in METRIC_KEYS:
+                    continue
+                if key in t.WINDOW_OPS:
+                    hint = "a metric's only window is `within: DURATION` after entering the segment"
+                elif key in t.MEASURES + t.TIME_MEASURES:
+                    hint = "a metric is a rate (no measure), `count: true` or `sum: {of: COLUMN}`"
+                else:
+                    hint = did_you_mean(str(key), METRIC_KEYS) or f"allowed keys: {', '.join(METRIC_KEYS)}"
+                self.fail(f"unknown key '{key}' in {mwhat}", spec, key, hint)
+            if ("related" in spec) == ("event" in spec):
+                self.fail(f"{mwhat} needs exactly one of `related:` or `event:`", spec,
+                          "event" if "event" in spec else None,
+                          "e.g. `{event: purchase, within: 14 days}` or `{related: orders, sum: {of: amount}}`")
+            if "count" in spec and "sum" in spec:
+                self.fail(f"{mwhat} takes one measure, got count and sum", spec, "sum")
+            kind, measure = "rate", t.Measure("count", None)
+            if "count" in spec:
+                if spec["count"] is not True:
+                    self.fail(f"`count` of {mwhat} takes `true`, got {spec['count']!r}", spec, "count",
+                              "write `count: true`; a metric is the measure itself, not a comparison")
+                kind = "count"
+            if "sum" in spec:
+                sum_body = self.mapping(spec["sum"], f"`sum` of {mwhat}", spec, "sum")
+                for key in sum_body:
+                    if key != "of":
+                        self.fail(f"`sum` of {mwhat} takes only `of:`, got '{key}'", sum_body, key,
+                                  "write `sum: {of: COLUMN}`; a metric is the measure itself, not a comparison")
+                kind, measure = "sum", t.Measure("sum", None, self.text(sum_body, "of", f"`sum` of {mwhat}"))
+            where = None
+            if spec.get("where") is not None:
+                where = self.condition(spec["where"], spec, "where", in_related=True)
+            related = t.Related(self.text(spec, "related", mwhat) if "related" in spec else "", measure,
+                                where, None, self.text(spec, "event", mwhat) if "event" in spec else None,
+                                loc=loc)
+            within = self.duration(spec["within"], spec, "within") if "within" in spec else None
+            out[str(name)] = t.Metric(str(name), kind, related, within,
+                                      self.text(spec, "description", mwhat, required=False), loc=loc)
+        return out
 
 
 def slug(title: str) -> str:

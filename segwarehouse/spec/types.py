@@ -181,10 +181,27 @@ class RelationSpec:
     event_name: str | None = None
     loc: Location | None = field(default=None, compare=False)
     locs: dict = field(default_factory=dict, compare=False, repr=False)  # key -> Location of its line
+    loaded_at: str | None = None  # [1.1] when a row arrived or last changed (incremental segments)
 
     def at(self, key: str) -> Location | None:
         """Where `key:` (foreign_key, time, name) of this relation is written, else the relation."""
         return self.locs.get(key) or self.loc
+
+
+METRIC_KINDS = ("rate", "count", "sum")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named outcome of an entity, read by `segw report`: over the related rows matching
+    `related` (relation, `event:`, `where:`) after a member entered a segment, within `within`:
+    `rate` (at least one such row), `count` (how many) or `sum` (of `of`)."""
+    name: str
+    kind: str  # one of METRIC_KINDS
+    related: Related  # relation, event and where; its measure is count, or sum of `of`
+    within: Duration | None = None  # attribution window after entering (None: while a member)
+    description: str | None = None
+    loc: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -195,6 +212,8 @@ class Entity:
     relations: dict[str, RelationSpec]
     loc: Location | None = field(default=None, compare=False)
     locs: dict = field(default_factory=dict, compare=False, repr=False)  # key -> Location of its line
+    loaded_at: str | None = None  # [1.1] when an entity row arrived or last changed
+    metrics: dict = field(default_factory=dict, compare=False, repr=False)  # name -> Metric (outcomes)
 
     def at(self, key: str) -> Location | None:
         """Where `key:` (key, model) of this entity is written, else the entity."""

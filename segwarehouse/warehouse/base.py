@@ -1,16 +1,58 @@
 """The one small interface every engine adapter implements; the only room that talks to a database."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import secrets
+import time
 from contextlib import contextmanager
 from typing import Iterable, Sequence
 
 from sqlglot import exp
 
 from ..compiler.dialects import to_sql
-from ..errors import WarehouseError, WarehouseUnavailable
+from ..errors import WarehouseBusy, WarehouseError, WarehouseUnavailable
 from ..project.jinja import SECRETS
+
+log = logging.getLogger("segwarehouse.sql")
+SQL_SHOWN = 400  # characters of a statement shown in the log (whitespace collapsed)
+
+
+def one_line(sql: str, limit: int = SQL_SHOWN) -> str:
+    """A statement on one line for the log, cut after `limit` characters, secrets masked."""
+    text = " ".join(str(sql).split())
+    if len(text) > limit:
+        text = f"{text[:limit]}… [+{len(text) - limit} chars]"
+    return SECRETS.mask(text)
+
+
+def _timed(run):
+    """Wrap an adapter's `_execute` so every statement is logged at DEBUG with its duration and
+    row count (when the driver knows it without fetching): one place for every engine."""
+    @functools.wraps(run)
+    def execute(self, sql, params=None):
+        if self._executing:  # a subclass calling its parent's _execute: counted once
+            return run(self, sql, params)
+        self._executing = True
+        started = time.perf_counter()
+        try:
+            cursor = run(self, sql, params)
+        except Exception as exc:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%7.3fs failed | %s | %s", time.perf_counter() - started, one_line(sql),
+                          one_line(str(exc), 200))
+            raise
+        finally:
+            self._executing = False
+        if log.isEnabledFor(logging.DEBUG):
+            rows = getattr(cursor, "rowcount", -1)
+            rows = rows if isinstance(rows, int) and rows >= 0 else None
+            log.debug("%7.3fs %s| %s", time.perf_counter() - started,
+                      "" if rows is None else f"{rows} row{'' if rows == 1 else 's'} ", one_line(sql))
+        return cursor
+    execute._segw_timed = True
+    return execute
 
 
 class Adapter:
@@ -25,6 +67,29 @@ class Adapter:
         self.target = target
         self.in_transaction = False
         self.lock_timeout: float | None = None
+        self.timings: dict[str, float] = {}  # wall seconds per phase (see `phase`)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        run = cls.__dict__.get("_execute")
+        if run is not None and not getattr(run, "_segw_timed", False):
+            cls._execute = _timed(run)
+
+    _executing = False
+
+    @contextmanager
+    def phase(self, name: str):
+        """Add the wall time of the block to `timings[name]` (a transaction is the phase `commit`)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+
+    def take_timings(self) -> dict[str, float]:
+        """The phase timings so far, rounded to milliseconds, and start counting afresh."""
+        out, self.timings = {k: round(v, 3) for k, v in self.timings.items()}, {}
+        return out
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence | None = None):  # returns a cursor-like
@@ -69,9 +134,9 @@ class Adapter:
                                         hint="the server restarted or closed the session; run again")
         if self.is_lock_timeout(exc):
             waited = f" after {self.lock_timeout:g} s" if self.lock_timeout is not None else ""
-            return WarehouseError(f"gave up waiting for a lock{waited}: another session holds a lock "
-                                  f"on a table this build writes ({text})",
-                                  hint="wait for the other session to finish, or raise --lock-timeout")
+            return WarehouseBusy(f"gave up waiting for a lock{waited}: another session holds a lock "
+                                 f"on a table this build writes ({text})",
+                                 hint="wait for the other session to finish, or raise --lock-timeout")
         return WarehouseError(text)
 
     broken = False
@@ -125,7 +190,13 @@ class Adapter:
 
     @contextmanager
     def transaction(self):
-        """All statements inside commit together or not at all (not re-entrant: one at a time)."""
+        """All statements inside commit together or not at all (not re-entrant: one at a time).
+        Its wall time counts as the phase `commit`."""
+        with self.phase("commit"), self._transaction():
+            yield self
+
+    @contextmanager
+    def _transaction(self):
         if self.in_transaction:
             raise RuntimeError("a transaction is already open on this connection")
         self.execute(self.begin_statement)
@@ -184,6 +255,7 @@ class Adapter:
     wants_indexes = True  # servers plan key joins with indexes; DuckDB hashes without them
     indexes_work_tables = False  # stage and delta tables need indexes (MySQL's nested-loop joins)
     full_outer_join = True
+    concurrent_writers = True  # may `--threads N` build segments on N connections at once?
 
     def create_work_index(self, schema: str, table: str, columns: list[str]) -> None:
         """An index on a short-lived work table, where the engine's joins need one."""

@@ -1,7 +1,9 @@
 """Snowflake, BigQuery and Databricks through their SQLAlchemy dialects (not executed in our CI)."""
 from __future__ import annotations
 
+import sqlglot
 from sqlalchemy.engine import URL
+from sqlglot import exp
 
 from ..errors import SegwError
 from .sqlalchemy_engines import ServerAdapter
@@ -43,3 +45,18 @@ class CloudAdapter(ServerAdapter):
 
     def url(self, target) -> URL:
         return url_for(target)
+
+    def _stored(self, schema: str, name: str) -> tuple[str, str]:
+        """(schema, name) as the warehouse stores them: the names the compiled SQL resolves to
+        (Snowflake folds unquoted names, dbt's default `quoting:`, to upper case)."""
+        written = self.sql(exp.table_(name, db=schema, quoted=True))
+        stored = sqlglot.parse_one(written, read=self.dialect, into=exp.Table)
+        return stored.db, stored.name
+
+    def relation_kind(self, schema: str, name: str) -> str | None:
+        return super().relation_kind(*self._stored(schema, name))
+
+    def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
+        rows = super().column_types(*self._stored(schema, name))
+        folded = {self._stored("s", column.lower())[1]: column.lower() for column, _ in rows}
+        return [(folded.get(column, column), kind) for column, kind in rows]

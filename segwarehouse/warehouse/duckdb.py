@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SegwError, WarehouseError
+from ..errors import SegwError, WarehouseBusy
 from .base import Adapter
 
 
@@ -13,6 +13,7 @@ class DuckDBAdapter(Adapter):
     max_identifier = 255
     placeholder = "?"
     wants_indexes = False
+    concurrent_writers = False  # one writer per file: --threads builds one segment at a time
 
     def __init__(self, target):
         super().__init__(target)
@@ -30,8 +31,8 @@ class DuckDBAdapter(Adapter):
                 raise SegwError(f"cannot open DuckDB file {path}: {detail}", target.location,
                                 "check `path:` of the target in profiles.yml") from None
             # Busy, not wrong: a build-time failure (exit 1) that runner.connect_waiting retries.
-            raise WarehouseError(f"cannot open DuckDB file {path}: {detail}", target.location,
-                                 "another process may be writing to it; wait and retry") from None
+            raise WarehouseBusy(f"cannot open DuckDB file {path}: {detail}", target.location,
+                                "another process may be writing to it; wait and retry") from None
         self.connection.execute("SET TimeZone = 'UTC'")
 
     def _execute(self, sql, params=None):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ..compiler.dialects import CaseSensitive
+
 from ..errors import SegwError, WarehouseUnavailable
 from .base import Adapter
 
@@ -192,6 +194,14 @@ class MySQLAdapter(ServerAdapter):
 
     def key_text(self, value: exp.Expression) -> exp.Expression:
         return exp.Collate(this=exp.cast(value, "CHAR"), expression=exp.var(self.key_collation))
+
+    def sql(self, statement: exp.Expression | str) -> str:
+        # Text tests compare exactly: the server's binary NO PAD collation ('a' is not 'a ').
+        if not isinstance(statement, str) and statement.find(CaseSensitive):
+            statement = statement.copy()
+            for node in statement.find_all(CaseSensitive):
+                node.set("collation", exp.var(self.key_collation))
+        return super().sql(statement)
 
     def index_column_sql(self, schema: str, table: str, column: str) -> str:
         # TEXT columns are indexed by a prefix; equality lookups then check the whole value.

@@ -369,7 +369,7 @@ main(["schedule", "--project-dir", sys.argv[1], "--max-sleep", "1"])
 """
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
 def test_sigterm_inside_a_segment_finishes_it_and_stops(engine, project_factory):
     project = project_factory(engine, many_segments(), {"vars": {"version": 1}})
     old, new, since = prepare_old_and_new(project)
@@ -393,7 +393,7 @@ def test_sigterm_inside_a_segment_finishes_it_and_stops(engine, project_factory)
         assert f"segment={name} status=success" in output
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
 def test_sigterm_during_a_scheduled_build_leaves_every_segment_old_or_new(engine, project_factory):
     if engine == "duckdb":  # the file is locked while it builds: time the signal by a build like it
         from segwarehouse.runner import Events
@@ -413,7 +413,7 @@ def test_sigterm_during_a_scheduled_build_leaves_every_segment_old_or_new(engine
     lines = Lines(proc)
     try:
         lines.wait_for("scheduler started", timeout=10)
-        if engine == "postgres":  # watch segment_runs fill up, then strike
+        if engine in SERVERS:  # watch segment_runs fill up, then strike
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
                 done = project.query("SELECT COUNT(*) FROM {seg}.segment_runs WHERE started_at > "
@@ -432,7 +432,7 @@ def test_sigterm_during_a_scheduled_build_leaves_every_segment_old_or_new(engine
     assert "Traceback" not in proc.stderr.read()
     which = check_all_or_nothing(project, old, new, since)
     assert "old" in which.values(), "the signal came after the build; nothing was interrupted"
-    if engine == "postgres":  # watched: it was stopped between the first and the last segment
+    if engine in SERVERS:  # watched: it was stopped between the first and the last segment
         assert which["s00"] == "new" and which[SEGMENTS[-1]] == "old", which
 
 

@@ -6,7 +6,9 @@ LEFT JOIN (
     `r2`.`customer_id` AS `k`,
     COUNT(
       CASE
-        WHEN CAST(`r2`.`occurred_at` AS TIMESTAMP) < DATE_ADD(TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()), -14)
+        WHEN CAST(`r2`.`occurred_at` AS TIMESTAMP) < (
+          TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()) - INTERVAL '14' DAY
+        )
         AND `r2`.`event_name` = 'page_view'
         THEN 1
       END
@@ -14,7 +16,9 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN (
-          CAST(`r2`.`occurred_at` AS TIMESTAMP) > DATE_ADD(TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()), -14)
+          CAST(`r2`.`occurred_at` AS TIMESTAMP) > (
+            TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()) - INTERVAL '14' DAY
+          )
           AND CAST(`r2`.`occurred_at` AS TIMESTAMP) <= TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE())
         )
         AND `r2`.`event_name` = 'page_view'
@@ -31,12 +35,16 @@ LEFT JOIN (
     )
     AND (
       (
-        CAST(`r2`.`occurred_at` AS TIMESTAMP) < DATE_ADD(TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()), -14)
+        CAST(`r2`.`occurred_at` AS TIMESTAMP) < (
+          TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()) - INTERVAL '14' DAY
+        )
         AND `r2`.`event_name` = 'page_view'
       )
       OR (
         (
-          CAST(`r2`.`occurred_at` AS TIMESTAMP) > DATE_ADD(TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()), -14)
+          CAST(`r2`.`occurred_at` AS TIMESTAMP) > (
+            TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()) - INTERVAL '14' DAY
+          )
           AND CAST(`r2`.`occurred_at` AS TIMESTAMP) <= TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE())
         )
         AND `r2`.`event_name` = 'page_view'

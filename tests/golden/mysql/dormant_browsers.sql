@@ -54,6 +54,7 @@ WHERE
       NOT COALESCE(`m3`.`v2`, 0) >= 1 AND NOT COALESCE(`m3`.`v3`, 0) >= 1
     )
     AND (
-      NOT `e1`.`last_name` IS NULL AND CAST(`e1`.`last_name` AS CHAR) <> ''
+      NOT `e1`.`last_name` IS NULL
+      AND CAST(`e1`.`last_name` AS CHAR) <> ('' COLLATE utf8mb4_bin)
     )
   );

@@ -1,20 +1,20 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
-      CAST("e1"."birthday" AS TIMESTAMP) >= CAST('1960-01-01 00:00:00' AS TIMESTAMP)
-      AND CAST("e1"."birthday" AS TIMESTAMP) < CAST('1991-01-01 00:00:00' AS TIMESTAMP)
+      CAST("E1"."BIRTHDAY" AS TIMESTAMP) >= CAST('1960-01-01 00:00:00' AS TIMESTAMP)
+      AND CAST("E1"."BIRTHDAY" AS TIMESTAMP) < CAST('1991-01-01 00:00:00' AS TIMESTAMP)
     )
-    AND "e1"."city" IN ('Geneva', 'Lausanne')
-    AND LEFT(LOWER("e1"."first_name"), 1) = LOWER('l')
+    AND "E1"."CITY" IN ('Geneva', 'Lausanne')
+    AND LEFT(LOWER("E1"."FIRST_NAME"), 1) = LOWER('l')
     AND (
-      "e1"."first_name" IS NULL OR NOT RIGHT("e1"."first_name", 1) = 'a'
+      "E1"."FIRST_NAME" IS NULL OR NOT RIGHT("E1"."FIRST_NAME", 1) = 'a'
     )
-    AND "e1"."customer_id" >= 10
-    AND "e1"."customer_id" <= 1990
-    AND "e1"."customer_id" > 0
-    AND "e1"."customer_id" < 100000
+    AND "E1"."CUSTOMER_ID" >= 10
+    AND "E1"."CUSTOMER_ID" <= 1990
+    AND "E1"."CUSTOMER_ID" > 0
+    AND "E1"."CUSTOMER_ID" < 100000
   );

@@ -1,36 +1,36 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
+    "R2"."CUSTOMER_ID" AS "K",
     AVG(
       CASE
         WHEN (
-          "r2"."status" IS NULL OR NOT "r2"."status" IN ('returned', 'cancelled')
+          "R2"."STATUS" IS NULL OR NOT "R2"."STATUS" IN ('returned', 'cancelled')
         )
-        THEN "r2"."amount"
+        THEN "R2"."AMOUNT"
       END
-    ) AS "v1",
-    MAX("r2"."amount") AS "v2",
-    MIN("r2"."amount") AS "v3"
-  FROM "main"."orders" AS "r2"
+    ) AS "V1",
+    MAX("R2"."AMOUNT") AS "V2",
+    MIN("R2"."AMOUNT") AS "V3"
+  FROM "MAIN"."ORDERS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."ordered_at" IS NULL
-      OR CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R2"."ORDERED_AT" IS NULL
+      OR CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    "m3"."v1" > 250
-    AND "m3"."v2" >= 350
+    "M3"."V1" > 250
+    AND "M3"."V2" >= 350
     AND (
-      "m3"."v3" >= 50 AND "m3"."v3" <= 10000
+      "M3"."V3" >= 50 AND "M3"."V3" <= 10000
     )
   );

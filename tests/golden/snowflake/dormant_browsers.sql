@@ -1,59 +1,59 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
+    "R2"."CUSTOMER_ID" AS "K",
     COUNT(
       CASE
-        WHEN CAST("r2"."occurred_at" AS TIMESTAMP) < DATEADD(DAY, 14 * -1, SYSDATE())
-        AND "r2"."event_name" = 'page_view'
+        WHEN CAST("R2"."OCCURRED_AT" AS TIMESTAMP) < DATEADD(DAY, 14 * -1, SYSDATE())
+        AND "R2"."EVENT_NAME" = 'page_view'
         THEN 1
       END
-    ) AS "v1",
+    ) AS "V1",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > DATEADD(DAY, 14 * -1, SYSDATE())
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= SYSDATE()
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > DATEADD(DAY, 14 * -1, SYSDATE())
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= SYSDATE()
         )
-        AND "r2"."event_name" = 'page_view'
+        AND "R2"."EVENT_NAME" = 'page_view'
         THEN 1
       END
-    ) AS "v2",
-    COUNT(CASE WHEN "r2"."event_name" = 'purchase' THEN 1 END) AS "v3"
-  FROM "main"."events" AS "r2"
+    ) AS "V2",
+    COUNT(CASE WHEN "R2"."EVENT_NAME" = 'purchase' THEN 1 END) AS "V3"
+  FROM "MAIN"."EVENTS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."occurred_at" IS NULL OR CAST("r2"."occurred_at" AS TIMESTAMP) <= SYSDATE()
+      "R2"."OCCURRED_AT" IS NULL OR CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= SYSDATE()
     )
     AND (
       (
-        CAST("r2"."occurred_at" AS TIMESTAMP) < DATEADD(DAY, 14 * -1, SYSDATE())
-        AND "r2"."event_name" = 'page_view'
+        CAST("R2"."OCCURRED_AT" AS TIMESTAMP) < DATEADD(DAY, 14 * -1, SYSDATE())
+        AND "R2"."EVENT_NAME" = 'page_view'
       )
       OR (
         (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > DATEADD(DAY, 14 * -1, SYSDATE())
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= SYSDATE()
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > DATEADD(DAY, 14 * -1, SYSDATE())
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= SYSDATE()
         )
-        AND "r2"."event_name" = 'page_view'
+        AND "R2"."EVENT_NAME" = 'page_view'
       )
-      OR "r2"."event_name" = 'purchase'
+      OR "R2"."EVENT_NAME" = 'purchase'
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    COALESCE("m3"."v1", 0) >= 1
+    COALESCE("M3"."V1", 0) >= 1
     AND (
-      NOT COALESCE("m3"."v2", 0) >= 1 AND NOT COALESCE("m3"."v3", 0) >= 1
+      NOT COALESCE("M3"."V2", 0) >= 1 AND NOT COALESCE("M3"."V3", 0) >= 1
     )
     AND (
-      NOT "e1"."last_name" IS NULL AND CAST("e1"."last_name" AS VARCHAR) <> ''
+      NOT "E1"."LAST_NAME" IS NULL AND CAST("E1"."LAST_NAME" AS VARCHAR) <> ''
     )
   );

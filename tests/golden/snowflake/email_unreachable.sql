@@ -1,15 +1,15 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    "e1"."suppressed" = TRUE
+    "E1"."SUPPRESSED" = TRUE
     OR (
-      "e1"."email_opt_in" IS NULL OR NOT "e1"."email_opt_in" = TRUE
+      "E1"."EMAIL_OPT_IN" IS NULL OR NOT "E1"."EMAIL_OPT_IN" = TRUE
     )
     OR (
-      "e1"."email" IS NULL OR NOT CHARINDEX('@', "e1"."email") > 0
+      "E1"."EMAIL" IS NULL OR NOT CHARINDEX('@', "E1"."EMAIL") > 0
     )
-    OR REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
+    OR REGEXP_INSTR("E1"."EMAIL", '^staff[0-9]+@') > 0
   );

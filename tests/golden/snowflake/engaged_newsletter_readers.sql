@@ -1,68 +1,68 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  "e1"."email" AS "email",
-  "e1"."first_name" AS "first_name"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  "E1"."EMAIL" AS "EMAIL",
+  "E1"."FIRST_NAME" AS "FIRST_NAME"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l4"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."newsletter" AS "l4"
+    CAST("L4"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."NEWSLETTER" AS "L4"
   WHERE
-    NOT "l4"."customer_id" IS NULL
-) AS "k5"
-  ON "k5"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L4"."CUSTOMER_ID" IS NULL
+) AS "K5"
+  ON "K5"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
+    "R2"."CUSTOMER_ID" AS "K",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."event_name" = 'email_open'
+        AND "R2"."EVENT_NAME" = 'email_open'
         THEN 1
       END
-    ) AS "v1",
+    ) AS "V1",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."event_name" = 'email_click'
+        AND "R2"."EVENT_NAME" = 'email_click'
         THEN 1
       END
-    ) AS "v2"
-  FROM "main"."events" AS "r2"
+    ) AS "V2"
+  FROM "MAIN"."EVENTS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
-    AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    NOT "R2"."CUSTOMER_ID" IS NULL
+    AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
       (
         (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."event_name" = 'email_open'
+        AND "R2"."EVENT_NAME" = 'email_open'
       )
       OR (
         (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."event_name" = 'email_click'
+        AND "R2"."EVENT_NAME" = 'email_click'
       )
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    COALESCE("m3"."v1", 0) >= 1
-    AND COALESCE("m3"."v2", 0) >= 1
-    AND NOT "k5"."k" IS NULL
-    AND "e1"."suppressed" = FALSE
+    COALESCE("M3"."V1", 0) >= 1
+    AND COALESCE("M3"."V2", 0) >= 1
+    AND NOT "K5"."K" IS NULL
+    AND "E1"."SUPPRESSED" = FALSE
   );

@@ -1,51 +1,51 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "b2"."customer_id" AS "k",
+    "B2"."CUSTOMER_ID" AS "K",
     CASE
-      WHEN "m5"."v1" IS NULL
+      WHEN "M5"."V1" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "m5"."v1" IS NULL THEN 1 ELSE 0 END, "m5"."v1")
-    END AS "r1",
-    COUNT("m5"."v1") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("m5"."v2", 0)) AS "r2",
-    COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("m5"."v3", 0)) AS "r3",
-    COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
+      ELSE RANK() OVER (ORDER BY CASE WHEN "M5"."V1" IS NULL THEN 1 ELSE 0 END, "M5"."V1")
+    END AS "R1",
+    COUNT("M5"."V1") OVER () AS "C1",
+    RANK() OVER (ORDER BY COALESCE("M5"."V2", 0)) AS "R2",
+    COUNT(*) OVER () AS "C2",
+    RANK() OVER (ORDER BY COALESCE("M5"."V3", 0)) AS "R3",
+    COUNT(*) OVER () AS "C3"
+  FROM "MAIN"."CUSTOMERS" AS "B2"
   LEFT JOIN (
     SELECT
-      "r4"."customer_id" AS "k",
-      MAX(CAST("r4"."ordered_at" AS TIMESTAMP)) AS "v1",
-      COUNT(*) AS "v2",
-      SUM("r4"."amount") AS "v3"
-    FROM "main"."orders" AS "r4"
+      "R4"."CUSTOMER_ID" AS "K",
+      MAX(CAST("R4"."ORDERED_AT" AS TIMESTAMP)) AS "V1",
+      COUNT(*) AS "V2",
+      SUM("R4"."AMOUNT") AS "V3"
+    FROM "MAIN"."ORDERS" AS "R4"
     WHERE
-      NOT "r4"."customer_id" IS NULL
+      NOT "R4"."CUSTOMER_ID" IS NULL
       AND (
-        "r4"."ordered_at" IS NULL
-        OR CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        "R4"."ORDERED_AT" IS NULL
+        OR CAST("R4"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     GROUP BY
-      "r4"."customer_id"
-  ) AS "m5"
-    ON "m5"."k" = "b2"."customer_id"
+      "R4"."CUSTOMER_ID"
+  ) AS "M5"
+    ON "M5"."K" = "B2"."CUSTOMER_ID"
   WHERE
-    NOT "b2"."customer_id" IS NULL
-) AS "q3"
-  ON "q3"."k" = "e1"."customer_id"
+    NOT "B2"."CUSTOMER_ID" IS NULL
+) AS "Q3"
+  ON "Q3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     5 * (
-      "q3"."r1" - 1
-    ) < 2 * "q3"."c1"
+      "Q3"."R1" - 1
+    ) < 2 * "Q3"."C1"
     AND 5 * (
-      "q3"."r2" - 1
-    ) < 2 * "q3"."c2"
+      "Q3"."R2" - 1
+    ) < 2 * "Q3"."C2"
     AND 5 * (
-      "q3"."r3" - 1
-    ) < 2 * "q3"."c3"
+      "Q3"."R3" - 1
+    ) < 2 * "Q3"."C3"
   );

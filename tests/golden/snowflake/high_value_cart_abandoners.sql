@@ -1,70 +1,70 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
+    "R2"."CUSTOMER_ID" AS "K",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
         AND (
-          "r2"."event_name" = 'add_to_cart' AND "r2"."cart_value" > 300
+          "R2"."EVENT_NAME" = 'add_to_cart' AND "R2"."CART_VALUE" > 300
         )
         THEN 1
       END
-    ) AS "v1",
+    ) AS "V1",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."event_name" = 'purchase'
+        AND "R2"."EVENT_NAME" = 'purchase'
         THEN 1
       END
-    ) AS "v2"
-  FROM "main"."events" AS "r2"
+    ) AS "V2"
+  FROM "MAIN"."EVENTS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
-    AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    NOT "R2"."CUSTOMER_ID" IS NULL
+    AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
       (
         (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
         AND (
-          "r2"."event_name" = 'add_to_cart' AND "r2"."cart_value" > 300
+          "R2"."EVENT_NAME" = 'add_to_cart' AND "R2"."CART_VALUE" > 300
         )
       )
       OR (
         (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."event_name" = 'purchase'
+        AND "R2"."EVENT_NAME" = 'purchase'
       )
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    COALESCE("m3"."v1", 0) >= 1
-    AND COALESCE("m3"."v2", 0) = 0
+    COALESCE("M3"."V1", 0) >= 1
+    AND COALESCE("M3"."V2", 0) = 0
     AND (
       (
-        "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+        "E1"."SUPPRESSED" IS NULL OR NOT "E1"."SUPPRESSED" = TRUE
       )
-      AND "e1"."email_opt_in" = TRUE
-      AND CHARINDEX('@', "e1"."email") > 0
+      AND "E1"."EMAIL_OPT_IN" = TRUE
+      AND CHARINDEX('@', "E1"."EMAIL") > 0
       AND (
-        "e1"."email" IS NULL OR NOT REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
+        "E1"."EMAIL" IS NULL OR NOT REGEXP_INSTR("E1"."EMAIL", '^staff[0-9]+@') > 0
       )
     )
   );

@@ -1,32 +1,32 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  "e1"."email" AS "email"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  "E1"."EMAIL" AS "EMAIL"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
-    MIN(CAST("r2"."ordered_at" AS TIMESTAMP)) AS "v1",
-    MAX(CAST("r2"."ordered_at" AS TIMESTAMP)) AS "v2"
-  FROM "main"."orders" AS "r2"
+    "R2"."CUSTOMER_ID" AS "K",
+    MIN(CAST("R2"."ORDERED_AT" AS TIMESTAMP)) AS "V1",
+    MAX(CAST("R2"."ORDERED_AT" AS TIMESTAMP)) AS "V2"
+  FROM "MAIN"."ORDERS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."ordered_at" IS NULL
-      OR CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R2"."ORDERED_AT" IS NULL
+      OR CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    CAST("m3"."v1" AS TIMESTAMP) < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+    CAST("M3"."V1" AS TIMESTAMP) < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
     AND (
-      "m3"."v2" IS NULL
+      "M3"."V2" IS NULL
       OR NOT (
-        CAST("m3"."v2" AS TIMESTAMP) > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-        AND CAST("m3"."v2" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        CAST("M3"."V2" AS TIMESTAMP) > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+        AND CAST("M3"."V2" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     )
   );

@@ -1,60 +1,60 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  COALESCE("m3"."v3", 0) AS "completed_last_month"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  COALESCE("M3"."V3", 0) AS "COMPLETED_LAST_MONTH"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
+    "R2"."CUSTOMER_ID" AS "K",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."ordered_at" AS TIMESTAMP) >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" = 'completed'
+        AND "R2"."STATUS" = 'completed'
         THEN 1
       END
-    ) AS "v1",
+    ) AS "V1",
     COUNT(
       CASE
-        WHEN CAST("r2"."ordered_at" AS TIMESTAMP) >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-        AND CAST("r2"."ordered_at" AS TIMESTAMP) < CAST('2026-01-02 00:00:00' AS TIMESTAMP)
+        WHEN CAST("R2"."ORDERED_AT" AS TIMESTAMP) >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
+        AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) < CAST('2026-01-02 00:00:00' AS TIMESTAMP)
         THEN 1
       END
-    ) AS "v2",
+    ) AS "V2",
     SUM(
       CASE
         WHEN (
-          CAST("r2"."ordered_at" AS TIMESTAMP) >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" = 'completed'
-        THEN "r2"."amount"
+        AND "R2"."STATUS" = 'completed'
+        THEN "R2"."AMOUNT"
       END
-    ) AS "v3"
-  FROM "main"."orders" AS "r2"
+    ) AS "V3"
+  FROM "MAIN"."ORDERS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
-    AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    NOT "R2"."CUSTOMER_ID" IS NULL
+    AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
       (
         (
-          CAST("r2"."ordered_at" AS TIMESTAMP) >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" = 'completed'
+        AND "R2"."STATUS" = 'completed'
       )
       OR (
-        CAST("r2"."ordered_at" AS TIMESTAMP) >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-        AND CAST("r2"."ordered_at" AS TIMESTAMP) < CAST('2026-01-02 00:00:00' AS TIMESTAMP)
+        CAST("R2"."ORDERED_AT" AS TIMESTAMP) >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
+        AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) < CAST('2026-01-02 00:00:00' AS TIMESTAMP)
       )
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    COALESCE("m3"."v1", 0) >= 1 OR COALESCE("m3"."v2", 0) >= 1
+    COALESCE("M3"."V1", 0) >= 1 OR COALESCE("M3"."V2", 0) >= 1
   );

@@ -1,126 +1,126 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  COALESCE("m7"."v3", 0) AS "lifetime_spend",
-  "m7"."v4" AS "last_order_at"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  COALESCE("M7"."V3", 0) AS "LIFETIME_SPEND",
+  "M7"."V4" AS "LAST_ORDER_AT"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l8"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."hand_picked" AS "l8"
+    CAST("L8"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."HAND_PICKED" AS "L8"
   WHERE
-    NOT "l8"."customer_id" IS NULL
-) AS "k9"
-  ON "k9"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L8"."CUSTOMER_ID" IS NULL
+) AS "K9"
+  ON "K9"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l10"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."vip_blocklist" AS "l10"
+    CAST("L10"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."VIP_BLOCKLIST" AS "L10"
   WHERE
-    NOT "l10"."customer_id" IS NULL
-) AS "k11"
-  ON "k11"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L10"."CUSTOMER_ID" IS NULL
+) AS "K11"
+  ON "K11"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT
-    "r6"."customer_id" AS "k",
-    SUM(CASE WHEN "r6"."status" = 'completed' THEN "r6"."amount" END) AS "v1",
+    "R6"."CUSTOMER_ID" AS "K",
+    SUM(CASE WHEN "R6"."STATUS" = 'completed' THEN "R6"."AMOUNT" END) AS "V1",
     COUNT(
       CASE
         WHEN (
-          CAST("r6"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r6"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R6"."ORDERED_AT" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R6"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r6"."status" IN ('completed')
+        AND "R6"."STATUS" IN ('completed')
         THEN 1
       END
-    ) AS "v2",
-    SUM("r6"."amount") AS "v3",
-    MAX(CAST("r6"."ordered_at" AS TIMESTAMP)) AS "v4"
-  FROM "main"."orders" AS "r6"
+    ) AS "V2",
+    SUM("R6"."AMOUNT") AS "V3",
+    MAX(CAST("R6"."ORDERED_AT" AS TIMESTAMP)) AS "V4"
+  FROM "MAIN"."ORDERS" AS "R6"
   WHERE
-    NOT "r6"."customer_id" IS NULL
+    NOT "R6"."CUSTOMER_ID" IS NULL
     AND (
-      "r6"."ordered_at" IS NULL
-      OR CAST("r6"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R6"."ORDERED_AT" IS NULL
+      OR CAST("R6"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
   GROUP BY
-    "r6"."customer_id"
-) AS "m7"
-  ON "m7"."k" = "e1"."customer_id"
+    "R6"."CUSTOMER_ID"
+) AS "M7"
+  ON "M7"."K" = "E1"."CUSTOMER_ID"
 LEFT JOIN (
   SELECT
-    "b2"."customer_id" AS "k",
+    "B2"."CUSTOMER_ID" AS "K",
     CASE
-      WHEN "m5"."v1" IS NULL
+      WHEN "M5"."V1" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "m5"."v1" IS NULL THEN 1 ELSE 0 END, "m5"."v1")
-    END AS "r1",
-    COUNT("m5"."v1") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("m5"."v2", 0)) AS "r2",
-    COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("m5"."v3", 0)) AS "r3",
-    COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
+      ELSE RANK() OVER (ORDER BY CASE WHEN "M5"."V1" IS NULL THEN 1 ELSE 0 END, "M5"."V1")
+    END AS "R1",
+    COUNT("M5"."V1") OVER () AS "C1",
+    RANK() OVER (ORDER BY COALESCE("M5"."V2", 0)) AS "R2",
+    COUNT(*) OVER () AS "C2",
+    RANK() OVER (ORDER BY COALESCE("M5"."V3", 0)) AS "R3",
+    COUNT(*) OVER () AS "C3"
+  FROM "MAIN"."CUSTOMERS" AS "B2"
   LEFT JOIN (
     SELECT
-      "r4"."customer_id" AS "k",
-      MAX(CAST("r4"."ordered_at" AS TIMESTAMP)) AS "v1",
-      COUNT(*) AS "v2",
-      SUM("r4"."amount") AS "v3"
-    FROM "main"."orders" AS "r4"
+      "R4"."CUSTOMER_ID" AS "K",
+      MAX(CAST("R4"."ORDERED_AT" AS TIMESTAMP)) AS "V1",
+      COUNT(*) AS "V2",
+      SUM("R4"."AMOUNT") AS "V3"
+    FROM "MAIN"."ORDERS" AS "R4"
     WHERE
-      NOT "r4"."customer_id" IS NULL
+      NOT "R4"."CUSTOMER_ID" IS NULL
       AND (
-        "r4"."ordered_at" IS NULL
-        OR CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        "R4"."ORDERED_AT" IS NULL
+        OR CAST("R4"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     GROUP BY
-      "r4"."customer_id"
-  ) AS "m5"
-    ON "m5"."k" = "b2"."customer_id"
+      "R4"."CUSTOMER_ID"
+  ) AS "M5"
+    ON "M5"."K" = "B2"."CUSTOMER_ID"
   WHERE
-    NOT "b2"."customer_id" IS NULL
-) AS "q3"
-  ON "q3"."k" = "e1"."customer_id"
+    NOT "B2"."CUSTOMER_ID" IS NULL
+) AS "Q3"
+  ON "Q3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
       5 * (
-        "q3"."r1" - 1
-      ) < 2 * "q3"."c1"
+        "Q3"."R1" - 1
+      ) < 2 * "Q3"."C1"
       AND 5 * (
-        "q3"."r2" - 1
-      ) >= 2 * "q3"."c2"
+        "Q3"."R2" - 1
+      ) >= 2 * "Q3"."C2"
       AND 5 * (
-        "q3"."r3" - 1
-      ) >= 2 * "q3"."c3"
+        "Q3"."R3" - 1
+      ) >= 2 * "Q3"."C3"
     )
     AND (
       (
         (
-          "q3"."r1" IS NULL OR NOT 5 * (
-            "q3"."r1" - 1
-          ) >= 3 * "q3"."c1"
+          "Q3"."R1" IS NULL OR NOT 5 * (
+            "Q3"."R1" - 1
+          ) >= 3 * "Q3"."C1"
         )
         OR (
-          "q3"."r2" IS NULL OR NOT 5 * (
-            "q3"."r2" - 1
-          ) >= 3 * "q3"."c2"
+          "Q3"."R2" IS NULL OR NOT 5 * (
+            "Q3"."R2" - 1
+          ) >= 3 * "Q3"."C2"
         )
         OR (
-          "q3"."r3" IS NULL OR NOT 5 * (
-            "q3"."r3" - 1
-          ) >= 3 * "q3"."c3"
+          "Q3"."R3" IS NULL OR NOT 5 * (
+            "Q3"."R3" - 1
+          ) >= 3 * "Q3"."C3"
         )
       )
       AND (
         (
           (
-            NOT COALESCE("m7"."v1", 0) >= 900 AND NOT COALESCE("m7"."v2", 0) >= 4
+            NOT COALESCE("M7"."V1", 0) >= 900 AND NOT COALESCE("M7"."V2", 0) >= 4
           )
-          AND "k9"."k" IS NULL
+          AND "K9"."K" IS NULL
         )
-        OR NOT "k11"."k" IS NULL
+        OR NOT "K11"."K" IS NULL
       )
     )
   );

@@ -1,140 +1,140 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  "e1"."email" AS "email"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  "E1"."EMAIL" AS "EMAIL"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l8"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."hand_picked" AS "l8"
+    CAST("L8"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."HAND_PICKED" AS "L8"
   WHERE
-    NOT "l8"."customer_id" IS NULL
-) AS "k9"
-  ON "k9"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L8"."CUSTOMER_ID" IS NULL
+) AS "K9"
+  ON "K9"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l10"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."vip_blocklist" AS "l10"
+    CAST("L10"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."VIP_BLOCKLIST" AS "L10"
   WHERE
-    NOT "l10"."customer_id" IS NULL
-) AS "k11"
-  ON "k11"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L10"."CUSTOMER_ID" IS NULL
+) AS "K11"
+  ON "K11"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
-    MIN(CAST("r2"."ordered_at" AS TIMESTAMP)) AS "v1",
-    MAX(CAST("r2"."ordered_at" AS TIMESTAMP)) AS "v2",
-    SUM(CASE WHEN "r2"."status" = 'completed' THEN "r2"."amount" END) AS "v3",
+    "R2"."CUSTOMER_ID" AS "K",
+    MIN(CAST("R2"."ORDERED_AT" AS TIMESTAMP)) AS "V1",
+    MAX(CAST("R2"."ORDERED_AT" AS TIMESTAMP)) AS "V2",
+    SUM(CASE WHEN "R2"."STATUS" = 'completed' THEN "R2"."AMOUNT" END) AS "V3",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" IN ('completed')
+        AND "R2"."STATUS" IN ('completed')
         THEN 1
       END
-    ) AS "v4"
-  FROM "main"."orders" AS "r2"
+    ) AS "V4"
+  FROM "MAIN"."ORDERS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."ordered_at" IS NULL
-      OR CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R2"."ORDERED_AT" IS NULL
+      OR CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 LEFT JOIN (
   SELECT
-    "b4"."customer_id" AS "k",
+    "B4"."CUSTOMER_ID" AS "K",
     CASE
-      WHEN "m7"."v1" IS NULL
+      WHEN "M7"."V1" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "m7"."v1" IS NULL THEN 1 ELSE 0 END, "m7"."v1")
-    END AS "r1",
-    COUNT("m7"."v1") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("m7"."v2", 0)) AS "r2",
-    COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("m7"."v3", 0)) AS "r3",
-    COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b4"
+      ELSE RANK() OVER (ORDER BY CASE WHEN "M7"."V1" IS NULL THEN 1 ELSE 0 END, "M7"."V1")
+    END AS "R1",
+    COUNT("M7"."V1") OVER () AS "C1",
+    RANK() OVER (ORDER BY COALESCE("M7"."V2", 0)) AS "R2",
+    COUNT(*) OVER () AS "C2",
+    RANK() OVER (ORDER BY COALESCE("M7"."V3", 0)) AS "R3",
+    COUNT(*) OVER () AS "C3"
+  FROM "MAIN"."CUSTOMERS" AS "B4"
   LEFT JOIN (
     SELECT
-      "r6"."customer_id" AS "k",
-      MAX(CAST("r6"."ordered_at" AS TIMESTAMP)) AS "v1",
-      COUNT(*) AS "v2",
-      SUM("r6"."amount") AS "v3"
-    FROM "main"."orders" AS "r6"
+      "R6"."CUSTOMER_ID" AS "K",
+      MAX(CAST("R6"."ORDERED_AT" AS TIMESTAMP)) AS "V1",
+      COUNT(*) AS "V2",
+      SUM("R6"."AMOUNT") AS "V3"
+    FROM "MAIN"."ORDERS" AS "R6"
     WHERE
-      NOT "r6"."customer_id" IS NULL
+      NOT "R6"."CUSTOMER_ID" IS NULL
       AND (
-        "r6"."ordered_at" IS NULL
-        OR CAST("r6"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        "R6"."ORDERED_AT" IS NULL
+        OR CAST("R6"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     GROUP BY
-      "r6"."customer_id"
-  ) AS "m7"
-    ON "m7"."k" = "b4"."customer_id"
+      "R6"."CUSTOMER_ID"
+  ) AS "M7"
+    ON "M7"."K" = "B4"."CUSTOMER_ID"
   WHERE
-    NOT "b4"."customer_id" IS NULL
-) AS "q5"
-  ON "q5"."k" = "e1"."customer_id"
+    NOT "B4"."CUSTOMER_ID" IS NULL
+) AS "Q5"
+  ON "Q5"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
-      CAST("m3"."v1" AS TIMESTAMP) < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+      CAST("M3"."V1" AS TIMESTAMP) < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
       AND (
-        "m3"."v2" IS NULL
+        "M3"."V2" IS NULL
         OR NOT (
-          CAST("m3"."v2" AS TIMESTAMP) > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-          AND CAST("m3"."v2" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("M3"."V2" AS TIMESTAMP) > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+          AND CAST("M3"."V2" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
       )
     )
     AND (
       (
         (
-          "q5"."r1" IS NULL OR NOT 5 * (
-            "q5"."r1" - 1
-          ) >= 3 * "q5"."c1"
+          "Q5"."R1" IS NULL OR NOT 5 * (
+            "Q5"."R1" - 1
+          ) >= 3 * "Q5"."C1"
         )
         OR (
-          "q5"."r2" IS NULL OR NOT 5 * (
-            "q5"."r2" - 1
-          ) >= 3 * "q5"."c2"
+          "Q5"."R2" IS NULL OR NOT 5 * (
+            "Q5"."R2" - 1
+          ) >= 3 * "Q5"."C2"
         )
         OR (
-          "q5"."r3" IS NULL OR NOT 5 * (
-            "q5"."r3" - 1
-          ) >= 3 * "q5"."c3"
+          "Q5"."R3" IS NULL OR NOT 5 * (
+            "Q5"."R3" - 1
+          ) >= 3 * "Q5"."C3"
         )
       )
       AND (
         (
           (
-            NOT COALESCE("m3"."v3", 0) >= 900 AND NOT COALESCE("m3"."v4", 0) >= 4
+            NOT COALESCE("M3"."V3", 0) >= 900 AND NOT COALESCE("M3"."V4", 0) >= 4
           )
-          AND "k9"."k" IS NULL
+          AND "K9"."K" IS NULL
         )
-        OR NOT "k11"."k" IS NULL
+        OR NOT "K11"."K" IS NULL
       )
       AND (
         (
-          "q5"."r1" IS NULL OR NOT 5 * (
-            "q5"."r1" - 1
-          ) < 2 * "q5"."c1"
+          "Q5"."R1" IS NULL OR NOT 5 * (
+            "Q5"."R1" - 1
+          ) < 2 * "Q5"."C1"
         )
         OR (
-          "q5"."r2" IS NULL OR NOT 5 * (
-            "q5"."r2" - 1
-          ) >= 2 * "q5"."c2"
+          "Q5"."R2" IS NULL OR NOT 5 * (
+            "Q5"."R2" - 1
+          ) >= 2 * "Q5"."C2"
         )
         OR (
-          "q5"."r3" IS NULL OR NOT 5 * (
-            "q5"."r3" - 1
-          ) >= 2 * "q5"."c3"
+          "Q5"."R3" IS NULL OR NOT 5 * (
+            "Q5"."R3" - 1
+          ) >= 2 * "Q5"."C3"
         )
       )
     )

@@ -1,122 +1,122 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  "e1"."email" AS "email",
-  "e1"."first_name" AS "first_name",
-  "e1"."last_name" AS "last_name"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  "E1"."EMAIL" AS "EMAIL",
+  "E1"."FIRST_NAME" AS "FIRST_NAME",
+  "E1"."LAST_NAME" AS "LAST_NAME"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l4"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."hand_picked" AS "l4"
+    CAST("L4"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."HAND_PICKED" AS "L4"
   WHERE
-    NOT "l4"."customer_id" IS NULL
-) AS "k5"
-  ON "k5"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L4"."CUSTOMER_ID" IS NULL
+) AS "K5"
+  ON "K5"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l6"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."vip_blocklist" AS "l6"
+    CAST("L6"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."VIP_BLOCKLIST" AS "L6"
   WHERE
-    NOT "l6"."customer_id" IS NULL
-) AS "k7"
-  ON "k7"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L6"."CUSTOMER_ID" IS NULL
+) AS "K7"
+  ON "K7"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
-    SUM(CASE WHEN "r2"."status" = 'completed' THEN "r2"."amount" END) AS "v1",
+    "R2"."CUSTOMER_ID" AS "K",
+    SUM(CASE WHEN "R2"."STATUS" = 'completed' THEN "R2"."AMOUNT" END) AS "V1",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" IN ('completed')
+        AND "R2"."STATUS" IN ('completed')
         THEN 1
       END
-    ) AS "v2"
-  FROM "main"."orders" AS "r2"
+    ) AS "V2"
+  FROM "MAIN"."ORDERS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."ordered_at" IS NULL
-      OR CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R2"."ORDERED_AT" IS NULL
+      OR CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
     AND (
-      "r2"."status" = 'completed'
+      "R2"."STATUS" = 'completed'
       OR (
         (
-          CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" IN ('completed')
+        AND "R2"."STATUS" IN ('completed')
       )
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 LEFT JOIN (
   SELECT
-    "b8"."customer_id" AS "k",
+    "B8"."CUSTOMER_ID" AS "K",
     CASE
-      WHEN "m11"."v1" IS NULL
+      WHEN "M11"."V1" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "m11"."v1" IS NULL THEN 1 ELSE 0 END, "m11"."v1")
-    END AS "r1",
-    COUNT("m11"."v1") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("m11"."v2", 0)) AS "r2",
-    COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("m11"."v3", 0)) AS "r3",
-    COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b8"
+      ELSE RANK() OVER (ORDER BY CASE WHEN "M11"."V1" IS NULL THEN 1 ELSE 0 END, "M11"."V1")
+    END AS "R1",
+    COUNT("M11"."V1") OVER () AS "C1",
+    RANK() OVER (ORDER BY COALESCE("M11"."V2", 0)) AS "R2",
+    COUNT(*) OVER () AS "C2",
+    RANK() OVER (ORDER BY COALESCE("M11"."V3", 0)) AS "R3",
+    COUNT(*) OVER () AS "C3"
+  FROM "MAIN"."CUSTOMERS" AS "B8"
   LEFT JOIN (
     SELECT
-      "r10"."customer_id" AS "k",
-      MAX(CAST("r10"."ordered_at" AS TIMESTAMP)) AS "v1",
-      COUNT(*) AS "v2",
-      SUM("r10"."amount") AS "v3"
-    FROM "main"."orders" AS "r10"
+      "R10"."CUSTOMER_ID" AS "K",
+      MAX(CAST("R10"."ORDERED_AT" AS TIMESTAMP)) AS "V1",
+      COUNT(*) AS "V2",
+      SUM("R10"."AMOUNT") AS "V3"
+    FROM "MAIN"."ORDERS" AS "R10"
     WHERE
-      NOT "r10"."customer_id" IS NULL
+      NOT "R10"."CUSTOMER_ID" IS NULL
       AND (
-        "r10"."ordered_at" IS NULL
-        OR CAST("r10"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        "R10"."ORDERED_AT" IS NULL
+        OR CAST("R10"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     GROUP BY
-      "r10"."customer_id"
-  ) AS "m11"
-    ON "m11"."k" = "b8"."customer_id"
+      "R10"."CUSTOMER_ID"
+  ) AS "M11"
+    ON "M11"."K" = "B8"."CUSTOMER_ID"
   WHERE
-    NOT "b8"."customer_id" IS NULL
-) AS "q9"
-  ON "q9"."k" = "e1"."customer_id"
+    NOT "B8"."CUSTOMER_ID" IS NULL
+) AS "Q9"
+  ON "Q9"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
       (
         (
-          COALESCE("m3"."v1", 0) >= 900 OR COALESCE("m3"."v2", 0) >= 4
+          COALESCE("M3"."V1", 0) >= 900 OR COALESCE("M3"."V2", 0) >= 4
         )
-        OR NOT "k5"."k" IS NULL
+        OR NOT "K5"."K" IS NULL
       )
-      AND "k7"."k" IS NULL
+      AND "K7"."K" IS NULL
     )
     AND (
       (
-        "q9"."r1" IS NULL OR NOT 5 * (
-          "q9"."r1" - 1
-        ) >= 3 * "q9"."c1"
+        "Q9"."R1" IS NULL OR NOT 5 * (
+          "Q9"."R1" - 1
+        ) >= 3 * "Q9"."C1"
       )
       OR (
-        "q9"."r2" IS NULL OR NOT 5 * (
-          "q9"."r2" - 1
-        ) >= 3 * "q9"."c2"
+        "Q9"."R2" IS NULL OR NOT 5 * (
+          "Q9"."R2" - 1
+        ) >= 3 * "Q9"."C2"
       )
       OR (
-        "q9"."r3" IS NULL OR NOT 5 * (
-          "q9"."r3" - 1
-        ) >= 3 * "q9"."c3"
+        "Q9"."R3" IS NULL OR NOT 5 * (
+          "Q9"."R3" - 1
+        ) >= 3 * "Q9"."C3"
       )
     )
   );

@@ -1,47 +1,47 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
-    COUNT(DISTINCT "r2"."event_name") AS "v1"
-  FROM "main"."events" AS "r2"
+    "R2"."CUSTOMER_ID" AS "K",
+    COUNT(DISTINCT "R2"."EVENT_NAME") AS "V1"
+  FROM "MAIN"."EVENTS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."occurred_at" IS NULL
-      OR CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R2"."OCCURRED_AT" IS NULL
+      OR CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 LEFT JOIN (
   SELECT
-    "r4"."customer_id" AS "k",
-    COUNT(DISTINCT "r4"."order_id") AS "v1"
-  FROM "main"."orders" AS "r4"
+    "R4"."CUSTOMER_ID" AS "K",
+    COUNT(DISTINCT "R4"."ORDER_ID") AS "V1"
+  FROM "MAIN"."ORDERS" AS "R4"
   WHERE
-    NOT "r4"."customer_id" IS NULL
-    AND CAST("r4"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    NOT "R4"."CUSTOMER_ID" IS NULL
+    AND CAST("R4"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
-      CAST("r4"."ordered_at" AS TIMESTAMP) >= CAST('2025-01-01 00:00:00' AS TIMESTAMP)
-      AND CAST("r4"."ordered_at" AS TIMESTAMP) < CAST('2031-01-01 00:00:00' AS TIMESTAMP)
+      CAST("R4"."ORDERED_AT" AS TIMESTAMP) >= CAST('2025-01-01 00:00:00' AS TIMESTAMP)
+      AND CAST("R4"."ORDERED_AT" AS TIMESTAMP) < CAST('2031-01-01 00:00:00' AS TIMESTAMP)
     )
   GROUP BY
-    "r4"."customer_id"
-) AS "m5"
-  ON "m5"."k" = "e1"."customer_id"
+    "R4"."CUSTOMER_ID"
+) AS "M5"
+  ON "M5"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    COALESCE("m3"."v1", 0) >= 4
-    AND COALESCE("m5"."v1", 0) >= 4
+    COALESCE("M3"."V1", 0) >= 4
+    AND COALESCE("M5"."V1", 0) >= 4
     AND (
-      "e1".customer_id <= 2000
+      "E1".customer_id <= 2000
       AND (
-        "e1".customer_id % 2 = 0 OR NOT (
-          "e1".email LIKE '%@shop.example'
+        "E1".customer_id % 2 = 0 OR NOT (
+          "E1".email LIKE '%@shop.example'
         )
       )
     )

@@ -1,25 +1,25 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     12742.0176 * ASIN(
       SQRT(
         LEAST(
           1.0,
           SIN((
-            "e1"."latitude" - 47.3779
+            "E1"."LATITUDE" - 47.3779
           ) * 0.017453292519943295 / 2) * SIN((
-            "e1"."latitude" - 47.3779
-          ) * 0.017453292519943295 / 2) + COS(0.8269003476806214) * COS("e1"."latitude" * 0.017453292519943295) * SIN((
-            "e1"."longitude" - 8.5403
+            "E1"."LATITUDE" - 47.3779
+          ) * 0.017453292519943295 / 2) + COS(0.8269003476806214) * COS("E1"."LATITUDE" * 0.017453292519943295) * SIN((
+            "E1"."LONGITUDE" - 8.5403
           ) * 0.017453292519943295 / 2) * SIN((
-            "e1"."longitude" - 8.5403
+            "E1"."LONGITUDE" - 8.5403
           ) * 0.017453292519943295 / 2)
         )
       )
     ) <= 25.0
-    AND "e1"."country" = 'CH'
-    AND CHARINDEX(LOWER('h'), LOWER("e1"."country")) > 0
+    AND "E1"."COUNTRY" = 'CH'
+    AND CHARINDEX(LOWER('h'), LOWER("E1"."COUNTRY")) > 0
   );

@@ -1,15 +1,15 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
-      CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-09-02 06:00:00' AS TIMESTAMP)
-      AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) > CAST('2026-09-02 06:00:00' AS TIMESTAMP)
+      AND CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
     AND (
-      NOT "e1"."email" IS NULL AND CAST("e1"."email" AS VARCHAR) <> ''
+      NOT "E1"."EMAIL" IS NULL AND CAST("E1"."EMAIL" AS VARCHAR) <> ''
     )
-    AND CAST("e1"."signed_up_at" AS TIMESTAMP) >= CAST('2020-01-02 00:00:00' AS TIMESTAMP)
+    AND CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) >= CAST('2020-01-02 00:00:00' AS TIMESTAMP)
   );

@@ -1,44 +1,44 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
   CASE
     WHEN (
       TO_NUMBER(
-        SUBSTRING(MD5(CONCAT('newsletter_ab_test:', CAST("e1"."customer_id" AS VARCHAR))), 1, 8),
+        SUBSTRING(MD5(CONCAT('newsletter_ab_test:', CAST("E1"."CUSTOMER_ID" AS VARCHAR))), 1, 8),
         'XXXXXXXX'
       ) % 10000
     ) < 1000
     THEN 'control'
     WHEN (
       TO_NUMBER(
-        SUBSTRING(MD5(CONCAT('newsletter_ab_test:', CAST("e1"."customer_id" AS VARCHAR))), 1, 8),
+        SUBSTRING(MD5(CONCAT('newsletter_ab_test:', CAST("E1"."CUSTOMER_ID" AS VARCHAR))), 1, 8),
         'XXXXXXXX'
       ) % 10000
     ) < 5500
     THEN 'variant_a'
     ELSE 'variant_b'
-  END AS "split",
-  "e1"."email" AS "email"
-FROM "main"."customers" AS "e1"
+  END AS "SPLIT",
+  "E1"."EMAIL" AS "EMAIL"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l2"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."newsletter" AS "l2"
+    CAST("L2"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."NEWSLETTER" AS "L2"
   WHERE
-    NOT "l2"."customer_id" IS NULL
-) AS "k3"
-  ON "k3"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L2"."CUSTOMER_ID" IS NULL
+) AS "K3"
+  ON "K3"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    NOT "k3"."k" IS NULL
+    NOT "K3"."K" IS NULL
     AND (
       (
-        "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+        "E1"."SUPPRESSED" IS NULL OR NOT "E1"."SUPPRESSED" = TRUE
       )
-      AND "e1"."email_opt_in" = TRUE
-      AND CHARINDEX('@', "e1"."email") > 0
+      AND "E1"."EMAIL_OPT_IN" = TRUE
+      AND CHARINDEX('@', "E1"."EMAIL") > 0
       AND (
-        "e1"."email" IS NULL OR NOT REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
+        "E1"."EMAIL" IS NULL OR NOT REGEXP_INSTR("E1"."EMAIL", '^staff[0-9]+@') > 0
       )
     )
   );

@@ -1,24 +1,24 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
       (
-        "e1"."signed_up_at" IS NULL
+        "E1"."SIGNED_UP_AT" IS NULL
         OR NOT (
-          CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
       )
       AND (
-        CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
-        AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
+        AND CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     )
     OR (
-      CAST("e1"."signed_up_at" AS TIMESTAMP) > CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      AND CAST("e1"."signed_up_at" AS TIMESTAMP) <= CAST('2026-12-01 06:00:00' AS TIMESTAMP)
+      CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) > CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      AND CAST("E1"."SIGNED_UP_AT" AS TIMESTAMP) <= CAST('2026-12-01 06:00:00' AS TIMESTAMP)
     )
   );

@@ -1,15 +1,15 @@
 SELECT
-  "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
-      "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+      "E1"."SUPPRESSED" IS NULL OR NOT "E1"."SUPPRESSED" = TRUE
     )
-    AND "e1"."email_opt_in" = TRUE
-    AND CHARINDEX('@', "e1"."email") > 0
+    AND "E1"."EMAIL_OPT_IN" = TRUE
+    AND CHARINDEX('@', "E1"."EMAIL") > 0
     AND (
-      "e1"."email" IS NULL OR NOT REGEXP_LIKE("e1"."email", '^staff[0-9]+@')
+      "E1"."EMAIL" IS NULL OR NOT REGEXP_INSTR("E1"."EMAIL", '^staff[0-9]+@') > 0
     )
   );

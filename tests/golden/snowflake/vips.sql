@@ -1,68 +1,68 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  "e1"."email" AS "email",
-  "e1"."first_name" AS "first_name",
-  "e1"."last_name" AS "last_name"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  "E1"."EMAIL" AS "EMAIL",
+  "E1"."FIRST_NAME" AS "FIRST_NAME",
+  "E1"."LAST_NAME" AS "LAST_NAME"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l4"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."hand_picked" AS "l4"
+    CAST("L4"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."HAND_PICKED" AS "L4"
   WHERE
-    NOT "l4"."customer_id" IS NULL
-) AS "k5"
-  ON "k5"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L4"."CUSTOMER_ID" IS NULL
+) AS "K5"
+  ON "K5"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT DISTINCT
-    CAST("l6"."customer_id" AS VARCHAR) AS "k"
-  FROM "main"."vip_blocklist" AS "l6"
+    CAST("L6"."CUSTOMER_ID" AS VARCHAR) AS "K"
+  FROM "MAIN"."VIP_BLOCKLIST" AS "L6"
   WHERE
-    NOT "l6"."customer_id" IS NULL
-) AS "k7"
-  ON "k7"."k" = CAST("e1"."customer_id" AS VARCHAR)
+    NOT "L6"."CUSTOMER_ID" IS NULL
+) AS "K7"
+  ON "K7"."K" = CAST("E1"."CUSTOMER_ID" AS VARCHAR)
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
-    SUM(CASE WHEN "r2"."status" = 'completed' THEN "r2"."amount" END) AS "v1",
+    "R2"."CUSTOMER_ID" AS "K",
+    SUM(CASE WHEN "R2"."STATUS" = 'completed' THEN "R2"."AMOUNT" END) AS "V1",
     COUNT(
       CASE
         WHEN (
-          CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" IN ('completed')
+        AND "R2"."STATUS" IN ('completed')
         THEN 1
       END
-    ) AS "v2"
-  FROM "main"."orders" AS "r2"
+    ) AS "V2"
+  FROM "MAIN"."ORDERS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
+    NOT "R2"."CUSTOMER_ID" IS NULL
     AND (
-      "r2"."ordered_at" IS NULL
-      OR CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      "R2"."ORDERED_AT" IS NULL
+      OR CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
     AND (
-      "r2"."status" = 'completed'
+      "R2"."STATUS" = 'completed'
       OR (
         (
-          CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          CAST("R2"."ORDERED_AT" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+          AND CAST("R2"."ORDERED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
-        AND "r2"."status" IN ('completed')
+        AND "R2"."STATUS" IN ('completed')
       )
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
     (
       (
-        COALESCE("m3"."v1", 0) >= 900 OR COALESCE("m3"."v2", 0) >= 4
+        COALESCE("M3"."V1", 0) >= 900 OR COALESCE("M3"."V2", 0) >= 4
       )
-      OR NOT "k5"."k" IS NULL
+      OR NOT "K5"."K" IS NULL
     )
-    AND "k7"."k" IS NULL
+    AND "K7"."K" IS NULL
   );

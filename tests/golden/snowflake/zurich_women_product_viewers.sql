@@ -1,33 +1,33 @@
 SELECT
-  "e1"."customer_id" AS "customer_id",
-  "e1"."email" AS "email",
-  "e1"."city" AS "city"
-FROM "main"."customers" AS "e1"
+  "E1"."CUSTOMER_ID" AS "CUSTOMER_ID",
+  "E1"."EMAIL" AS "EMAIL",
+  "E1"."CITY" AS "CITY"
+FROM "MAIN"."CUSTOMERS" AS "E1"
 LEFT JOIN (
   SELECT
-    "r2"."customer_id" AS "k",
-    COUNT(*) AS "v1"
-  FROM "main"."events" AS "r2"
+    "R2"."CUSTOMER_ID" AS "K",
+    COUNT(*) AS "V1"
+  FROM "MAIN"."EVENTS" AS "R2"
   WHERE
-    NOT "r2"."customer_id" IS NULL
-    AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    NOT "R2"."CUSTOMER_ID" IS NULL
+    AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     AND (
       (
-        CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
-        AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
+        AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
       AND (
-        "r2"."event_name" = 'page_view' AND LEFT("r2"."page", 8) = 'product/'
+        "R2"."EVENT_NAME" = 'page_view' AND LEFT("R2"."PAGE", 8) = 'product/'
       )
     )
   GROUP BY
-    "r2"."customer_id"
-) AS "m3"
-  ON "m3"."k" = "e1"."customer_id"
+    "R2"."CUSTOMER_ID"
+) AS "M3"
+  ON "M3"."K" = "E1"."CUSTOMER_ID"
 WHERE
-  NOT "e1"."customer_id" IS NULL
+  NOT "E1"."CUSTOMER_ID" IS NULL
   AND (
-    "e1"."gender" = 'female'
-    AND LOWER("e1"."city") = LOWER('zurich')
-    AND COALESCE("m3"."v1", 0) >= 1
+    "E1"."GENDER" = 'female'
+    AND LOWER("E1"."CITY") = LOWER('zurich')
+    AND COALESCE("M3"."V1", 0) >= 1
   );

@@ -1,0 +1,181 @@
+"""Incremental runs against full builds: the benchmark segments as `incremental` and as `table`, same data.
+
+    python benchmarks/bench_incremental.py --engines duckdb,postgres,mysql [--runs 3] [--scale 1]
+
+After an untimed first build of both, each round runs two scenarios, paired (incremental, then
+the same segments as `table`, a full evaluation), and checks that both give identical members:
+  1% new rows   1% new events in the last hour and 0.1% of customers changed, as_of one hour later
+  +1h, no rows  nothing loaded, as_of one hour later (only the passing of time moves anyone)
+It prints the median seconds and the ratio incremental / full for each scenario, and how many
+segments were evaluated incrementally (the rest fall back, e.g. `bucket` ranks everyone)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_segments import SEGMENTS  # noqa: E402
+from benchmarks.bench_vs_baselines import DATA, DEFAULT_SIZES, PROFILES  # noqa: E402
+from benchmarks.datagen import AS_OF, LOADED_AT, append_statements, generate  # noqa: E402
+
+SCHEMAS = {"incremental": "bench_inc", "table": "bench_tab"}
+
+
+def write_project(root: Path, engine: str, materialized: str) -> None:
+    (root / "segments").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "profiles.yml").write_text(yaml.safe_dump({"bench": {"target": "dev", "outputs": {"dev": PROFILES[engine]}}}))
+    (root / "segwarehouse.yml").write_text(yaml.safe_dump({"name": f"bench_{materialized}", "profile": "bench",
+                                                           "segment_schema": SCHEMAS[materialized]}))
+    (root / "models" / "entities.yml").write_text(yaml.safe_dump({"entities": [{
+        "name": "customer", "model": f"{DATA}.customers", "key": "customer_id", "loaded_at": "_loaded_at",
+        "relations": {"events": {"model": f"{DATA}.events", "foreign_key": "customer_id",
+                                 "time": "occurred_at", "name": "event_name", "loaded_at": "_loaded_at"},
+                      "orders": {"model": f"{DATA}.orders", "foreign_key": "customer_id", "time": "ordered_at",
+                                 "loaded_at": "_loaded_at"}}}]}))
+    (root / "segments" / "lists.yml").write_text(yaml.safe_dump({"lists": [
+        {"name": "newsletter", "entity": "customer", "from": f"{DATA}.newsletter"}]}))
+    segments = [{"name": name, "entity": "customer", "materialized": materialized, **spec}
+                for name, spec in SEGMENTS.items()]
+    (root / "segments" / "bench.yml").write_text(json.dumps({"segments": segments}, indent=1))
+
+
+class Bench:
+    def __init__(self, engine: str, roots: dict[str, Path]):
+        from segwarehouse.project.loader import load_project
+        self.engine = engine
+        self.projects = {kind: load_project(root) for kind, root in roots.items()}
+
+    def adapter(self):
+        from segwarehouse.warehouse import connect
+        return connect(self.projects["table"].target)
+
+    def run(self, statements: list[str]) -> None:
+        adapter = self.adapter()
+        try:
+            for statement in statements:
+                adapter.execute(statement)
+        finally:
+            adapter.close()
+
+    def build(self, kind: str, as_of: dt.datetime) -> tuple[float, int]:
+        """Seconds of one build, and how many segments were evaluated incrementally."""
+        from segwarehouse.runner import build
+        start = time.perf_counter()
+        result = build(self.projects[kind], as_of, build_models_first=False, write_results=False)
+        seconds = time.perf_counter() - start
+        assert not result.failed, [(s.segment, s.error) for s in result.failed]
+        return seconds, sum(1 for s in result.segments if s.mode == "incremental")
+
+    def members(self, schema: str) -> dict[str, set[str]]:
+        adapter = self.adapter()
+        try:
+            q = (lambda n: f"`{n}`") if self.engine == "mysql" else (lambda n: f'"{n}"')
+            out: dict[str, set[str]] = {}
+            for segment, key in adapter.fetchall(f"SELECT {q('segment')}, {q('key')} FROM {q(schema)}.memberships"):
+                out.setdefault(segment, set()).add(key)
+            return out
+        finally:
+            adapter.close()
+
+    def check_same(self) -> None:
+        inc, tab = self.members(SCHEMAS["incremental"]), self.members(SCHEMAS["table"])
+        for name in SEGMENTS:
+            if inc.get(name, set()) != tab.get(name, set()):
+                raise SystemExit(f"{self.engine}: segment {name} differs: incremental {len(inc.get(name, ()))}, "
+                                 f"table {len(tab.get(name, ()))}")
+
+    def drop_schemas(self) -> None:
+        adapter = self.adapter()
+        try:
+            for schema in (*SCHEMAS.values(), DATA):
+                if self.engine == "mysql":
+                    adapter.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+                elif self.engine == "postgres":
+                    adapter.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            adapter.close()
+
+
+def run_engine(engine: str, sizes: tuple[int, int, int], runs: int, console: Console) -> dict:
+    root = Path(tempfile.mkdtemp(prefix=f"segw_bench_inc_{engine}_"))
+    try:
+        roots = {kind: root / kind for kind in SCHEMAS}
+        for kind, path in roots.items():
+            write_project(path, engine, kind)
+        if engine == "duckdb":  # both projects open the same DuckDB file
+            target = root / "bench.duckdb"
+            for path in roots.values():
+                profile = yaml.safe_load((path / "profiles.yml").read_text())
+                profile["bench"]["outputs"]["dev"]["path"] = str(target)
+                (path / "profiles.yml").write_text(yaml.safe_dump(profile))
+        bench = Bench(engine, roots)
+        bench.drop_schemas()
+        adapter = bench.adapter()
+        try:
+            generate(adapter, engine, DATA, *sizes)
+        finally:
+            adapter.close()
+        console.print(f"[bold]{engine}[/]: {sizes[0]:,} customers, {sizes[1]:,} events, {sizes[2]:,} orders")
+        as_of, loaded_at, next_event = AS_OF, LOADED_AT, sizes[1]
+        for kind in SCHEMAS:  # untimed: every member enters; the incremental state starts here
+            bench.build(kind, as_of)
+        bench.check_same()
+        times: dict[str, list[float]] = {k: [] for k in ("append inc", "append full", "idle inc", "idle full")}
+        incremental_segments = 0
+        for i in range(runs):
+            as_of += dt.timedelta(hours=1)
+            loaded_at += dt.timedelta(hours=1)
+            new_events = max(1, sizes[1] // 100)
+            bench.run(append_statements(engine, DATA, sizes[0], next_event, new_events, as_of, loaded_at, i + 1))
+            next_event += new_events
+            seconds, incremental_segments = bench.build("incremental", as_of)
+            times["append inc"].append(seconds)
+            times["append full"].append(bench.build("table", as_of)[0])
+            bench.check_same()
+            as_of += dt.timedelta(hours=1)
+            times["idle inc"].append(bench.build("incremental", as_of)[0])
+            times["idle full"].append(bench.build("table", as_of)[0])
+            bench.check_same()
+        console.print(f"  identical members after every step; {incremental_segments} of {len(SEGMENTS)} "
+                      "segments evaluated incrementally")
+        return {"sizes": sizes, "incremental": incremental_segments,
+                **{k: statistics.median(v) for k, v in times.items()}}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", default="duckdb,postgres,mysql")
+    parser.add_argument("--runs", type=int, default=3, help="rounds of both scenarios (median)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the default sizes")
+    args = parser.parse_args()
+    console = Console(width=170)
+    results = {engine: run_engine(engine, tuple(int(n * args.scale) for n in DEFAULT_SIZES[engine]), args.runs,
+                                  console) for engine in args.engines.split(",")}
+    table = Table(title=f"incremental vs full, {len(SEGMENTS)} segments, median of {args.runs} paired rounds")
+    for column in ("engine", "customers / events", "incremental segments", "1% new: inc s", "full s",
+                   "inc / full", "+1h idle: inc s", "full s", "inc / full"):
+        table.add_column(column, justify="right")
+    for engine, r in results.items():
+        table.add_row(engine, f"{r['sizes'][0]:,} / {r['sizes'][1]:,}", f"{r['incremental']} / {len(SEGMENTS)}",
+                      f"{r['append inc']:.2f}", f"{r['append full']:.2f}", f"{r['append inc'] / r['append full']:.2f}",
+                      f"{r['idle inc']:.2f}", f"{r['idle full']:.2f}", f"{r['idle inc'] / r['idle full']:.2f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""Incremental segments: what a segment reads, and the keys whose inputs may have changed between two runs."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from ..project.loader import Project, relation_for
+from ..spec import types as t
+from .conditions import Scope, test, two_valued
+from .dialects import TimeColumn
+from .timeexpr import Clock, timestamp_literal
+
+ENTITY_SOURCE = "entity"
+
+
+def relation_source(name: str) -> str:
+    return f"relation:{name}"
+
+
+@dataclass
+class Reads:
+    """Everything one segment's members depend on, with its `in_segment`, include and exclude
+    segments expanded (they are evaluated inline, on the same entity row)."""
+    entity: t.Entity
+    relations: dict[str, t.RelationSpec] = field(default_factory=dict)
+    lists: set[str] = field(default_factory=set)
+    entity_tests: list[t.Comparison | tuple[str, t.Comparison]] = field(default_factory=list)
+    row_tests: dict[str, list[tuple[str, t.Comparison]]] = field(default_factory=dict)  # relation -> (column, test)
+    blockers: list[str] = field(default_factory=list)  # why it cannot be evaluated incrementally
+
+
+def reads_of(project: Project, segment: t.Segment) -> Reads:
+    """Walk the segment's rules, include/exclude, in_segment definitions and traits."""
+    reads = Reads(project.entities[segment.entity])
+    seen: set[str] = set()
+
+    def visit_segment(item: t.Segment) -> None:
+        if item.name in seen:
+            return
+        seen.add(item.name)
+        if item.rules is not None:
+            visit(item.rules)
+        for name in (*item.include, *item.exclude):
+            if name in project.lists:
+                reads.lists.add(name)
+            else:
+                visit_segment(project.segments[name])
+
+    def visit(node: t.Condition) -> None:
+        if isinstance(node, (t.All, t.Any, t.NoneOf)):
+            for child in node.children:
+                visit(child)
+        elif isinstance(node, t.Not):
+            visit(node.child)
+        elif isinstance(node, t.Property):
+            if node.test.op == "bucket":
+                reads.blockers.append(f"`bucket` at {node.loc} ranks every {reads.entity.name}")
+            else:
+                reads.entity_tests.append((node.column, node.test))
+        elif isinstance(node, t.Related):
+            visit_related(node)
+        elif isinstance(node, t.InSegment):
+            visit_segment(project.segments[node.segment])
+        elif isinstance(node, t.InList):
+            reads.lists.add(node.list_name)
+        elif isinstance(node, t.Sql):
+            reads.blockers.append(f"the `sql:` condition at {node.loc} may read anything")
+        # Near reads entity columns only: their changes come with the entity's loaded_at.
+
+    def visit_related(node: t.Related) -> None:
+        relation = relation_for(reads.entity, node)
+        reads.relations[relation.name] = relation
+        tests = reads.row_tests.setdefault(relation.name, [])
+        if node.measure.test is not None and node.measure.test.op == "bucket":
+            reads.blockers.append(f"`bucket` at {node.loc} ranks every {reads.entity.name}")
+        if relation.time and node.window is not None:
+            tests.append((relation.time, node.window))
+        if relation.time and node.measure.kind in t.TIME_MEASURES and node.measure.test is not None:
+            tests.append((relation.time, node.measure.test))  # first/last is some row's time
+        if node.where is not None:
+            visit_where(node.where, tests)
+
+    def visit_where(node: t.Condition, tests: list) -> None:
+        for item in t.walk(node):
+            if isinstance(item, t.Property):
+                if item.test.op == "bucket":
+                    reads.blockers.append(f"`bucket` at {item.loc} ranks every row")
+                else:
+                    tests.append((item.column, item.test))
+            elif isinstance(item, t.Sql):
+                reads.blockers.append(f"the `sql:` condition at {item.loc} may read anything")
+
+    visit_segment(segment)
+    for trait in segment.traits:
+        visit_related(trait.measure)
+    return reads
+
+
+def blockers(project: Project, segment: t.Segment) -> list[str]:
+    """Why a segment cannot be evaluated incrementally ([]: it can), read from its definition."""
+    reads = reads_of(project, segment)
+    found = list(reads.blockers)
+    if not reads.entity.loaded_at:
+        found.append(f"entity '{reads.entity.name}' has no `loaded_at`")
+    for relation in reads.relations.values():
+        if not relation.loaded_at:
+            found.append(f"relation '{relation.name}' of entity '{reads.entity.name}' has no `loaded_at`")
+    return list(dict.fromkeys(found))
+
+
+def sources(reads: Reads) -> dict[str, tuple[str, str]]:
+    """Each source whose high-water mark is kept: name -> (model, loaded_at column)."""
+    out = {ENTITY_SOURCE: (reads.entity.model, reads.entity.loaded_at)}
+    for name, relation in sorted(reads.relations.items()):
+        out[relation_source(name)] = (relation.model, relation.loaded_at)
+    return out
+
+
+def high_water(project: Project, model: str, loaded_at: str) -> exp.Select:
+    schema, name = project.relation_of(model)
+    return exp.select(exp.Max(this=exp.column(loaded_at, quoted=True))).from_(
+        exp.table_(name, db=schema, quoted=True))
+
+
+def entity_rows(project: Project, entity: t.Entity, old_mark: dt.datetime | None,
+                new_mark: dt.datetime | None) -> exp.Select:
+    """One scan of the entity: rows loaded up to the old mark, rows without loaded_at, rows loaded up
+    to the new mark. If the first equals what the last run counted up to that mark, and no row
+    lacks loaded_at, no row the last run saw was deleted (or its count would have dropped)."""
+    schema, name = project.relation_of(entity.model)
+    loaded = TimeColumn(this=exp.column(entity.loaded_at, quoted=True))
+
+    def up_to(mark: dt.datetime | None) -> exp.Expression:
+        if mark is None:
+            return exp.Literal.number(0)
+        return exp.Count(this=exp.Case().when(exp.LTE(this=loaded.copy(), expression=timestamp_literal(mark)),
+                                              exp.Literal.number(1)))
+    nulls = exp.Count(this=exp.Case().when(exp.Is(this=exp.column(entity.loaded_at, quoted=True),
+                                                  expression=exp.null()), exp.Literal.number(1)))
+    return exp.select(up_to(old_mark), nulls, up_to(new_mark)).from_(exp.table_(name, db=schema, quoted=True))
+
+
+def _changed_between(column: str, tests: list[t.Comparison], before: Scope, now: Scope,
+                     ranges: dict[str, list[tuple[str, str]]], others: list[exp.Expression]) -> None:
+    """For each test that depends on as_of: where its outcome may differ between the two runs.
+
+    A time test compares the column with bounds that move with as_of; a value can change sides only
+    if it lies between a bound's two positions, so the test becomes ranges on the column (merged,
+    and served by indexes and zone maps). Tests whose moving parts are not timestamps
+    (anniversaries) are compared whole at both as_ofs, into `others`."""
+    value = exp.column(column, table=ROW, quoted=True)
+    for comparison in tests:
+        then, later = test(value.copy(), comparison, before), test(value.copy(), comparison, now)
+        if then.sql() == later.sql():
+            continue
+        bands = _moving_bounds(then, later)
+        if bands is None:
+            others.append(exp.NEQ(this=two_valued(then), expression=two_valued(later)))
+        else:
+            ranges.setdefault(column, []).extend(bands)
+
+
+def _moving_bounds(then: exp.Expression, later: exp.Expression) -> list[tuple[str, str]] | None:
+    """The (lower, upper) positions, as timestamp text, of every timestamp bound that moved, if the
+    two compiled tests differ only in timestamp literals; else None."""
+    first, second = list(then.walk()), list(later.walk())
+    if len(first) != len(second):
+        return None
+    bands = []
+    for a, b in zip(first, second):
+        if type(a) is not type(b):
+            return None
+        if isinstance(a, exp.Literal) and a.this != b.this:
+            if not (_is_timestamp(a.parent) and _is_timestamp(b.parent)):
+                return None
+            low, high = sorted((a.this, b.this))  # one text format: text order is time order
+            bands.append((low, high))
+    return bands
+
+
+def _is_timestamp(node) -> bool:
+    return isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.TIMESTAMP
+
+
+def _stamp(value: dt.datetime) -> str:
+    return timestamp_literal(value).this.this
+
+
+def _in_ranges(column: str, ranges: list[tuple[str, str]]) -> list[exp.Expression]:
+    """Closed ranges on a time column, overlapping ones merged."""
+    merged: list[list[str]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    value = TimeColumn(this=exp.column(column, table=ROW, quoted=True))
+    return [exp.and_(exp.GTE(this=value.copy(), expression=exp.cast(exp.Literal.string(low), "TIMESTAMP")),
+                     exp.LTE(this=value.copy(), expression=exp.cast(exp.Literal.string(high), "TIMESTAMP")))
+            for low, high in merged]
+
+
+def _loaded_since(column: str, mark: dt.datetime | None) -> exp.Expression:
+    """Rows loaded after the last run's mark (the latest loaded_at it saw), and rows that do not say
+    when they were loaded."""
+    if mark is None:
+        return exp.true()
+    value = exp.column(column, table=ROW, quoted=True)
+    return exp.or_(exp.GT(this=TimeColumn(this=value), expression=timestamp_literal(mark)),
+                   exp.Is(this=value.copy(), expression=exp.null()))
+
+
+ROW = "s"  # the alias of a source's rows in the conditions below
+
+
+@dataclass
+class Changed:
+    """Where one source's rows say their key must be re-evaluated (a predicate over alias ROW)."""
+    model: str
+    key: str  # the entity key or the relation's foreign key
+    condition: exp.Expression
+
+
+def changed_conditions(project: Project, segment: t.Segment, since: dt.datetime, as_of: dt.datetime,
+                       marks: dict[str, dt.datetime | None], dialect: str) -> dict[str, Changed]:
+    """Per source: rows loaded since the last run's marks, and rows that the passing of time from
+    `since` to `as_of` moved across an edge of some test (a window, a relative date, a calendar
+    period, an anniversary, or as_of itself for related rows dated in between)."""
+    reads = reads_of(project, segment)
+    before, now = Scope(project, Clock(since), dialect), Scope(project, Clock(as_of), dialect)
+    entity = reads.entity
+    out: dict[str, Changed] = {}
+    ranges: dict[str, list[tuple[str, str]]] = {}
+    others: list[exp.Expression] = []
+    for column_name, comparison in reads.entity_tests:
+        _changed_between(column_name, [comparison], before, now, ranges, others)
+    parts = [_loaded_since(entity.loaded_at, marks.get(ENTITY_SOURCE)), *others]
+    parts += [p for column_name, found in ranges.items() for p in _in_ranges(column_name, found)]
+    out[ENTITY_SOURCE] = Changed(entity.model, entity.key, exp.or_(*parts) if len(parts) > 1 else parts[0])
+    for rel_name, relation in sorted(reads.relations.items()):
+        ranges, others = {}, []
+        if relation.time:  # rows dated between the two as_ofs came into view
+            ranges[relation.time] = [(_stamp(since), _stamp(as_of))]
+        for column_name, comparison in reads.row_tests.get(rel_name, []):
+            _changed_between(column_name, [comparison], before, now, ranges, others)
+        parts = [_loaded_since(relation.loaded_at, marks.get(relation_source(rel_name))), *others]
+        parts += [p for column_name, found in ranges.items() for p in _in_ranges(column_name, found)]
+        out[relation_source(rel_name)] = Changed(relation.model, relation.foreign_key, exp.or_(*parts))
+    return out
+
+
+def keys_where(project: Project, changes: list[Changed],
+               tables: dict[str, tuple[str, str]] | None = None) -> exp.Query:
+    """The keys (column `k`, may repeat) of rows where any of the conditions holds: one scan per
+    source, reading `tables[model]` instead of the model where given."""
+    by_source: dict[tuple[str, str], list[exp.Expression]] = {}
+    for change in changes:
+        by_source.setdefault((change.model, change.key), []).append(change.condition)
+    queries = []
+    for (model, key), conditions in by_source.items():
+        schema, name = (tables or {}).get(model) or project.relation_of(model)
+        # The same disjuncts recur across segments (loaded since the mark, the same windows): once each.
+        unique = list({d.sql(): d for c in conditions
+                       for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
+        column = exp.column(key, table=ROW, quoted=True)
+        queries.append(exp.select(exp.alias_(column, "k", quoted=True))
+                       .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
+                       .where(exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
+                                       exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False))))
+    union = queries[0]
+    for query in queries[1:]:
+        union = exp.union(union, query, distinct=False)
+    return union
+
+
+def changed_keys(project: Project, segment: t.Segment, since: dt.datetime, as_of: dt.datetime,
+                 marks: dict[str, dt.datetime | None], dialect: str,
+                 tables: dict[str, tuple[str, str]] | None = None) -> exp.Query:
+    """The keys to re-evaluate for one segment (column `k` of the entity key's type; may repeat)."""
+    return keys_where(project, list(changed_conditions(project, segment, since, as_of, marks, dialect).values()),
+                      tables)

@@ -1,0 +1,280 @@
+"""Whether an incremental segment's run may evaluate only changed keys, and the state that lets it."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from sqlglot import exp
+
+from .catalog import definition_hash
+from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_water, reads_of, sources
+from .outputs import col, insert, table, text
+from .project.loader import Project
+from .errors import SegwError
+from .spec import types as t
+from .warehouse.base import Adapter
+
+log = logging.getLogger("segwarehouse.run")
+
+INCREMENTS = "_segw_increments"  # one row per incremental segment: its mode and what the next run needs
+FULL, INCREMENTAL = "full", "incremental"
+
+
+@dataclass
+class Increment:
+    """How this run evaluates a segment: every key (full) or only the changed ones since `since`."""
+    mode: str
+    reason: str | None  # why a full evaluation (None when incremental)
+    since: dt.datetime | None = None
+    marks: dict[str, dt.datetime | None] = field(default_factory=dict)  # high-water marks of the last run
+    new_marks: dict[str, dt.datetime | None] = field(default_factory=dict)  # read before this evaluation
+    tracked: bool = False  # state is kept for the next run
+    entity_rows: int | None = None  # entity rows loaded up to the new mark (kept for the next run)
+    rows_may_be_gone: bool = True  # whether some entity row the last run saw may have been deleted
+    tables: dict[str, tuple[str, str]] | None = None  # narrowed copies of the models it reads (shared)
+    gone: tuple[str, str] | None = None  # (schema, table) of member keys whose entity row is gone (shared)
+
+    @property
+    def incremental(self) -> bool:
+        return self.mode == INCREMENTAL
+
+
+def static_mode(project: Project, segment: t.Segment) -> tuple[str, str | None]:
+    """The mode a segment's runs take when nothing else forces a full one, with the reason."""
+    if segment.materialized != "incremental":
+        return segment.materialized, None
+    found = blockers(project, segment)
+    return (FULL, "; ".join(found)) if found else (INCREMENTAL, None)
+
+
+def inputs_digest(project: Project) -> str:
+    """A digest of every model and seed file and the vars: a change may alter any row, so the next
+    run of each incremental segment evaluates everyone."""
+    digest = hashlib.md5(json.dumps(project.config.vars, sort_keys=True, default=str).encode())
+    for name in sorted(project.models):
+        digest.update(name.encode())
+        digest.update(project.models[name].path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_state(adapter: Adapter, schema: str, segment: str) -> dict | None:
+    rows = adapter.fetchall(exp.select(col("state")).from_(table(schema, INCREMENTS))
+                            .where(col("segment").eq(text(segment))))
+    if not rows or not rows[0][0]:
+        return None
+    try:
+        return json.loads(rows[0][0])
+    except ValueError:
+        return None
+
+
+def stored_modes(adapter: Adapter, schema: str) -> dict[str, tuple[str, str | None]]:
+    """segment -> (mode, reason) of its last run, for `segw status`."""
+    if adapter.relation_kind(schema, INCREMENTS) is None:
+        return {}
+    rows = adapter.fetchall(exp.select(col("segment"), col("mode"), col("reason")).from_(table(schema, INCREMENTS)))
+    return {segment: (mode, reason) for segment, mode, reason in rows}
+
+
+def _as_datetime(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=None) if value.tzinfo is None else \
+        value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of: dt.datetime,
+                   full_refresh: bool, marks_read: dict | None = None) -> Increment:
+    """Decide full or incremental for this run, and read the new high-water marks first, so rows
+    that arrive while the segment is evaluated are picked up by the next run."""
+    mode, reason = static_mode(project, segment)
+    if segment.materialized != "incremental":
+        return Increment(mode, None)
+    if mode == FULL:
+        return Increment(FULL, reason)
+    reads = reads_of(project, segment)
+    marks_read = {} if marks_read is None else marks_read  # (model, column) -> mark, once per run
+    for model, loaded_at in sources(reads).values():
+        if (model, loaded_at) not in marks_read:
+            marks_read[model, loaded_at] = _as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
+    new_marks = {name: marks_read[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
+    state = read_state(adapter, project.segment_schema, segment.name)
+    since = _as_datetime(state.get("as_of")) if state else None
+    if full_refresh:
+        reason = "a full evaluation was asked for"
+    elif state is None or since is None:
+        reason = "first run"
+    elif state.get("definition") != definition_hash(project, segment):
+        reason = "its definition changed"
+    elif state.get("inputs") != inputs_digest(project):
+        reason = "a model, seed or var changed"
+    elif since > as_of:
+        reason = "as_of is earlier than its last run"
+    else:
+        marks = {name: _as_datetime(value) for name, value in state.get("marks", {}).items()}
+        if set(marks) != set(new_marks):
+            return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True)
+        then, nulls, now = adapter.fetchall(entity_rows(project, reads.entity, marks[ENTITY_SOURCE],
+                                                        new_marks[ENTITY_SOURCE]))[0]
+        gone = bool(nulls) or state.get("entity_rows") is None or int(then) != int(state["entity_rows"])
+        return Increment(INCREMENTAL, None, since, marks, new_marks, tracked=True, entity_rows=int(now),
+                         rows_may_be_gone=gone)
+    now = adapter.fetchall(entity_rows(project, reads.entity, None, new_marks[ENTITY_SOURCE]))[0][2]
+    return Increment(FULL, reason, new_marks=new_marks, tracked=True, entity_rows=int(now))
+
+
+def write_state(adapter: Adapter, project: Project, segment: t.Segment, increment: Increment,
+                as_of: dt.datetime, now: dt.datetime) -> None:
+    """Replace the segment's row; call inside the segment's transaction, with its memberships."""
+    from .compiler.timeexpr import timestamp_literal
+
+    if segment.materialized != "incremental":
+        return
+    state = None
+    if increment.tracked:
+        state = json.dumps({"as_of": as_of.isoformat(), "definition": definition_hash(project, segment),
+                            "inputs": inputs_digest(project), "entity_rows": increment.entity_rows,
+                            "marks": {k: v.isoformat() if v else None for k, v in increment.new_marks.items()}})
+    target = table(project.segment_schema, INCREMENTS)
+    adapter.execute(exp.delete(target, where=col("segment").eq(text(segment.name))))
+    adapter.execute(insert(target.copy(), ["segment", "mode", "reason", "state", "updated_at"],
+                           exp.values([(text(segment.name), text(increment.mode),
+                                        text(increment.reason) if increment.reason else exp.null(),
+                                        text(state) if state else exp.null(), timestamp_literal(now))])))
+
+
+def plan_increments(adapter: Adapter, project: Project, names: list[str], as_of: dt.datetime,
+                    full_refresh: bool) -> dict[str, Increment]:
+    """The plan of every incremental segment of a run, reading each source's mark once. A segment
+    built later under its lock may find a newer state; evaluating from this older one re-evaluates
+    a superset of the keys, which gives the same members."""
+    marks_read: dict = {}
+    plans = {}
+    for name in names:
+        if project.segments[name].materialized == "incremental":
+            try:
+                plans[name] = plan_increment(adapter, project, project.segments[name], as_of, full_refresh,
+                                             marks_read)
+            except SegwError:  # the segment's own build meets the fault again and reports it
+                if adapter.broken:
+                    break
+    return plans
+
+
+SHARED_PREFIX = "_segw_inc_"
+COPY_AT_MOST = 0.01  # narrowed copies are made while the changed keys are at most 1% of the entity
+
+
+def gone_members(adapter: Adapter, project: Project, entity_name: str, segments: list[str]) -> exp.Select:
+    """Member keys of these segments whose entity row no longer exists: one anti-join for all."""
+    entity = project.entities[entity_name]
+    entity_schema, entity_table = project.relation_of(entity.model)
+    present = exp.select(exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True)).from_(
+        table(entity_schema, entity_table, "e"))
+    return (exp.select(col("key", "m")).distinct().from_(table(project.segment_schema, "memberships", "m"))
+            .join(present.subquery(exp.to_identifier("p", quoted=True)), on=col("x", "p").eq(col("key", "m")),
+                  join_type="LEFT")
+            .where(exp.In(this=col("segment", "m"), expressions=[text(n) for n in segments]),
+                   exp.Is(this=col("x", "p"), expression=exp.null())))
+
+
+@contextmanager
+def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Increment], as_of: dt.datetime,
+                  lock) -> Iterator[None]:
+    """Per entity, for the segments of this run evaluated incrementally: the keys any of them
+    re-evaluates (one scan per source, not one per segment), and copies of the entity's and the
+    relations' rows of those keys only, which each segment then reads instead of the whole tables.
+    An accelerator: when another run holds the entity's lock (`lock(entity)`), or a copy cannot be
+    made, segments read the tables themselves. The copies are dropped at the end."""
+    from .compiler.incremental import changed_conditions, keys_where
+
+    by_entity: dict[str, list[str]] = {}
+    for name, increment in increments.items():
+        if increment.incremental:
+            by_entity.setdefault(project.segments[name].entity, []).append(name)
+    schema = project.segment_schema
+    with ExitStack() as stack:
+        made: list[str] = []
+        stack.callback(_drop_quietly, adapter, schema, made)
+        for entity, names in sorted(by_entity.items()):
+            if not stack.enter_context(lock(entity)):
+                continue
+            prefix = shared_prefix(entity)
+            try:
+                _drop_leftovers(adapter, schema, prefix)
+                changes = [change for name in names for change in changed_conditions(
+                    project, project.segments[name], increments[name].since, as_of, increments[name].marks,
+                    project.dialect).values()]
+                keys = f"{prefix}keys"
+                adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE", expression=exp.select(
+                    col("k")).distinct().from_(keys_where(project, changes).subquery(exp.to_identifier("u")))))
+                made.append(keys)
+                adapter.create_work_index(schema, keys, ["k"])
+                gone = None
+                if any(increments[name].rows_may_be_gone for name in names):
+                    gone = (schema, f"{prefix}gone")
+                    adapter.execute(exp.Create(this=table(*gone), kind="TABLE",
+                                               expression=gone_members(adapter, project, entity, names)))
+                    made.append(gone[1])
+                copies: dict[str, tuple[str, str]] = {}
+                key_columns: dict[str, set[str]] = {}
+                for change in changes:
+                    key_columns.setdefault(change.model, set()).add(change.key)
+                count = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, keys))) or 0)
+                everyone = max(increments[name].entity_rows or 0 for name in names)
+                if count > everyone * COPY_AT_MOST:  # copies as large as the tables cost more than they save
+                    key_columns = {}
+                for index, (model, columns) in enumerate(sorted(key_columns.items())):
+                    copy_name = f"{prefix}{index}"
+                    source_schema, source_name = project.relation_of(model)
+                    wanted = exp.or_(*[exp.In(this=col(c), query=exp.select(col("k")).from_(table(schema, keys)).subquery())
+                                       for c in sorted(columns)])
+                    adapter.execute(exp.Create(this=table(schema, copy_name), kind="TABLE", expression=exp.select(
+                        exp.Star()).from_(table(source_schema, source_name)).where(wanted)))
+                    made.append(copy_name)
+                    for c in sorted(columns):
+                        adapter.create_work_index(schema, copy_name, [c])
+                    copies[model] = (schema, copy_name)
+            except SegwError as exc:  # the segments will meet the fault themselves, one by one
+                log.debug("no shared inputs for entity %s: %s", entity, exc)
+                continue
+            for name in names:
+                increments[name].tables = copies or None
+                increments[name].gone = gone
+        yield
+
+
+def _drop_quietly(adapter: Adapter, schema: str, names: list[str]) -> None:
+    for name in names:
+        if adapter.broken:
+            return  # the next run holding the lock drops them
+        try:
+            adapter.drop(schema, name, "table")
+        except SegwError:
+            pass
+
+
+def shared_prefix(entity: str) -> str:
+    """`_segw_inc_<entity>_`, within every engine's identifier limit (64) with room for a suffix."""
+    if len(entity) > 40:
+        entity = entity[:31] + "_" + hashlib.md5(entity.encode()).hexdigest()[:8]
+    return f"{SHARED_PREFIX}{entity}_"
+
+
+def _drop_leftovers(adapter: Adapter, schema: str, prefix: str) -> None:
+    """Copies a killed run left behind (this run holds the entity's lock: nobody reads them)."""
+    found = adapter.fetchall(exp.select("table_name").from_("information_schema.tables").where(
+        exp.column("table_schema").eq(exp.Literal.string(schema)),
+        exp.Like(this=exp.column("table_name"), expression=exp.Literal.string(prefix + "%"))))
+    for (name,) in found:
+        if str(name).startswith(prefix) and (str(name)[len(prefix):].isdigit() or str(name).endswith("keys")):
+            adapter.drop(schema, str(name), "table")
