@@ -6,6 +6,7 @@ After an untimed first build of both, each round runs two scenarios, paired (inc
 the same segments as `table`, a full evaluation), and checks that both give identical members:
   1% new rows   1% new events in the last hour and 0.1% of customers changed, as_of one hour later
   +1h, no rows  nothing loaded, as_of one hour later (only the passing of time moves anyone)
+  no change     the same as_of again, nothing loaded (a rebuild with no data change)
 It prints the median seconds and the ratio incremental / full for each scenario, and how many
 segments were evaluated incrementally (the rest fall back, e.g. `bucket` ranks everyone)."""
 from __future__ import annotations
@@ -133,7 +134,8 @@ def run_engine(engine: str, sizes: tuple[int, int, int], runs: int, console: Con
         for kind in SCHEMAS:  # untimed: every member enters; the incremental state starts here
             bench.build(kind, as_of)
         bench.check_same()
-        times: dict[str, list[float]] = {k: [] for k in ("append inc", "append full", "idle inc", "idle full")}
+        times: dict[str, list[float]] = {k: [] for k in ("append inc", "append full", "idle inc", "idle full",
+                                                         "same inc", "same full")}
         incremental_segments = 0
         for i in range(runs):
             as_of += dt.timedelta(hours=1)
@@ -149,6 +151,9 @@ def run_engine(engine: str, sizes: tuple[int, int, int], runs: int, console: Con
             times["idle inc"].append(bench.build("incremental", as_of)[0])
             times["idle full"].append(bench.build("table", as_of)[0])
             bench.check_same()
+            times["same inc"].append(bench.build("incremental", as_of)[0])
+            times["same full"].append(bench.build("table", as_of)[0])
+            bench.check_same()
         console.print(f"  identical members after every step; {incremental_segments} of {len(SEGMENTS)} "
                       "segments evaluated incrementally")
         return {"sizes": sizes, "incremental": incremental_segments,
@@ -163,17 +168,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="rounds of both scenarios (median)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the default sizes")
     args = parser.parse_args()
-    console = Console(width=170)
+    console = Console(width=210)
     results = {engine: run_engine(engine, tuple(int(n * args.scale) for n in DEFAULT_SIZES[engine]), args.runs,
                                   console) for engine in args.engines.split(",")}
     table = Table(title=f"incremental vs full, {len(SEGMENTS)} segments, median of {args.runs} paired rounds")
     for column in ("engine", "customers / events", "incremental segments", "1% new: inc s", "full s",
-                   "inc / full", "+1h idle: inc s", "full s", "inc / full"):
+                   "inc / full", "+1h idle: inc s", "full s", "inc / full", "no change: inc s", "full s",
+                   "inc / full"):
         table.add_column(column, justify="right")
     for engine, r in results.items():
         table.add_row(engine, f"{r['sizes'][0]:,} / {r['sizes'][1]:,}", f"{r['incremental']} / {len(SEGMENTS)}",
                       f"{r['append inc']:.2f}", f"{r['append full']:.2f}", f"{r['append inc'] / r['append full']:.2f}",
-                      f"{r['idle inc']:.2f}", f"{r['idle full']:.2f}", f"{r['idle inc'] / r['idle full']:.2f}")
+                      f"{r['idle inc']:.2f}", f"{r['idle full']:.2f}", f"{r['idle inc'] / r['idle full']:.2f}",
+                      f"{r['same inc']:.2f}", f"{r['same full']:.2f}", f"{r['same inc'] / r['same full']:.2f}")
     console.print(table)
 
 

@@ -111,6 +111,7 @@ def manifest(project) -> dict:
     name = project.config.name
     segments, lists = {}, {}
     parents: dict[str, list[str]] = {}
+    known = _compiled_hashes(project)
     for item in project.lists.values():
         lists[f"list.{name}.{item.name}"] = {
             "unique_id": f"list.{name}.{item.name}", "resource_type": "list", "name": item.name,
@@ -118,7 +119,11 @@ def manifest(project) -> dict:
             "original_file_path": item.loc.file if item.loc else None}
     for segment in project.segments.values():
         entity = project.entities[segment.entity]
-        sql = to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect)
+        definition = definition_hash(project, segment)
+        sql_hash = known.get(definition)  # the same definition compiles to the same SQL: not again
+        if sql_hash is None:
+            sql = to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect)
+            sql_hash = hashlib.sha256(sql.encode()).hexdigest()
         models = {entity.model}
         if segment.rules is not None:
             models |= {relation_for(entity, n).model for n in t.walk(segment.rules) if isinstance(n, t.Related)}
@@ -135,8 +140,8 @@ def manifest(project) -> dict:
             "description": segment.description, "category": segment.category, "tags": list(segment.tags),
             "columns": list(segment.columns), "splits": {s.name: str(s.percent) for s in segment.splits},
             "rules": segment_words(segment),
-            "definition_hash": definition_hash(project, segment),
-            "compiled_sql_hash": hashlib.sha256(sql.encode()).hexdigest(),
+            "definition_hash": definition,
+            "compiled_sql_hash": sql_hash,
             "compiled_dialect": project.dialect,
             "depends_on": {"nodes": depends, "segments": sorted(r for r in refs if r in project.segments),
                            "lists": sorted(r for r in refs if r in project.lists), "models": sorted(models)},
@@ -151,6 +156,16 @@ def manifest(project) -> dict:
             "segments": segments, "lists": lists,
             "parent_map": parents | {uid: [] for uid in lists},
             "child_map": {uid: sorted(kids) for uid, kids in children.items()}}
+
+
+def _compiled_hashes(project) -> dict[str, str]:
+    """definition hash -> compiled SQL hash, from the manifest the last command wrote (if any)."""
+    try:
+        previous = json.loads((project.root / "target" / "manifest.json").read_text())
+        return {item["definition_hash"]: item["compiled_sql_hash"] for item in previous["segments"].values()
+                if item.get("definition_hash") and item.get("compiled_sql_hash")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def write_manifest(project) -> Path:

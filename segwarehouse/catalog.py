@@ -134,7 +134,7 @@ def _definition(project, segment: t.Segment) -> tuple:
     reads = [segment.name, *sorted(project.dependencies(segment.name))]
     lists = sorted({ref for name in reads for ref in project.segments[name].references() if ref in project.lists})
     entities = sorted({project.segments[name].entity for name in reads})
-    return (__version__, project.dialect, project.model_schema,
+    return (__version__, project.dialect, project.config.models_dialect, project.model_schema,
             tuple(canonical(project.segments[name]) for name in reads),
             tuple(canonical(project.lists[name]) for name in lists),
             tuple(canonical(project.entities[name]) for name in entities))

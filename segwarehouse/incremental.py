@@ -38,6 +38,7 @@ class Increment:
     rows_may_be_gone: bool = True  # whether some entity row the last run saw may have been deleted
     tables: dict[str, tuple[str, str]] | None = None  # narrowed copies of the models it reads (shared)
     gone: tuple[str, str] | None = None  # (schema, table) of member keys whose entity row is gone (shared)
+    nothing_changed: bool = False  # the run's shared scan found no key to re-evaluate for any segment
 
     @property
     def incremental(self) -> bool:
@@ -230,6 +231,8 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                 for change in changes:
                     key_columns.setdefault(change.model, set()).add(change.key)
                 count = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, keys))) or 0)
+                nothing = count == 0 and (gone is None or not adapter.scalar(
+                    exp.select(exp.Count(this=exp.Star())).from_(table(*gone))))
                 everyone = max(increments[name].entity_rows or 0 for name in names)
                 if count > everyone * COPY_AT_MOST:  # copies as large as the tables cost more than they save
                     key_columns = {}
@@ -250,6 +253,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
             for name in names:
                 increments[name].tables = copies or None
                 increments[name].gone = gone
+                increments[name].nothing_changed = nothing
         yield
 
 

@@ -141,7 +141,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     try:
         idle = False  # an incremental run with no key to re-evaluate: only the as_of moves on
         if increment.incremental:
-            idle = _stage_changed_keys(ctx, increment, changed) == 0 and \
+            idle = (increment.nothing_changed or _stage_changed_keys(ctx, increment, changed) == 0) and \
                 adapter.relation_kind(schema, segment.name) == "table" and \
                 [c for c, _ in adapter.column_types(schema, segment.name)] == columns
         reshape, size, counts = False, 0, dict.fromkeys(CHANGE_ORDER, 0)

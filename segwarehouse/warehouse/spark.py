@@ -1,0 +1,331 @@
+"""Spark SQL through pyspark: an in-process SparkSession (`method: session`) or Spark Connect.
+
+Plain Spark tables (parquet) have no UPDATE, DELETE or transactions. This adapter keeps the output
+contract anyway. Inside a transaction nothing touches the real tables: an INSERT's rows go to a
+table of their own, an UPDATE or DELETE writes the table's new contents to a new table (one
+CREATE TABLE ... AS SELECT), and reads in the transaction see all of that. COMMIT appends the
+inserted rows (one job per table) and swaps rewritten tables in (DROP and RENAME in the metastore).
+A failure before COMMIT drops what was written aside and leaves every table as it was. See docs/targets.md."""
+from __future__ import annotations
+
+import secrets
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlglot import exp
+
+from ..errors import SegwError, WarehouseError
+from .base import Adapter
+
+_SESSIONS: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+# Session defaults for a local SparkSession: small and quiet. `server_side_parameters` (dbt-spark's
+# key) overrides any of them.
+LOCAL_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.legacy.createHiveTableByDefault": "false",  # CREATE TABLE makes parquet tables
+    "spark.sql.sources.default": "parquet",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+}
+
+
+def session_for(target):
+    """The SparkSession of a target; one per process (Spark allows one local session per JVM)."""
+    settings = target.settings
+    method = str(settings.get("method", "session")).lower()
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SegwError("type: spark needs pyspark", target.location,
+                        "pip install 'segwarehouse[spark]' (Java 17 or newer must be installed)") from None
+    key = f"{method}:{settings.get('host', '')}"
+    with _LOCK:
+        if key in _SESSIONS:
+            return _SESSIONS[key]
+        if method == "connect":
+            builder = SparkSession.builder.remote(str(settings["host"]))
+            for name, value in (settings.get("server_side_parameters") or {}).items():
+                builder = builder.config(str(name), str(value))
+        else:
+            options = {**LOCAL_DEFAULTS, **{str(k): str(v) for k, v in
+                                            (settings.get("server_side_parameters") or {}).items()}}
+            builder = SparkSession.builder.master(str(settings.get("master", "local[2]"))).appName("segwarehouse")
+            if options.get("spark.sql.catalogImplementation", "hive") == "hive":
+                # dbt-spark's session method: a Hive metastore, so tables outlive the process. Its
+                # embedded Derby database lives next to the warehouse directory.
+                where = Path(options.get("spark.sql.warehouse.dir", "spark-warehouse")).resolve()
+                options.setdefault("spark.hadoop.javax.jdo.option.ConnectionURL",
+                                   f"jdbc:derby:;databaseName={where.parent / 'metastore_db'};create=true")
+                options.setdefault("spark.sql.warehouse.dir", str(where))
+                builder = builder.enableHiveSupport()
+            for name, value in options.items():
+                builder = builder.config(name, value)
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:  # no Java, a bad master URL, an unreachable Connect server
+            raise WarehouseError(f"cannot start Spark ({method}): {' '.join(str(exc).split())[:500]}",
+                                 target.location, "check Java 17+ is installed and the target's "
+                                 "`method`/`host` in profiles.yml") from None
+        if method != "connect":
+            session.sparkContext.setLogLevel("ERROR")
+        _SESSIONS[key] = session
+        return session
+
+
+@dataclass
+class _Pending:
+    """A table written in the open transaction: `base` replaces it at COMMIT (after an UPDATE or
+    DELETE rewrote it), `appends` are the inserted rows (tables, or literal rows) appended at COMMIT."""
+    base: str | None = None
+    appends: list = field(default_factory=list)  # table names, or literal rows as a SELECT
+
+
+def _type(kind: str) -> exp.DataType:
+    return exp.DataType.build(kind, dialect="databricks")
+
+
+class _Result:
+    """A cursor-like over a Spark DataFrame: fetchall() collects it."""
+
+    def __init__(self, frame):
+        self.frame = frame
+        self.rowcount = -1
+
+    def fetchall(self):
+        return [tuple(row) for row in self.frame.collect()] if self.frame is not None else []
+
+    @property
+    def description(self):
+        return [(name,) for name in self.frame.columns] if self.frame is not None else []
+
+
+class SparkAdapter(Adapter):
+    """Spark SQL (written in sqlglot's Databricks dialect, which Spark runs)."""
+
+    dialect = "databricks"
+    transactional_ddl = False
+    max_identifier = 255
+    placeholder = "?"
+    wants_indexes = False
+    full_outer_join = True
+
+    def __init__(self, target):
+        super().__init__(target)
+        self.session = session_for(target)
+        self.pending: dict[tuple[str, str], _Pending] = {}  # what the open transaction wrote
+
+    def _execute(self, sql, params=None):
+        text = sql.strip()
+        if text.upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
+            return _Result(None)  # transactions are kept aside by the adapter (see _transaction)
+        frame = self.session.sql(text, args=list(params)) if params else self.session.sql(text)
+        return _Result(frame)
+
+    def close(self) -> None:
+        self._drop_pending()  # the session is shared by the process; it stops when the process ends
+
+    def describe_error(self, exc: Exception) -> str:
+        text = str(exc).split("\nJVM stacktrace:")[0]
+        return super().describe_error(Exception(text))
+
+    # -- statements: DML as table rewrites and buffered appends ----------------------------
+    def execute(self, statement, params=None) -> None:
+        if isinstance(statement, (exp.Update, exp.Delete)) or (
+                isinstance(statement, exp.Insert) and self.in_transaction):
+            if not self.in_transaction:
+                with self._transaction():  # one statement, swapped in whole
+                    self._dml(statement)
+            else:
+                self._dml(statement)
+            return
+        if isinstance(statement, exp.Expression) and self.pending:
+            statement = self._on_pending(statement)
+        super().execute(statement, params)
+
+    def fetchall(self, statement):
+        if isinstance(statement, exp.Expression) and self.pending:
+            statement = self._on_pending(statement)
+        return super().fetchall(statement)
+
+    def insert_rows(self, schema, table, columns, rows) -> None:
+        if not self.in_transaction:
+            return super().insert_rows(schema, table, columns, rows)
+        rows = list(rows)  # inside a transaction: kept aside like any INSERT
+        if rows:
+            self.execute(exp.Insert(
+                this=exp.Schema(this=exp.table_(table, db=schema, quoted=True),
+                                expressions=[exp.to_identifier(c, quoted=True) for c in columns]),
+                expression=exp.values([tuple(exp.convert(v) for v in row) for row in rows])))
+
+    def _dml(self, statement: exp.Expression) -> None:
+        target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+        schema, name = target.db, target.name
+        state = self.pending.setdefault((schema, name), _Pending())
+        types = self._column_types(schema, state.base or name)
+        if isinstance(statement, exp.Insert):
+            state.appends.append(self._stage_rows(schema, name, statement, types))
+            return
+        source = self._current(schema, name, alias=name)
+        where = statement.args.get("where")
+        condition = self._on_pending(where.this) if where is not None else exp.true()
+        if isinstance(statement, exp.Delete):
+            keep = exp.not_(exp.Coalesce(this=exp.paren(condition), expressions=[exp.false()]))
+            rows = exp.select("*").from_(source).where(keep)
+        else:
+            new_values = {}
+            for assignment in statement.expressions:
+                value = self._on_pending(assignment.expression)
+                if isinstance(value, exp.Subquery) and isinstance(value.this, exp.Select) \
+                        and len(value.this.expressions) == 1:
+                    # Spark requires correlated scalar subqueries to aggregate; at most one row matches
+                    inner = value.this
+                    inner.set("expressions", [exp.Max(this=inner.expressions[0].unalias())])
+                new_values[assignment.this.name] = value
+            columns = []
+            for column, kind in types:
+                value = exp.column(column, table=name, quoted=True)
+                if column in new_values:
+                    value = exp.Cast(this=exp.Case(ifs=[exp.If(this=condition.copy(), true=new_values[column])],
+                                                   default=value), to=_type(kind))
+                columns.append(exp.alias_(value, column, quoted=True))
+            rows = exp.select(*columns).from_(source)
+        replacement = self._fresh_name(name)
+        super().execute(exp.Create(this=exp.table_(replacement, db=schema, quoted=True), kind="TABLE",
+                                   expression=rows))
+        stale = ([state.base] if state.base else []) + [a for a in state.appends if isinstance(a, str)]
+        state.base, state.appends = replacement, []
+        for table in stale:
+            self._drop_table(schema, table)
+
+    def _stage_rows(self, schema: str, name: str, insert: exp.Insert, types):
+        """The rows of an INSERT in the target's column order and types: literal VALUES are kept as
+        an expression (nothing to run until COMMIT), a query's rows go to a table of their own."""
+        named = [c.name for c in insert.this.expressions] if isinstance(insert.this, exp.Schema) \
+            else [c for c, _ in types]
+        source = self._on_pending(insert.expression)
+        alias = exp.TableAlias(this=exp.to_identifier("_segw_rows", quoted=True),
+                               columns=[exp.to_identifier(c, quoted=True) for c in named])
+        if isinstance(source, exp.Values):
+            source.set("alias", alias)
+            origin = source
+        else:
+            origin = exp.Subquery(this=source, alias=alias)
+        columns = [exp.alias_(exp.Cast(this=exp.column(c, table="_segw_rows", quoted=True) if c in named
+                                       else exp.null(), to=_type(kind)), c, quoted=True)
+                   for c, kind in types]
+        rows = exp.select(*columns).from_(origin)
+        if isinstance(source, exp.Values) and not source.find(exp.Table, exp.Subquery):
+            return rows
+        table = self._fresh_name(name)
+        super().execute(exp.Create(this=exp.table_(table, db=schema, quoted=True), kind="TABLE",
+                                   expression=rows))
+        return table
+
+    @staticmethod
+    def _rows_of(schema: str, part) -> exp.Select:
+        return exp.select("*").from_(exp.table_(part, db=schema, quoted=True)) if isinstance(part, str) \
+            else part.copy()
+
+    def _union(self, schema: str, parts) -> exp.Query:
+        rows = self._rows_of(schema, parts[0])
+        for part in parts[1:]:
+            rows = exp.union(rows, self._rows_of(schema, part), distinct=False)
+        return rows
+
+    def _current(self, schema: str, name: str, alias: str | None) -> exp.Expression:
+        """What a statement of this transaction reads for a table: its rewrite plus buffered rows."""
+        state = self.pending.get((schema, name))
+        parts = [state.base or name, *state.appends] if state else [name]
+        if len(parts) == 1:
+            node = exp.table_(parts[0], db=schema, quoted=True)
+            if alias is not None:
+                node.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+            return node
+        return exp.Subquery(this=self._union(schema, parts),
+                            alias=exp.TableAlias(this=exp.to_identifier(alias or name, quoted=True)))
+
+    def _on_pending(self, expression: exp.Expression) -> exp.Expression:
+        """The statement reading what this transaction has written so far."""
+        def swap(node):
+            if isinstance(node, exp.Table) and (node.db, node.name) in self.pending:
+                alias = node.alias or node.name
+                return self._current(node.db, node.name, alias)
+            return node
+        return expression.copy().transform(swap)
+
+    def _column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
+        # The analysed schema of the table (no job, unlike catalog.listColumns).
+        fields = self.session.table(f"`{schema}`.`{name}`").schema.fields
+        return [(f.name, f.dataType.simpleString()) for f in fields]
+
+    def _fresh_name(self, name: str) -> str:
+        return f"{name[:180]}__segw_tx_{secrets.token_hex(4)}"
+
+    def _drop_table(self, schema: str, name: str) -> None:
+        super().execute(exp.Drop(tables=[exp.table_(name, db=schema, quoted=True)], kind="TABLE", exists=True))
+
+    def _drop_pending(self) -> None:
+        pending, self.pending = self.pending, {}
+        for (schema, _), state in pending.items():
+            for table in ([state.base] if state.base else []) + [a for a in state.appends if isinstance(a, str)]:
+                try:
+                    self._drop_table(schema, table)
+                except WarehouseError:
+                    pass
+
+    @contextmanager
+    def _transaction(self):
+        """Statements write aside; COMMIT appends the buffered rows and swaps rewritten tables in;
+        a failure before COMMIT drops what was written aside."""
+        if self.in_transaction:
+            raise RuntimeError("a transaction is already open on this connection")
+        self.in_transaction = True
+        self.pending = {}
+        try:
+            yield self
+        except BaseException:
+            self.in_transaction = False
+            self._drop_pending()
+            raise
+        self.in_transaction = False
+        pending, self.pending = self.pending, {}
+        for (schema, name), state in pending.items():
+            into = state.base or name
+            if state.appends:  # one append job: Spark publishes its files at the job's commit
+                super().execute(exp.Insert(this=exp.table_(into, db=schema, quoted=True),
+                                           expression=self._union(schema, state.appends)))
+            if state.base:
+                # One metastore operation each: readers see the old table or the new one (between
+                # the two, for milliseconds, no table: "table not found", retry).
+                self._drop_table(schema, name)
+                super().execute(exp.Alter(this=exp.table_(state.base, db=schema, quoted=True), kind="TABLE",
+                                          actions=[exp.AlterRename(this=exp.table_(name, db=schema, quoted=True))]))
+            for table in state.appends:
+                if isinstance(table, str):
+                    self._drop_table(schema, table)
+
+    transaction = Adapter.transaction if hasattr(Adapter, "_transaction") else _transaction
+
+    # -- catalog ----------------------------------------------------------------------------
+    def relation_kind(self, schema: str, name: str) -> str | None:
+        if not self.session.catalog.tableExists(f"`{schema}`.`{name}`"):
+            return None
+        kind = self.session.catalog.getTable(f"`{schema}`.`{name}`").tableType
+        return "view" if "VIEW" in str(kind).upper() else "table"
+
+    def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
+        if not self.session.catalog.databaseExists(schema) or self.relation_kind(schema, name) is None:
+            return []
+        return [(c, str(kind).lower()) for c, kind in self._column_types(schema, name)]
+
+    def rename_table(self, schema: str, old: str, new: str) -> None:
+        self.execute(exp.Alter(this=exp.table_(old, db=schema, quoted=True), kind="TABLE",
+                               actions=[exp.AlterRename(this=exp.table_(new, db=schema, quoted=True))]))
+

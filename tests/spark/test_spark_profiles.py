@@ -1,0 +1,93 @@
+"""Spark targets with dbt-spark's keys: `method: session` (local, what the tests use) and
+`method: connect` (a Spark Connect server); bad keys are reported at their profiles.yml line."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from segwarehouse.errors import SegwError
+from segwarehouse.project.profiles import load_target
+
+
+def target_of(tmp_path, output: str):
+    (tmp_path / "profiles.yml").write_text(
+        "shop:\n  target: dev\n  outputs:\n    dev:\n" + textwrap.indent(textwrap.dedent(output), " " * 6))
+    return load_target(tmp_path, "shop", None)
+
+
+def test_session_target_defaults(tmp_path):
+    target = target_of(tmp_path, "type: spark\nmethod: session\nhost: NA\nschema: analytics\n")
+    assert (target.type, target.dialect, target.schema) == ("spark", "databricks", "analytics")
+    # the local warehouse directory is relative to the project, like DuckDB's `path`
+    assert target.settings["server_side_parameters"]["spark.sql.warehouse.dir"] == \
+        str((tmp_path / "spark-warehouse").resolve())
+
+
+def test_session_parameters_are_passed_and_relative_dirs_resolved(tmp_path):
+    target = target_of(tmp_path, """
+        type: spark
+        method: session
+        schema: analytics
+        server_side_parameters:
+          spark.driver.memory: 4g
+          spark.sql.warehouse.dir: data/wh
+    """)
+    parameters = target.settings["server_side_parameters"]
+    assert parameters["spark.driver.memory"] == "4g"
+    assert parameters["spark.sql.warehouse.dir"] == str((tmp_path / "data" / "wh").resolve())
+
+
+def test_connect_target_needs_an_sc_url(tmp_path):
+    target = target_of(tmp_path, "type: spark\nmethod: connect\nhost: sc://spark.internal:15002\nschema: s\n")
+    assert target.settings["host"] == "sc://spark.internal:15002"
+    assert "server_side_parameters" not in target.settings  # nothing local to resolve
+    with pytest.raises(SegwError) as info:
+        target_of(tmp_path, "type: spark\nmethod: connect\nhost: spark.internal\nschema: s\n")
+    assert "sc://HOST:PORT" in str(info.value) and "profiles.yml:" in str(info.value)
+
+
+@pytest.mark.parametrize("method, hint", [("thrift", "Spark Connect"), ("sesion", "session")])
+def test_methods_we_do_not_run_are_refused_with_a_way_out(tmp_path, method, hint):
+    with pytest.raises(SegwError) as info:
+        target_of(tmp_path, f"type: spark\nmethod: {method}\nschema: s\n")
+    assert "must be session or connect" in str(info.value)
+    assert hint in info.value.hint
+
+
+def test_server_side_parameters_must_be_a_mapping(tmp_path):
+    with pytest.raises(SegwError) as info:
+        target_of(tmp_path, "type: spark\nmethod: session\nschema: s\nserver_side_parameters: [a, b]\n")
+    assert "server_side_parameters" in str(info.value) and "profiles.yml:" in str(info.value)
+
+
+def test_connect_builds_a_remote_session(tmp_path, monkeypatch):
+    """Spark Connect is not reachable here: check the builder is asked for the remote URL."""
+    from pyspark.sql import SparkSession
+
+    from segwarehouse.warehouse import spark
+    asked = []
+
+    class Builder:
+        def remote(self, url):
+            asked.append(url)
+            return self
+
+        def config(self, key, value):
+            asked.append((key, value))
+            return self
+
+        def getOrCreate(self):
+            return "remote-session"
+
+    monkeypatch.setattr(SparkSession, "builder", Builder())
+    monkeypatch.setattr(spark, "_SESSIONS", {})
+    target = target_of(tmp_path, """
+        type: spark
+        method: connect
+        host: sc://spark.internal:15002
+        schema: s
+        server_side_parameters: {spark.sql.shuffle.partitions: 8}
+    """)
+    assert spark.session_for(target) == "remote-session"
+    assert asked == ["sc://spark.internal:15002", ("spark.sql.shuffle.partitions", "8")]
