@@ -226,3 +226,32 @@ def _check_list(project: Project, item: t.StaticList, catalog: Catalog, need) ->
         return
     key = item.key_column or project.entities[item.entity].key
     need(item.source, key, item.loc, f"list {item.name}", declared=True)
+
+
+def check_metric_columns(adapter: Adapter, project: Project, entity: t.Entity, metrics: list[t.Metric],
+                         catalog: "Catalog | None" = None, skip_unbuilt: bool = False) -> None:
+    """Every column a metric reads exists, else an error at the line that names it (not a
+    warehouse error from the query). `segw validate` skips models not built yet."""
+    catalog = catalog or Catalog(adapter)
+    for metric in metrics:
+        relation = relation_for(entity, metric.related)
+        schema, name = project.relation_of(relation.model)
+        columns = catalog.columns(schema, name)
+        if columns is None and skip_unbuilt and catalog.is_unbuilt(schema, name):
+            catalog.unbuilt.add(name)
+            continue
+        if columns is None:
+            raise SegwError(f"relation {schema}.{name} (metric '{metric.name}') does not exist in the warehouse",
+                            metric.loc, "build the models first, or fix `model:` in models/*.yml")
+        wanted = [(relation.foreign_key, relation.at("foreign_key")), (relation.time, relation.at("time"))]
+        if metric.related.event is not None:
+            wanted.append((relation.event_name, relation.at("name")))
+        if metric.related.measure.of:
+            wanted.append((metric.related.measure.of, metric.loc))
+        if metric.related.where is not None:
+            wanted += [(node.column, node.loc) for node in t.walk(metric.related.where)
+                       if isinstance(node, t.Property)]
+        for column, loc in wanted:
+            if column not in columns:
+                raise SegwError(f"unknown column '{column}' in {schema}.{name} (metric '{metric.name}')", loc,
+                                did_you_mean(column, columns) or f"columns: {', '.join(columns)}")

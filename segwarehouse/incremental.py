@@ -53,13 +53,20 @@ def static_mode(project: Project, segment: t.Segment) -> tuple[str, str | None]:
     return (FULL, "; ".join(found)) if found else (INCREMENTAL, None)
 
 
-def inputs_digest(project: Project) -> str:
-    """A digest of every model and seed file and the vars: a change may alter any row, so the next
-    run of each incremental segment evaluates everyone."""
+def inputs_digest(project: Project, adapter: Adapter) -> str:
+    """A digest of every model and seed as last built (its fingerprint: rendered SQL and upstream,
+    so a model whose SQL depends on as_of differs every run) or, without one, its file, and the
+    vars: a change may alter any row, so the next run of each incremental segment evaluates everyone."""
+    from .modelbuild import stored_fingerprints
+
+    try:
+        built = stored_fingerprints(adapter, project)
+    except SegwError:
+        built = {}
     digest = hashlib.md5(json.dumps(project.config.vars, sort_keys=True, default=str).encode())
     for name in sorted(project.models):
         digest.update(name.encode())
-        digest.update(project.models[name].path.read_bytes())
+        digest.update(built[name].encode() if name in built else project.models[name].path.read_bytes())
     return digest.hexdigest()
 
 
@@ -116,7 +123,7 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
         reason = "first run"
     elif state.get("definition") != definition_hash(project, segment):
         reason = "its definition changed"
-    elif state.get("inputs") != inputs_digest(project):
+    elif state.get("inputs") != inputs_digest(project, adapter):
         reason = "a model, seed or var changed"
     elif since > as_of:
         reason = "as_of is earlier than its last run"
@@ -143,7 +150,7 @@ def write_state(adapter: Adapter, project: Project, segment: t.Segment, incremen
     state = None
     if increment.tracked:
         state = json.dumps({"as_of": as_of.isoformat(), "definition": definition_hash(project, segment),
-                            "inputs": inputs_digest(project), "entity_rows": increment.entity_rows,
+                            "inputs": inputs_digest(project, adapter), "entity_rows": increment.entity_rows,
                             "marks": {k: v.isoformat() if v else None for k, v in increment.new_marks.items()}})
     target = table(project.segment_schema, INCREMENTS)
     adapter.execute(exp.delete(target, where=col("segment").eq(text(segment.name))))
@@ -234,6 +241,15 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                 nothing = count == 0 and (gone is None or not adapter.scalar(
                     exp.select(exp.Count(this=exp.Star())).from_(table(*gone))))
                 everyone = max(increments[name].entity_rows or 0 for name in names)
+                if count > everyone * adapter.incremental_up_to:
+                    # So many keys changed that evaluating everyone costs less on this engine.
+                    share = f"{count / max(everyone, 1):.0%}"
+                    for name in names:
+                        increments[name] = Increment(
+                            FULL, f"{share} of the keys changed; a full evaluation is cheaper here",
+                            new_marks=increments[name].new_marks, tracked=True,
+                            entity_rows=increments[name].entity_rows)
+                    continue
                 if count > everyone * COPY_AT_MOST:  # copies as large as the tables cost more than they save
                     key_columns = {}
                 for index, (model, columns) in enumerate(sorted(key_columns.items())):

@@ -27,6 +27,7 @@ from sqlglot import exp
 from .compiler.conditions import Frame, Scope, compile_condition, test
 from .compiler.dialects import TimeColumn
 from .compiler.timeexpr import SQL_UNITS, Clock, timestamp_literal
+from .columns import check_metric_columns
 from .errors import SegwError, did_you_mean
 from .outputs import col, insert, table, text
 from .project.loader import Project, relation_for
@@ -383,33 +384,6 @@ def resolve(project: Project, segment_name: str, metric_names: list[str], compar
     return segment, metrics, other
 
 
-def check_columns(adapter: Adapter, project: Project, entity: t.Entity, metrics: list[t.Metric]) -> None:
-    """Every column a metric reads exists, else an error at the line that names it (not a
-    warehouse error from the query)."""
-    from .columns import Catalog
-
-    catalog = Catalog(adapter)
-    for metric in metrics:
-        relation = relation_for(entity, metric.related)
-        schema, name = project.relation_of(relation.model)
-        columns = catalog.columns(schema, name)
-        if columns is None:
-            raise SegwError(f"relation {schema}.{name} (metric '{metric.name}') does not exist in the warehouse",
-                            metric.loc, "build the models first, or fix `model:` in models/*.yml")
-        wanted = [(relation.foreign_key, relation.at("foreign_key")), (relation.time, relation.at("time"))]
-        if metric.related.event is not None:
-            wanted.append((relation.event_name, relation.at("name")))
-        if metric.related.measure.of:
-            wanted.append((metric.related.measure.of, metric.loc))
-        if metric.related.where is not None:
-            wanted += [(node.column, node.loc) for node in t.walk(metric.related.where)
-                       if isinstance(node, t.Property)]
-        for column, loc in wanted:
-            if column not in columns:
-                raise SegwError(f"unknown column '{column}' in {schema}.{name} (metric '{metric.name}')", loc,
-                                did_you_mean(column, columns) or f"columns: {', '.join(columns)}")
-
-
 def report(adapter: Adapter, project: Project, segment_name: str, metric_names: list[str] | None = None,
            since: dt.datetime | None = None, until: dt.datetime | None = None,
            compare_to: str | None = None, now: dt.datetime | None = None, level: float = LEVEL) -> Report:
@@ -422,7 +396,7 @@ def report(adapter: Adapter, project: Project, segment_name: str, metric_names: 
     if adapter.relation_kind(project.segment_schema, "membership_history") is None:
         raise SegwError(f"no membership history in schema '{project.segment_schema}'",
                         hint=f"build the segment first (`segw build --select {segment.name}`)")
-    check_columns(adapter, project, project.entities[segment.entity], metrics)
+    check_metric_columns(adapter, project, project.entities[segment.entity], metrics)
     now = now or utcnow()
     if other is not None:
         sources = [(segment.name, False), (other.name, False)]

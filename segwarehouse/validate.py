@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from .columns import Catalog, check_segment_columns, type_kind
+from .columns import Catalog, check_metric_columns, check_segment_columns, type_kind
 from .errors import Location, SegwError, WarehouseError, did_you_mean
 from .project.loader import Project, relation_for
 from .spec import types as t
@@ -35,6 +35,8 @@ def check_columns_live(project: Project, as_of: dt.datetime | None = None, adapt
         catalog = Catalog(adapter, project, skip_unbuilt=True)
         for segment in project.segments.values():
             check_segment_columns(project, segment, catalog, typed=True)
+        for entity in project.entities.values():  # `metrics:` of `segw report`
+            check_metric_columns(adapter, project, entity, list(entity.metrics.values()), catalog, skip_unbuilt=True)
         for segment in project.segments.values():
             if not _reads_unbuilt(project, segment, catalog):
                 check_runs(project, segment, adapter, as_of)

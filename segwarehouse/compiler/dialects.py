@@ -166,6 +166,16 @@ def quoting(dialect_name: str) -> Quoting:
     return _QUOTING.get().get(dialect_name) or DEFAULT_QUOTING.get(dialect_name, Quoting())
 
 
+def use_project_quoting(dialect_name: str, database: bool | None, schema: bool | None,
+                        identifier: bool | None) -> None:
+    """A project's `quoting:` for the rest of this context (each loaded project sets it anew)."""
+    default = DEFAULT_QUOTING.get(dialect_name, Quoting())
+    chosen = Quoting(default.database if database is None else database,
+                     default.schema if schema is None else schema,
+                     default.identifier if identifier is None else identifier)
+    _QUOTING.set({dialect_name: chosen} if chosen != default else {})
+
+
 @contextmanager
 def quoting_config(dialect_name: str, config: Quoting):
     """Compile with a project's `quoting:` config instead of the dialect's default."""

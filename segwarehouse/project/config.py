@@ -26,6 +26,16 @@ class SeedConfig(BaseModel):
     column_types: dict[str, str] = Field(default_factory=dict)
 
 
+class QuotingConfig(BaseModel):
+    """dbt's `quoting:`: whether database, schema and relation names are quoted as written (unset:
+    the warehouse's dbt default; Snowflake quotes nothing, so names are found upper-case)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database: Optional[bool] = None
+    schema_: Optional[bool] = Field(None, alias="schema")
+    identifier: Optional[bool] = None
+
+
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,6 +49,7 @@ class ProjectConfig(BaseModel):
     lock_timeout: float = 300
     seeds: dict[str, SeedConfig] = Field(default_factory=dict)
     dbt_project: Optional[str] = None  # a dbt project whose target/manifest.json resolves ref()/source()
+    quoting: Optional[QuotingConfig] = None
     _locations: dict = PrivateAttr(default_factory=dict)  # (seed, column) -> Location in the file
 
 

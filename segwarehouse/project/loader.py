@@ -5,6 +5,7 @@ import graphlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..compiler.dialects import use_project_quoting
 from ..errors import Location, SegwError, did_you_mean
 from ..spec import types as t
 from ..spec.parse import Parser
@@ -101,6 +102,9 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
                              Path(profiles_dir) if profiles_dir else None,
                              profile_location=config._locations.get("profile"),
                              config_missing=not (root / CONFIG_FILE).is_file(), dbt_dir=dbt_dir)
+    quoting = config.quoting
+    use_project_quoting(target_obj.dialect, *(None, None, None) if quoting is None else
+                        (quoting.database, quoting.schema_, quoting.identifier))
     models = discover(root)
     entities: dict[str, t.Entity] = {}
     segments: dict[str, t.Segment] = {}

@@ -14,6 +14,7 @@ class DuckDBAdapter(Adapter):
     placeholder = "?"
     wants_indexes = False
     concurrent_writers = False  # one writer per file: --threads builds one segment at a time
+    incremental_up_to = 0.05  # a scan is cheap: past 5% changed keys, evaluate everyone
 
     def __init__(self, target):
         super().__init__(target)

@@ -44,6 +44,16 @@ segments:
 """
 
 
+@pytest.fixture(autouse=True)
+def evaluate_changed_keys_however_many(monkeypatch):
+    """These few-row worlds change a large share of their keys each step; past a share the engines
+    would evaluate everyone instead (tested on its own): keep the incremental path under test."""
+    from segwarehouse.warehouse.base import Adapter
+    from segwarehouse.warehouse.duckdb import DuckDBAdapter
+    monkeypatch.setattr(Adapter, "incremental_up_to", 1.01)
+    monkeypatch.setattr(DuckDBAdapter, "incremental_up_to", 1.01)
+
+
 def setup(project, entity_loaded_at="_loaded_at"):
     project.write("models/entities.yml", ENTITIES.format(schema=project.model_schema,
                                                         entity_loaded_at=entity_loaded_at))
@@ -186,3 +196,35 @@ def test_incremental_on_servers_sees_future_rows_and_deletes(project_factory, en
         adapter.close()
     project.build("2024-06-13 00:00:00")
     assert project.members("buyers") == set() and project.members("germans") == set()
+
+
+def test_when_most_keys_changed_everyone_is_evaluated(project_factory, monkeypatch):
+    from segwarehouse.warehouse.duckdb import DuckDBAdapter
+    monkeypatch.setattr(DuckDBAdapter, "incremental_up_to", 0.05)  # the engine's own threshold
+    project = project_factory("duckdb")
+    setup(project)
+    project.build("2024-06-01 00:00:00")
+    project.build("2024-06-01 01:00:00")
+    assert modes(project)["germans"] == ("incremental", None)  # nothing changed: no key to evaluate
+    run(project, f"UPDATE {project.model_schema}.customers SET country = 'fr', "
+                 "_loaded_at = '2030-01-03 00:00:00' WHERE customer_id = 3")
+    project.build("2024-06-01 02:00:00")
+    assert modes(project)["germans"] == ("full", "33% of the keys changed; a full evaluation is cheaper here")
+    assert project.members("germans") == {"1"}
+
+
+def test_a_changed_model_makes_the_next_run_evaluate_everyone(project_factory):
+    project = project_factory("duckdb")
+    setup(project)
+    # the entity is a model of the project over the raw table
+    project.write("models/entities.yml", ENTITIES.format(schema=project.model_schema, entity_loaded_at="_loaded_at")
+                  .replace(f"model: {project.model_schema}.customers", "model: shop_customers"))
+    project.write("models/shop_customers.sql", f"SELECT * FROM {project.model_schema}.customers\n")
+    project.build("2024-06-01 00:00:00")
+    project.build("2024-06-01 01:00:00")
+    assert modes(project)["germans"] == ("incremental", None)
+    project.write("models/shop_customers.sql",
+                  f"SELECT * FROM {project.model_schema}.customers WHERE customer_id <> 3\n")
+    project.build("2024-06-01 02:00:00")
+    assert modes(project)["germans"] == ("full", "a model, seed or var changed")
+    assert project.members("germans") == {"1"}

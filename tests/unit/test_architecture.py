@@ -57,6 +57,7 @@ KNOWN_BACK_EDGES = {
     ("segwarehouse.project.loader", "segwarehouse.compiler.segment"): "Project.compile() facade",
     ("segwarehouse.project.loader", "segwarehouse.materialize"): "Project.compile() takes utcnow from the build",
     ("segwarehouse.project.loader", "segwarehouse.runner"): "Project.build() facade",
+    ("segwarehouse.project.loader", "segwarehouse.compiler.dialects"): "hands the project's `quoting:` to the dialect",
     # Adapters render expressions with the compiler's dialects and mask secrets with the project's
     # registry: a neutral SQL-rendering module and a neutral secrets module would end both.
     ("segwarehouse.warehouse.base", "segwarehouse.compiler.dialects"): "to_sql lives in the compiler",
