@@ -67,7 +67,7 @@ class Bench:
         adapter = self.adapter()
         try:
             for statement in statements:
-                adapter.execute(statement)
+                adapter.execute_text(statement)
         finally:
             adapter.close()
 
@@ -85,7 +85,7 @@ class Bench:
         try:
             q = (lambda n: f"`{n}`") if self.engine == "mysql" else (lambda n: f'"{n}"')
             out: dict[str, set[str]] = {}
-            for segment, key in adapter.fetchall(f"SELECT {q('segment')}, {q('key')} FROM {q(schema)}.memberships"):
+            for segment, key in adapter.fetchall_text(f"SELECT {q('segment')}, {q('key')} FROM {q(schema)}.memberships"):
                 out.setdefault(segment, set()).add(key)
             return out
         finally:
@@ -103,9 +103,9 @@ class Bench:
         try:
             for schema in (*SCHEMAS.values(), DATA):
                 if self.engine == "mysql":
-                    adapter.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+                    adapter.execute_text(f"DROP DATABASE IF EXISTS `{schema}`")
                 elif self.engine == "postgres":
-                    adapter.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                    adapter.execute_text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             adapter.close()
 

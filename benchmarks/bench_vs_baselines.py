@@ -83,8 +83,8 @@ class Engine:
         try:
             adapter.ensure_schema(OUT)
             for table, select in statements:
-                adapter.execute(f"DROP TABLE IF EXISTS {table}")
-                adapter.execute(f"CREATE TABLE {table} AS {select}")
+                adapter.execute_text(f"DROP TABLE IF EXISTS {table}")
+                adapter.execute_text(f"CREATE TABLE {table} AS {select}")
         finally:
             adapter.close()
 
@@ -107,7 +107,7 @@ class Engine:
     def members(self, table: str) -> set[int]:
         adapter = self.adapter()
         try:
-            return {int(row[0]) for row in adapter.fetchall(f"SELECT customer_id FROM {table}")}
+            return {int(row[0]) for row in adapter.fetchall_text(f"SELECT customer_id FROM {table}")}
         finally:
             adapter.close()
 
@@ -128,9 +128,9 @@ class Engine:
         try:
             for schema in (OUT, SEGS, DATA):
                 if self.engine == "mysql":
-                    adapter.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+                    adapter.execute_text(f"DROP DATABASE IF EXISTS `{schema}`")
                 elif self.engine == "postgres":
-                    adapter.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                    adapter.execute_text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             adapter.close()
 

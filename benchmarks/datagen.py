@@ -170,6 +170,6 @@ def generate(adapter, engine: str, schema: str, customers: int, events: int, ord
     adapter.ensure_schema(schema)
     for statement in statements(engine, schema, customers, events, orders):
         if statement.startswith("ANALYZE TABLE"):
-            adapter.fetchall(statement)
+            adapter.fetchall_text(statement)
         else:
-            adapter.execute(statement)
+            adapter.execute_text(statement)

@@ -99,8 +99,23 @@ def write_json(root: Path, name: str, document: dict) -> Path:
     return path
 
 
-def manifest(project) -> dict:
-    """Every segment and list with its definition, hashes and dependencies, for other tools."""
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write a file unless it already holds exactly `text` (rewriting a file costs far more than
+    reading it, and an unchanged file keeps its time stamp); whether it was written."""
+    try:
+        if path.read_text() == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    path.write_text(text)
+    return True
+
+
+def manifest(project, hash_sql: dict[str, str] | None = None) -> dict:
+    """Every segment and list with its definition, hashes and dependencies, for other tools.
+    `hash_sql`: segment -> the SQL its compiled_sql_hash is taken from, where a caller already
+    compiled it (see compile_segment); the others are compiled here unless the previous manifest
+    has the hash of the same definition."""
     from .catalog import HASH_AS_OF, definition_hash
     from .compiler.dialects import to_sql
     from .compiler.segment import segment_query
@@ -121,8 +136,10 @@ def manifest(project) -> dict:
         entity = project.entities[segment.entity]
         definition = definition_hash(project, segment)
         sql_hash = known.get(definition)  # the same definition compiles to the same SQL: not again
+        if sql_hash is None and hash_sql and segment.name in hash_sql:
+            sql_hash = hashlib.sha256(hash_sql[segment.name].encode()).hexdigest()
         if sql_hash is None:
-            sql = to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect)
+            sql = to_sql(segment_query(project, segment, HASH_AS_OF), project.dialect, copy=False)
             sql_hash = hashlib.sha256(sql.encode()).hexdigest()
         models = {entity.model}
         if segment.rules is not None:
@@ -168,5 +185,5 @@ def _compiled_hashes(project) -> dict[str, str]:
         return {}
 
 
-def write_manifest(project) -> Path:
-    return write_json(project.root, "manifest.json", manifest(project))
+def write_manifest(project, hash_sql: dict[str, str] | None = None) -> Path:
+    return write_json(project.root, "manifest.json", manifest(project, hash_sql))

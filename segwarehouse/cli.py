@@ -190,7 +190,9 @@ def build(project_dir, profiles_dir, target, vars_text, as_of, select, exclude, 
 def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write, select, exclude, state_dir,
             segments):
     """Compile segments to SQL for a dialect; writes target/manifest.json too."""
-    from .artifacts import write_manifest
+    import gc
+
+    from .artifacts import write_if_changed, write_manifest
     from .compiler.dialects import DIALECTS
     from .compiler.segment import compile_segment
     from .runner import parse_as_of
@@ -202,17 +204,22 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     moment = parse_as_of(as_of)
     names = choose(project, select, exclude, state_dir, segments)
     write = (not segments) if write is None else write
-    write_manifest(project)
     out = console()
     folder = project.root / "target" / "compiled" / dialect
-    for name in names:
-        sql = compile_segment(project, project.segments[name], moment, dialect) + ";\n"
-        if write:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{name}.sql").write_text(sql)
-        else:
-            out.print(f"-- {name} ({dialect})", style="dim")
-            click.echo(sql)
+    hash_sql: dict[str, str] = {}  # SQL the manifest's compiled_sql_hash needs, compiled here once
+    gc.freeze()  # the loaded project is long-lived: the collector need not scan it again and again
+    try:
+        for name in names:
+            sql = compile_segment(project, project.segments[name], moment, dialect, hash_sql=hash_sql) + ";\n"
+            if write:
+                folder.mkdir(parents=True, exist_ok=True)
+                write_if_changed(folder / f"{name}.sql", sql)
+            else:
+                out.print(f"-- {name} ({dialect})", style="dim")
+                click.echo(sql)
+    finally:
+        gc.unfreeze()
+        write_manifest(project, hash_sql)
     if write:
         out.print(f"compiled {len(names)} segments to {folder}")
 

@@ -243,7 +243,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                 everyone = max(increments[name].entity_rows or 0 for name in names)
                 if count > everyone * adapter.incremental_up_to:
                     # So many keys changed that evaluating everyone costs less on this engine.
-                    share = f"{count / max(everyone, 1):.0%}"
+                    share = f"{min(count / max(everyone, 1), 1):.0%}"
                     for name in names:
                         increments[name] = Increment(
                             FULL, f"{share} of the keys changed; a full evaluation is cheaper here",

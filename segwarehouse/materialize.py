@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -13,7 +14,7 @@ from .catalog import StoredSegment, check_may_write, mark_retired, owned_by_anot
 from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
 from .compiler.incremental import changed_keys
-from .errors import WarehouseError
+from .errors import SegwError, WarehouseError
 from .incremental import FULL, Increment, gone_members, plan_increment, write_state
 from .outputs import LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
 from .project.loader import Project
@@ -85,11 +86,7 @@ def delta_name(segment: t.Segment) -> str:
 
 def changed_name(segment: t.Segment) -> str:
     """Work table of the keys an incremental run re-evaluates."""
-    return f"_segw_changed_{segment.name}"
-
-
-def new_relation_name(segment: t.Segment) -> str:
-    return f"{segment.name}__segw_new"
+    return f"_segw_keys_{segment.name}"  # short: with a 50-character name it fits PostgreSQL's 63 bytes
 
 
 @dataclass
@@ -133,7 +130,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     schema = ctx.schema
     stage, delta, changed = stage_name(segment), delta_name(segment), changed_name(segment)
     columns = output_columns(project, segment)
-    work_tables = (stage, delta, new_relation_name(segment), changed)
+    work_tables = (stage, delta, adapter.aside_name(segment.name), changed)
+    _check_name_lengths(adapter, segment, work_tables)
     for leftover in work_tables:
         adapter.drop(schema, leftover, "table")
     if increment is None:
@@ -154,30 +152,30 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                                   tracked=True)
             adapter.drop(schema, stage, "table")
             size = _stage(ctx, stage, columns)
-        if reshape and not adapter.transactional_ddl:
-            # DDL commits at once here: fill the new relation aside and swap it in after the commit.
-            _create_relation(ctx, new_relation_name(segment), stage, columns, fill=True)
-        if not idle:
-            counts = _stage_delta(ctx, stage, delta, changed if increment.incremental else None)
-        with adapter.transaction():
-            _take_writer_row(adapter, schema)
-            stored = ctx.check()
-            _apply_delta(ctx, delta, counts)
-            if reshape and adapter.transactional_ddl:
-                adapter.drop(schema, segment.name)
-                _create_relation(ctx, segment.name, stage, columns, fill=True)
-            elif not reshape and not idle:
-                _refresh_relation(ctx, stage, columns, delta if increment.incremental else None)
-            if increment.incremental:  # the stage held only the changed keys
-                size = (stored.size if stored is not None and stored.size is not None
-                        else current_size(adapter, schema, segment.name) or 0) + counts["entered"] - counts["exited"]
-            finished = ctx.clock()
-            write_catalog(adapter, schema, project, segment, size, as_of, finished)
-            write_state(adapter, project, segment, increment, as_of, finished)
-            record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
-                       counts["entered"], counts["exited"], None)
-        if reshape and not adapter.transactional_ddl:
-            adapter.swap_in(schema, segment.name, new_relation_name(segment))
+        # A new relation commits with the data: the adapter creates it in the transaction, or
+        # fills it aside now and swaps it in after the commit (engines whose DDL commits at once).
+        relation = (adapter.replacing_relation(
+            schema, segment.name, lambda name: _create_relation(ctx, name, stage, columns, fill=True))
+            if reshape else nullcontext(None))
+        with relation as replace:
+            if not idle:
+                counts = _stage_delta(ctx, stage, delta, changed if increment.incremental else None)
+            with adapter.transaction():
+                _take_writer_row(adapter, schema)
+                stored = ctx.check()
+                _apply_delta(ctx, delta, counts)
+                if replace is not None:
+                    replace()
+                elif not idle:
+                    _refresh_relation(ctx, stage, columns, delta if increment.incremental else None)
+                if increment.incremental:  # the stage held only the changed keys
+                    size = (stored.size if stored is not None and stored.size is not None
+                            else current_size(adapter, schema, segment.name) or 0) + counts["entered"] - counts["exited"]
+                finished = ctx.clock()
+                write_catalog(adapter, schema, project, segment, size, as_of, finished)
+                write_state(adapter, project, segment, increment, as_of, finished)
+                record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
+                           counts["entered"], counts["exited"], None)
         if sum(counts.values()) > BIG_DELTA:  # keep the planner's picture of the outputs current
             for name in ("memberships", "membership_history"):
                 adapter.analyze(schema, name)
@@ -186,6 +184,17 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             _drop_quietly(adapter, schema, leftover)
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
                          started_at, finished, counts["moved"], mode=increment.mode, mode_reason=increment.reason)
+
+
+def _check_name_lengths(adapter: Adapter, segment: t.Segment, names) -> None:
+    """Work tables carry the segment's name: refuse a name the engine would cut or reject."""
+    over = adapter.identifier_overflow(names)
+    if over is not None:
+        name, excess = over
+        raise SegwError(f"segment name '{segment.name}' is too long for this warehouse: its work table "
+                        f"'{name}' would be {excess} character{'s' if excess > 1 else ''} over the "
+                        "engine's limit for names", segment.loc,
+                        f"shorten the segment name by at least {excess} character{'s' if excess > 1 else ''}")
 
 
 @_phase("stage")
@@ -434,22 +443,18 @@ def _build_view(ctx: Context) -> SegmentResult:
     """A live view; members stored by an earlier table/incremental build exit in the same commit."""
     adapter, schema, segment = ctx.adapter, ctx.schema, ctx.segment
     query = segment_query(ctx.project, segment, None)
-    create = exp.Create(this=table(schema, segment.name), kind="VIEW", expression=query,
-                        replace=not adapter.transactional_ddl)
+
+    def create(name: str) -> None:
+        adapter.execute(exp.Create(this=table(schema, name), kind="VIEW", expression=query, replace=True))
     delta = delta_name(segment)
     try:
         counts = _stage_exits(ctx, delta)
-        with adapter.transaction():
-            _take_writer_row(adapter, schema)
-            ctx.check()
-            _apply_delta(ctx, delta, counts)
-            if adapter.transactional_ddl:
-                adapter.drop(schema, segment.name)
-                adapter.execute(create)
-        if not adapter.transactional_ddl:
-            if adapter.relation_kind(schema, segment.name) == "table":
-                adapter.drop(schema, segment.name, "table")
-            adapter.execute(create)
+        with adapter.replacing_relation(schema, segment.name, create, kind="view") as replace:
+            with adapter.transaction():
+                _take_writer_row(adapter, schema)
+                ctx.check()
+                _apply_delta(ctx, delta, counts)
+                replace()
     finally:
         _drop_quietly(adapter, schema, delta)
     size = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, segment.name))) or 0)
@@ -501,18 +506,16 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
     delta = delta_name(ghost)
     try:
         counts = _stage_exits(ctx, delta)
-        with adapter.transaction():
-            _take_writer_row(adapter, schema)
-            _apply_delta(ctx, delta, counts)
-            finished = clock()
-            if stored is not None:
-                mark_retired(adapter, schema, name, finished)
-            record_run(adapter, schema, run_id, name, as_of, ctx.started_at, finished, "retired", 0, 0,
-                       counts["exited"], None)
-            if adapter.transactional_ddl:
-                adapter.drop(schema, name)
-        if not adapter.transactional_ddl:
-            adapter.drop(schema, name)
+        with adapter.replacing_relation(schema, name, None) as drop_relation:
+            with adapter.transaction():
+                _take_writer_row(adapter, schema)
+                _apply_delta(ctx, delta, counts)
+                finished = clock()
+                if stored is not None:
+                    mark_retired(adapter, schema, name, finished)
+                record_run(adapter, schema, run_id, name, as_of, ctx.started_at, finished, "retired", 0, 0,
+                           counts["exited"], None)
+                drop_relation()
     finally:
         _drop_quietly(adapter, schema, delta)
     return counts["exited"]

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Callable, Iterable
 
+import sqlglot
 from sqlglot import exp
 
 from .errors import Location, WarehouseError
@@ -158,20 +159,19 @@ def _load_seed(adapter: Adapter, schema: str, name: str, model, restore) -> None
 
 
 def _create_model(adapter: Adapter, schema: str, name: str, item: RenderedModel, restore) -> None:
-    body = f"({item.sql})"
+    # The rendered SQL was written by sqlglot in the target's dialect: it reads back as one query.
+    try:
+        query = sqlglot.parse_one(item.sql, read=adapter.dialect)
+    except sqlglot.errors.SqlglotError as exc:
+        raise WarehouseError(f"its SQL does not read as one {adapter.dialect} query: {exc}") from None
     if item.materialized == "view":
-        target = adapter.sql(table(schema, name))
-        if adapter.transactional_ddl:
-            with adapter.transaction():
-                adapter.drop(schema, name)
-                adapter.execute(f"CREATE VIEW {target} AS {item.sql}")
-                restore()
-        else:
-            if adapter.relation_kind(schema, name) == "table":
-                adapter.drop(schema, name, "table")
-            adapter.execute(f"CREATE OR REPLACE VIEW {target} AS {item.sql}")
+        def create(relation: str) -> None:
+            adapter.execute(exp.Create(this=table(schema, relation), kind="VIEW", expression=query,
+                                       replace=True))
+        adapter.replace_relation(schema, name, create, kind="view", then=restore)
         return
     tmp = name + TMP_SUFFIX
     adapter.drop(schema, tmp, "table")
-    adapter.execute(f"CREATE TABLE {adapter.sql(table(schema, tmp))} AS SELECT * FROM {body} AS m")
+    adapter.execute(exp.Create(this=table(schema, tmp), kind="TABLE",
+                               expression=exp.select("*").from_(query.subquery(exp.to_identifier("m")))))
     adapter.swap_in(schema, name, tmp, restore)

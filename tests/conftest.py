@@ -61,7 +61,7 @@ class TestProject:
         adapter = self.adapter()
         try:
             q = '`' if self.engine in ("mysql", "spark") else '"'
-            return adapter.fetchall(sql.format(seg=f"{q}{self.segment_schema}{q}",
+            return adapter.fetchall_text(sql.format(seg=f"{q}{self.segment_schema}{q}",
                                                mod=f"{q}{self.model_schema}{q}"))
         finally:
             adapter.close()

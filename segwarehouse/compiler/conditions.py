@@ -19,6 +19,7 @@ from .dialects import CaseSensitive, FilteredAgg, TimeColumn
 from .timeexpr import Clock, anniversary_codes, as_timestamp, timestamp_literal
 
 EARTH_RADIUS_KM = 6371.0088
+TEXT = exp.DataType.build("TEXT")  # built once: DataType.build parses its argument
 FORBIDDEN_IN_SQL = (exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop,
                     exp.Alter, exp.Command, exp.Transaction, exp.Commit, exp.Rollback, exp.Use,
                     exp.Set, exp.Pragma, exp.Copy, exp.TruncateTable, exp.Grant)
@@ -45,7 +46,7 @@ class Scope:
             return []
         keys = exp.select(exp.column("k", quoted=True)).from_(
             exp.table_(self.keys[1], db=self.keys[0], quoted=True))
-        return [exp.In(this=key, query=keys.subquery())]
+        return [exp.In(this=key, query=keys.subquery(copy=False))]
 
     def alias(self, prefix: str) -> str:
         self.counter[0] += 1
@@ -61,16 +62,22 @@ class RelationPass:
     row: str  # alias of the relation's rows
     derived: str  # alias of the grouped result
     measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
+    condition_sql: dict[str, str] = field(default_factory=dict)  # output column -> its condition as SQL
 
     def column(self, name: str) -> exp.Column:
         return exp.column(name, table=self.row, quoted=True)
 
-    def measure(self, aggregate: exp.Expression, condition: exp.Expression | None, windowed: bool) -> exp.Column:
+    def measure(self, aggregate: exp.Expression, condition: exp.Expression | None, windowed: bool,
+                plain: bool = False) -> exp.Column:
         """The output column of `aggregate` over the rows where `condition` holds (None: all rows);
-        the same measure asked for twice is computed once."""
-        key = aggregate.sql() + " | " + (condition.sql() if condition is not None else "")
+        the same measure asked for twice is computed once. `plain`: the condition holds only nodes
+        the compiler made (no parsed `sql:`), which sqlglot writes without rewriting them, so
+        they need no copy to be written (a parsed `a / b` may be rewritten in place)."""
+        condition_sql = condition.sql(copy=not plain) if condition is not None else ""
+        key = aggregate.sql(copy=False) + " | " + condition_sql  # aggregates are ours: never rewritten
         if key not in self.measures:
             self.measures[key] = (f"v{len(self.measures) + 1}", aggregate, condition, windowed)
+            self.condition_sql[self.measures[key][0]] = condition_sql
         return exp.column(self.measures[key][0], table=self.derived, quoted=True)
 
     def join(self, frame: "Frame") -> exp.Join:
@@ -78,31 +85,34 @@ class RelationPass:
         measures = list(self.measures.values())
         schema, name = self.scope.relation_of(relation.model)
         fk = self.column(relation.foreign_key)
-        filters: list[exp.Expression] = [exp.not_(exp.Is(this=fk.copy(), expression=exp.null())),
+        filters: list[exp.Expression] = [exp.not_(exp.Is(this=fk.copy(), expression=exp.null()), copy=False),
                                          *self.scope.only_keys(fk.copy())]
         if relation.time:
             # Rows later than as_of never count; rows without a time count only without a window.
             not_future = exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
             if not all(windowed for *_, windowed in measures):
                 not_future = exp.paren(exp.or_(exp.Is(this=self.column(relation.time), expression=exp.null()),
-                                               not_future), copy=False)
+                                               not_future, copy=False), copy=False)
             filters.append(not_future)
         conditions = [condition for _, _, condition, _ in measures]
         if all(c is not None for c in conditions):  # read only the rows some measure needs
-            unique = list({c.sql(): c for c in conditions}.values())
-            filters.append(exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False) if len(unique) > 1
+            unique = list({self.condition_sql[alias]: c for alias, _, c, _ in measures}.values())
+            filters.append(exp.paren(exp.or_(*[c.copy() for c in unique], copy=False), copy=False) if len(unique) > 1
                            else unique[0].copy())
-        outputs = [exp.alias_(fk.copy(), "k", quoted=True)]
+        outputs = [exp.alias_(fk.copy(), "k", quoted=True, copy=False)]
         for alias, aggregate, condition, _ in measures:
             if condition is not None and len(measures) > 1:
                 aggregate = FilteredAgg(this=aggregate.copy(), expression=condition.copy())
-            outputs.append(exp.alias_(aggregate.copy(), alias, quoted=True))
+            else:
+                aggregate = aggregate.copy()
+            outputs.append(exp.alias_(aggregate, alias, quoted=True, copy=False))
         subquery = (exp.select(*outputs)
                     .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True,
                                       copy=False), copy=False)
                     .where(exp.and_(*filters, copy=False), copy=False)
                     .group_by(fk.copy(), copy=False))
-        return exp.Join(this=subquery.subquery(exp.to_identifier(self.derived, quoted=True)), side="LEFT",
+        return exp.Join(this=subquery.subquery(exp.to_identifier(self.derived, quoted=True), copy=False),
+                        side="LEFT",
                         on=exp.EQ(this=exp.column("k", table=self.derived, quoted=True),
                                   expression=frame.column(frame.entity.key)))
 
@@ -120,7 +130,7 @@ class BucketPass:
     values: dict[str, tuple[int, exp.Expression]] = field(default_factory=dict)
 
     def rank(self, value: exp.Expression) -> tuple[exp.Column, exp.Column]:
-        key = value.sql()
+        key = value.sql(copy=False)  # a column, or COALESCE of one: never rewritten
         if key not in self.values:
             self.values[key] = (len(self.values) + 1, value)
         number = self.values[key][0]
@@ -130,7 +140,7 @@ class BucketPass:
     def join(self, frame: "Frame") -> exp.Join:
         inner, entity = self.inner, self.inner.entity
         key = inner.column(entity.key)
-        outputs = [exp.alias_(key.copy(), "k", quoted=True)]
+        outputs = [exp.alias_(key.copy(), "k", quoted=True, copy=False)]
         for number, value in self.values.values():
             order = exp.Order(expressions=[exp.Ordered(this=value.copy())])
             if isinstance(value, exp.Coalesce):  # count, sum, count_distinct: never NULL
@@ -146,15 +156,16 @@ class BucketPass:
                 order = exp.Order(expressions=[nulls_last, exp.Ordered(this=value.copy())])
                 rank = exp.Case().when(is_null, exp.null()).else_(exp.Window(this=exp.Rank(), order=order))
                 count = exp.Window(this=exp.Count(this=value.copy()))
-            outputs.append(exp.alias_(rank, f"r{number}", quoted=True))
-            outputs.append(exp.alias_(count, f"c{number}", quoted=True))
+            outputs.append(exp.alias_(rank, f"r{number}", quoted=True, copy=False))
+            outputs.append(exp.alias_(count, f"c{number}", quoted=True, copy=False))
         schema, name = inner.scope.project.relation_of(entity.model)
         query = exp.select(*outputs).from_(
-            exp.alias_(exp.table_(name, db=schema, quoted=True), inner.alias, table=True, quoted=True))
+            exp.alias_(exp.table_(name, db=schema, quoted=True), inner.alias, table=True, quoted=True, copy=False),
+            copy=False)
         for join in inner.all_joins():
-            query = query.join(join)
-        query = query.where(exp.not_(exp.Is(this=key.copy(), expression=exp.null())))
-        return exp.Join(this=query.subquery(exp.to_identifier(self.alias, quoted=True)), side="LEFT",
+            query = query.join(join, copy=False)
+        query = query.where(exp.not_(exp.Is(this=key.copy(), expression=exp.null()), copy=False), copy=False)
+        return exp.Join(this=query.subquery(exp.to_identifier(self.alias, quoted=True), copy=False), side="LEFT",
                         on=exp.EQ(this=exp.column("k", table=self.alias, quoted=True),
                                   expression=frame.column(entity.key)))
 
@@ -205,11 +216,12 @@ def outcome(positive: exp.Expression, nullable: list[exp.Expression] | None, neg
     if not negated:
         return positive
     if nullable is None:
-        return exp.not_(two_valued(positive))
-    complement = exp.not_(positive)
+        return exp.not_(two_valued(positive), copy=False)
+    complement = exp.not_(positive, copy=False)
     if not nullable:
         return complement
-    return exp.paren(exp.or_(*[exp.Is(this=n.copy(), expression=exp.null()) for n in nullable], complement),
+    return exp.paren(exp.or_(*[exp.Is(this=n.copy(), expression=exp.null()) for n in nullable], complement,
+                             copy=False),
                      copy=False)
 
 
@@ -237,7 +249,7 @@ def day_range(column: exp.Expression, day: dt.date) -> exp.Expression:
     """[day, day + 1): the whole UTC day against a timestamp, and exactly `= day` against a DATE
     (a DATE is midnight, so it is in the range only when it is that day)."""
     return exp.and_(exp.GTE(this=column.copy(), expression=timestamp_literal(day)),
-                    exp.LT(this=column.copy(), expression=timestamp_literal(next_day(day))))
+                    exp.LT(this=column.copy(), expression=timestamp_literal(next_day(day))), copy=False)
 
 
 def time_order(op: str, column: exp.Expression, value, clock: Clock) -> exp.Expression:
@@ -268,12 +280,12 @@ def test(column: exp.Expression, comparison: t.Comparison, scope: Scope, negated
         return test(column, positive, scope, not negated, nullable)
     if comparison.op == "is_set":
         if bool(comparison.value) != negated:
-            return exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
-                            exp.NEQ(this=exp.cast(column.copy(), "TEXT"),
-                                    expression=CaseSensitive(this=exp.Literal.string(""))))
+            return exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null()), copy=False),
+                            exp.NEQ(this=exp.cast(column.copy(), TEXT.copy(), copy=False),
+                                    expression=CaseSensitive(this=exp.Literal.string(""))), copy=False)
         return exp.paren(exp.or_(exp.Is(this=column.copy(), expression=exp.null()),
-                                 exp.EQ(this=exp.cast(column.copy(), "TEXT"),
-                                        expression=CaseSensitive(this=exp.Literal.string("")))),
+                                 exp.EQ(this=exp.cast(column.copy(), TEXT.copy(), copy=False),
+                                        expression=CaseSensitive(this=exp.Literal.string(""))), copy=False),
                          copy=False)
     return outcome(positive_test(column, comparison, scope), nullable, negated)
 
@@ -313,7 +325,7 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         rest = [v for v in value if not t.is_day(v)]
         parts = ([exp.In(this=column, expressions=[literal(v) for v in rest])] if rest else []) + [
             day_range(column, d) for d in days]
-        return exp.paren(exp.or_(*parts), copy=False) if len(parts) > 1 else parts[0]
+        return exp.paren(exp.or_(*parts, copy=False), copy=False) if len(parts) > 1 else parts[0]
     if op in t.ORDER_OPS:
         if is_time(value):
             return time_order(op, TimeColumn(this=column), value, clock)
@@ -325,9 +337,9 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
             # a day literal as the upper end includes its whole day [1.1]
             column = TimeColumn(this=column)
             return exp.and_(time_order("gte", column, low, clock),
-                            time_order("lte", column.copy(), high, clock))
+                            time_order("lte", column.copy(), high, clock), copy=False)
         return exp.and_(exp.GTE(this=column, expression=literal(low)),
-                        exp.LTE(this=column.copy(), expression=literal(high)))
+                        exp.LTE(this=column.copy(), expression=literal(high)), copy=False)
     if op == "contains":
         left, right = text_operands(column, value, c.ignore_case)
         return exp.GT(this=exp.StrPosition(this=left, substr=right), expression=exp.Literal.number(0))
@@ -349,13 +361,13 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
                             "fixed as_of to take the calendar period from)")
         start, end, included = clock.period(value)
         return exp.and_(exp.GTE(this=time, expression=start),
-                        (exp.LTE if included else exp.LT)(this=time.copy(), expression=end))
+                        (exp.LTE if included else exp.LT)(this=time.copy(), expression=end), copy=False)
     if op == "within_last":
         return exp.and_(exp.GT(this=time, expression=clock.shift(value, -1)),
-                        exp.LTE(this=time.copy(), expression=clock.now()))
+                        exp.LTE(this=time.copy(), expression=clock.now()), copy=False)
     if op == "within_next":
         return exp.and_(exp.GT(this=time, expression=clock.now()),
-                        exp.LTE(this=time.copy(), expression=clock.shift(value, +1)))
+                        exp.LTE(this=time.copy(), expression=clock.shift(value, +1)), copy=False)
     if op == "anniversary_within":
         if clock.live:
             raise SegwError("`anniversary_within` cannot be used in a `view` segment",
@@ -394,7 +406,7 @@ def compile_condition(node: t.Condition, frame: Frame, negated: bool = False) ->
 def _connect(join, parts: list[exp.Expression], empty: exp.Expression) -> exp.Expression:
     if not parts:
         return empty
-    return exp.paren(join(*parts), copy=False) if len(parts) > 1 else parts[0]
+    return exp.paren(join(*parts, copy=False), copy=False) if len(parts) > 1 else parts[0]
 
 
 def property_leaf(node: t.Property, frame: Frame, negated: bool = False) -> exp.Expression:
@@ -420,7 +432,7 @@ def bucket_leaf(frame: Frame, value_of, bucket: t.Bucket, negated: bool) -> exp.
         return exp.LT(this=scaled.copy(), expression=exp.Mul(this=exp.Literal.number(k), expression=count.copy()))
 
     def equals(k: int) -> exp.Expression:
-        return exp.and_(at_least(k), at_most(k))
+        return exp.and_(at_least(k), at_most(k), copy=False)
 
     op, value = bucket.test.op, bucket.test.value
     if op in t.NEGATED_OPS:
@@ -428,9 +440,9 @@ def bucket_leaf(frame: Frame, value_of, bucket: t.Bucket, negated: bool) -> exp.
     if op == "equals":
         positive = equals(value)
     elif op == "in":
-        positive = exp.paren(exp.or_(*[equals(k) for k in value]), copy=False) if value else exp.false()
+        positive = exp.paren(exp.or_(*[equals(k) for k in value], copy=False), copy=False) if value else exp.false()
     elif op == "between":
-        positive = exp.and_(at_least(value[0]), at_most(value[1]))
+        positive = exp.and_(at_least(value[0]), at_most(value[1]), copy=False)
     else:
         positive = {"gt": lambda k: at_least(k + 1), "gte": at_least, "lt": lambda k: at_most(k - 1),
                     "lte": at_most}[op](value)
@@ -460,6 +472,8 @@ def related_leaf(node: t.Related, frame: Frame, negated: bool = False) -> exp.Ex
 
 
 ZERO_OVER_NO_ROWS = ("count", "sum", "count_distinct")
+# Conditions compiled from our own nodes only (no parsed `sql:`, no other segment's definition).
+PLAIN_CONDITIONS = (t.All, t.Any, t.NoneOf, t.Not, t.Property, t.InList, t.Near)
 
 
 def measure_value(node: t.Related, frame: Frame) -> exp.Expression:
@@ -476,12 +490,14 @@ def measure_value(node: t.Related, frame: Frame) -> exp.Expression:
         filters.append(test(rows.column(relation.event_name), t.Comparison("equals", node.event), scope))
     if node.where is not None:
         filters.append(compile_condition(node.where, row_frame))
-    condition = (exp.and_(*filters) if len(filters) > 1 else filters[0]) if filters else None
+    condition = (exp.and_(*filters, copy=False) if len(filters) > 1 else filters[0]) if filters else None
     measure = node.measure
     of = rows.column(measure.of) if measure.of else None
     time = TimeColumn(this=rows.column(relation.time)) if relation.time else None
     value: exp.Expression = rows.measure(AGGREGATES[measure.kind](of, time), condition,
-                                         relation.time is not None and node.window is not None)
+                                         relation.time is not None and node.window is not None,
+                                         plain=node.where is None or all(isinstance(n, PLAIN_CONDITIONS)
+                                                                          for n in t.walk(node.where)))
     if measure.kind in ZERO_OVER_NO_ROWS:  # over zero rows: 0, never NULL
         value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
     return value
@@ -505,7 +521,7 @@ def in_list_leaf(node: t.InList, frame: Frame, negated: bool = False) -> exp.Exp
     if matched is None:
         matched = frame.lists[node.list_name] = _list_join(node.list_name, frame)
     return exp.Is(this=matched.copy(), expression=exp.null()) if negated \
-        else exp.not_(exp.Is(this=matched.copy(), expression=exp.null()))
+        else exp.not_(exp.Is(this=matched.copy(), expression=exp.null()), copy=False)
 
 
 def _list_join(list_name: str, frame: Frame) -> exp.Column:
@@ -519,10 +535,11 @@ def _list_join(list_name: str, frame: Frame) -> exp.Column:
         column = item.key_column or frame.entity.key
     row = frame.scope.alias("l")
     list_column = exp.column(column, table=row, quoted=True)
-    keys = (exp.select(exp.cast(list_column, "TEXT"))
-            .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), row, table=True, quoted=True))
-            .where(exp.not_(exp.Is(this=list_column.copy(), expression=exp.null()))))
-    return _member_join(frame, keys, exp.cast(frame.column(frame.entity.key), "TEXT"))
+    keys = (exp.select(exp.cast(list_column, TEXT.copy(), copy=False))
+            .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), row, table=True, quoted=True, copy=False),
+                   copy=False)
+            .where(exp.not_(exp.Is(this=list_column.copy(), expression=exp.null()), copy=False), copy=False))
+    return _member_join(frame, keys, exp.cast(frame.column(frame.entity.key), TEXT.copy(), copy=False))
 
 
 def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Column:
@@ -530,18 +547,21 @@ def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Col
     alias = frame.scope.alias("k")
     first = keys.selects[0]
     keys.set("expressions", [exp.alias_(first.unalias() if isinstance(first, exp.Alias) else first,
-                                        "k", quoted=True)])
+                                        "k", quoted=True, copy=False)])
     keys.set("distinct", exp.Distinct())
     matched = exp.column("k", table=alias, quoted=True)
-    frame.joins.append(exp.Join(this=keys.subquery(exp.to_identifier(alias, quoted=True)), side="LEFT",
+    frame.joins.append(exp.Join(this=keys.subquery(exp.to_identifier(alias, quoted=True), copy=False), side="LEFT",
                                 on=exp.EQ(this=matched.copy(), expression=key)))
     return matched
 
 
 def _seed_key_column(project: Project, seed: str, key: str) -> str:
-    from ..project.models import read_seed
+    from ..project.models import seed_header
 
-    columns = read_seed(project.models[seed]).columns
+    headers = project.__dict__.setdefault("_seed_headers", {})  # read once per loaded project
+    if seed not in headers:
+        headers[seed] = seed_header(project.models[seed])
+    columns = headers[seed]
     return key if key in columns else columns[0]
 
 
@@ -555,9 +575,9 @@ def near_leaf(node: t.Near, frame: Frame, negated: bool = False) -> exp.Expressi
         return exp.Literal.number(repr(value))
 
     lat, lon = frame.column(node.lat_column), frame.column(node.lon_column)
-    half_dlat = exp.Div(this=rad(exp.paren(exp.Sub(this=lat, expression=num(node.lat)))),
+    half_dlat = exp.Div(this=rad(exp.paren(exp.Sub(this=lat, expression=num(node.lat)), copy=False)),
                         expression=exp.Literal.number(2))
-    half_dlon = exp.Div(this=rad(exp.paren(exp.Sub(this=lon, expression=num(node.lon)))),
+    half_dlon = exp.Div(this=rad(exp.paren(exp.Sub(this=lon, expression=num(node.lon)), copy=False)),
                         expression=exp.Literal.number(2))
     sin = lambda x: exp.Anonymous(this="SIN", expressions=[x])  # noqa: E731
     cos = lambda x: exp.Anonymous(this="COS", expressions=[x])  # noqa: E731
@@ -572,9 +592,18 @@ def near_leaf(node: t.Near, frame: Frame, negated: bool = False) -> exp.Expressi
     return outcome(exp.LTE(this=distance, expression=num(node.within_km)), None, negated)
 
 
+def sql_jinja(project: Project):
+    """The Jinja environment `sql:` conditions render in, made once per loaded project (building
+    one compiles every macro file); made anew if the project's macros or vars were replaced."""
+    cached = project.__dict__.get("_sql_condition_jinja")
+    if cached is None or cached[0] is not project.macros or cached[1] is not project.config.vars:
+        cached = project.__dict__["_sql_condition_jinja"] = (project.macros, project.config.vars, project.jinja())
+    return cached[2]
+
+
 def sql_leaf(node: t.Sql, frame: Frame, negated: bool = False) -> exp.Expression:
     scope = frame.scope
-    text = render(scope.project.jinja(), node.text, node.loc)
+    text = render(sql_jinja(scope.project), node.text, node.loc)
     parsed = parse_sql_condition(text, scope.sql_dialect, node)
     for column in parsed.find_all(exp.Column):
         if not column.table:

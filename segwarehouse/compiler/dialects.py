@@ -253,7 +253,9 @@ def dialect(name: str) -> Dialect:
     return cls()
 
 
-def to_sql(expression: exp.Expression, dialect_name: str, pretty: bool = False) -> str:
-    """Write an expression in a dialect, refusing anything sqlglot cannot translate faithfully."""
-    return dialect(dialect_name).generate(expression, pretty=pretty,
+def to_sql(expression: exp.Expression, dialect_name: str, pretty: bool = False, copy: bool = True) -> str:
+    """Write an expression in a dialect, refusing anything sqlglot cannot translate faithfully.
+    copy=False (faster) lets sqlglot's generator rewrite the tree in place: only for a tree that is
+    built for this one call and has no node shared between two parents."""
+    return dialect(dialect_name).generate(expression, copy=copy, pretty=pretty,
                                           unsupported_level=ErrorLevel.RAISE)

@@ -10,7 +10,7 @@ from sqlglot.errors import SqlglotError, UnsupportedError
 from ..errors import SegwError
 from ..project.loader import Project
 from ..spec import types as t
-from .conditions import Frame, Scope, compile_condition, measure_value
+from .conditions import TEXT, Frame, Scope, compile_condition, measure_value
 from .dialects import HexToInt, to_sql
 from .timeexpr import Clock
 
@@ -20,7 +20,7 @@ SPLIT_BUCKETS = 10000
 def split_expression(segment: t.Segment, key: exp.Expression) -> exp.Expression:
     """CASE over md5('<segment>:<key>') bucketed into 0..9999 against cumulative percentages."""
     digest = exp.MD5(this=exp.Concat(expressions=[exp.Literal.string(f"{segment.split_seed or segment.name}:"),
-                                                  exp.cast(key, "TEXT")], safe=True))
+                                                  exp.cast(key, TEXT.copy(), copy=False)], safe=True))
     bucket = exp.Mod(this=HexToInt(this=exp.Substring(this=digest, start=exp.Literal.number(1),
                                                        length=exp.Literal.number(8))),
                      expression=exp.Literal.number(SPLIT_BUCKETS))
@@ -28,9 +28,9 @@ def split_expression(segment: t.Segment, key: exp.Expression) -> exp.Expression:
     upper = Decimal(0)
     for split in segment.splits[:-1]:
         upper += split.percent * (SPLIT_BUCKETS // 100)
-        case = case.when(exp.LT(this=exp.paren(bucket.copy()), expression=exp.Literal.number(int(upper))),
-                         exp.Literal.string(split.name))
-    return case.else_(exp.Literal.string(segment.splits[-1].name))
+        case = case.when(exp.LT(this=exp.paren(bucket.copy(), copy=False), expression=exp.Literal.number(int(upper))),
+                         exp.Literal.string(split.name), copy=False)
+    return case.else_(exp.Literal.string(segment.splits[-1].name), copy=False)
 
 
 def membership_condition(segment: t.Segment, frame: Frame, negated: bool = False) -> exp.Expression:
@@ -76,6 +76,13 @@ def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | Non
     """The members of a segment at as_of (None: live, for views) with split, columns and traits;
     with `keys` (schema, table with column `k`), only among those keys, reading models from
     `tables` (model -> (schema, table)) where given (incremental runs)."""
+    return _query(project, segment, as_of, sql_dialect, keys, tables)[0]
+
+
+def _query(project: Project, segment: t.Segment, as_of: dt.datetime | None, sql_dialect: str | None = None,
+           keys: tuple[str, str] | None = None,
+           tables: dict[str, tuple[str, str]] | None = None) -> tuple[exp.Select, Clock]:
+    """segment_query, and the clock it was built with (did it read as_of?)."""
     entity = project.entities[segment.entity]
     clock = Clock(None if segment.materialized == "view" else as_of)
     scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect,
@@ -83,18 +90,18 @@ def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | Non
 
     def outputs(frame: Frame) -> list[exp.Expression]:
         key = frame.column(entity.key)
-        columns = [exp.alias_(key, entity.key, quoted=True)]
+        columns = [exp.alias_(key, entity.key, quoted=True, copy=False)]
         if segment.splits:
-            columns.append(exp.alias_(split_expression(segment, key.copy()), "split", quoted=True))
+            columns.append(exp.alias_(split_expression(segment, key.copy()), "split", quoted=True, copy=False))
         for name in segment.columns:
             if name == entity.key:
                 continue
-            columns.append(exp.alias_(frame.column(name), name, quoted=True))
+            columns.append(exp.alias_(frame.column(name), name, quoted=True, copy=False))
         for trait in segment.traits:  # [1.1] measures per member, from the same relation passes
-            columns.append(exp.alias_(measure_value(trait.measure, frame), trait.name, quoted=True))
+            columns.append(exp.alias_(measure_value(trait.measure, frame), trait.name, quoted=True, copy=False))
         return columns
 
-    return _select(segment, scope, outputs)
+    return _select(segment, scope, outputs), clock
 
 
 def _unsupported_condition(project: Project, segment: t.Segment, dialect: str) -> t.Condition | None:
@@ -117,11 +124,19 @@ def _unsupported_condition(project: Project, segment: t.Segment, dialect: str) -
 
 
 def compile_segment(project: Project, segment: t.Segment, as_of: dt.datetime | None,
-                    dialect: str, pretty: bool = True) -> str:
-    """The segment's SELECT as SQL text in a dialect, or a SegwError naming what cannot be said."""
-    query = segment_query(project, segment, as_of)
+                    dialect: str, pretty: bool = True, hash_sql: dict[str, str] | None = None) -> str:
+    """The segment's SELECT as SQL text in a dialect, or a SegwError naming what cannot be said.
+
+    With `hash_sql`, also records there (under the segment's name) the SQL its compiled_sql_hash
+    is taken from (the project's dialect, not pretty, at catalog.HASH_AS_OF) when the same query
+    is that one: the dialect is the project's and the query does not depend on as_of (or both
+    are live), so the manifest need not build it a second time."""
+    query, clock = _query(project, segment, as_of)
+    same_clock = not clock.read and (as_of is not None or segment.materialized == "view")
     try:
-        return to_sql(query, dialect, pretty=pretty)
+        if hash_sql is not None and same_clock and dialect == project.dialect:
+            hash_sql[segment.name] = to_sql(query, dialect)  # copied: the query is written again below
+        return to_sql(query, dialect, pretty=pretty, copy=False)  # the query is fresh and unshared
     except UnsupportedError as exc:
         culprit = _unsupported_condition(project, segment, dialect)
         what = f"its condition at {culprit.loc}" if culprit is not None else "it"

@@ -20,28 +20,38 @@ def delta(duration: Duration) -> relativedelta:
     return relativedelta(**{f"{duration.unit}s": duration.amount})
 
 
+TIMESTAMP = exp.DataType.build("TIMESTAMP")  # built once: DataType.build parses its argument
+
+
 def timestamp_literal(value: dt.datetime | dt.date) -> exp.Expression:
     if not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     text = value.strftime("%Y-%m-%d %H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}"
-    return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
+    return exp.cast(exp.Literal.string(text), TIMESTAMP.copy(), copy=False)
 
 
 def as_timestamp(value: exp.Expression) -> exp.Expression:
-    return exp.cast(value, exp.DataType.build("TIMESTAMP"))
+    return exp.cast(value, TIMESTAMP.copy())
 
 
 class Clock:
-    """The as_of of one compile: a fixed UTC instant, or None for live (view) segments."""
+    """The as_of of one compile: a fixed UTC instant, or None for live (view) segments.
+    `read` tells whether a query built with it depends on the fixed as_of (it asked for it)."""
 
     def __init__(self, as_of: dt.datetime | None):
-        self.as_of = as_of
+        self._as_of = as_of
+        self.read = False
+
+    @property
+    def as_of(self) -> dt.datetime | None:
+        self.read = self.read or self._as_of is not None
+        return self._as_of
 
     @property
     def live(self) -> bool:
-        return self.as_of is None
+        return self._as_of is None
 
     def now(self) -> exp.Expression:
         return UtcNow() if self.live else timestamp_literal(self.as_of)

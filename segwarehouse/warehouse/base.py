@@ -1,4 +1,16 @@
-"""The one small interface every engine adapter implements; the only room that talks to a database."""
+"""The one small interface every engine adapter implements; the only room that talks to a database.
+
+Statements are sqlglot expressions: `execute`, `fetchall` and `scalar` render them in the engine's
+dialect and refuse text (a TypeError), so names are quoted and values are literals everywhere.
+Text reaches a driver in two places only: an adapter's own session and driver statements that
+sqlglot cannot spell (BEGIN/COMMIT, SET SESSION, CREATE DATABASE, an index on a column prefix,
+MySQL's multi-table RENAME), sent through the private `_run`/`_execute` inside the adapter with
+every name quoted by sqlglot; and `execute_text`/`fetchall_text`, plainly named for benchmarks and
+tests that write engine SQL by hand.
+
+Engine behaviour is decided here and in the subclasses, never by callers: capability flags
+(`transactional_ddl`, `max_identifier`, ...) are read only inside this package. The build room
+asks for what it needs (`transaction`, `replacing_relation`, `swap_in`, `identifier_fits`)."""
 from __future__ import annotations
 
 import functools
@@ -7,7 +19,7 @@ import logging
 import secrets
 import time
 from contextlib import contextmanager
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from sqlglot import exp
 
@@ -55,12 +67,20 @@ def _timed(run):
     return execute
 
 
+class NestedTransaction(RuntimeError):
+    """`transaction()` was entered while one is open on the same connection: a programming error.
+    Transactions do not nest (a second BEGIN would commit or fail the first on some engines, and
+    an inner rollback cannot be partial), so the inner block is refused before any SQL is sent."""
+
+
 class Adapter:
     """An open connection to one warehouse. Subclasses set the class attributes and the hooks."""
 
     dialect: str = ""
-    transactional_ddl: bool = True   # can CREATE/DROP run inside a transaction we roll back?
-    max_identifier: int = 63
+    # Can CREATE/DROP run inside a transaction we roll back? Read only by this package: callers
+    # replace relations through `replacing_relation`, which does the right thing either way.
+    transactional_ddl: bool = True
+    max_identifier: int = 63  # longest name the engine keeps whole (see `identifier_fits`)
     placeholder: str = "?"
 
     def __init__(self, target):
@@ -109,17 +129,38 @@ class Adapter:
     def sql(self, statement: exp.Expression | str) -> str:
         return statement if isinstance(statement, str) else to_sql(statement, self.dialect)
 
-    def execute(self, statement: exp.Expression | str, params: Sequence | None = None) -> None:
-        text = self.sql(statement)
+    @staticmethod
+    def _expression(statement, method: str) -> exp.Expression:
+        if not isinstance(statement, exp.Expression):
+            raise TypeError(f"Adapter.{method} takes a sqlglot expression, not {type(statement).__name__}: "
+                            "build the statement with sqlglot (names quoted, values as literals); hand-written "
+                            "engine SQL (benchmarks, tests) goes through execute_text/fetchall_text")
+        return statement
+
+    def execute(self, statement: exp.Expression, params: Sequence | None = None) -> None:
+        self._run(self.sql(self._expression(statement, "execute")), params)
+
+    def fetchall(self, statement: exp.Expression) -> list[tuple]:
+        return self._rows(self.sql(self._expression(statement, "fetchall")))
+
+    def execute_text(self, sql: str, params: Sequence | None = None) -> None:
+        """Hand-written SQL in this engine's dialect (benchmarks, tests): nothing is quoted for you."""
+        self._run(sql, params)
+
+    def fetchall_text(self, sql: str, params: Sequence | None = None) -> list[tuple]:
+        """The rows of hand-written SQL in this engine's dialect (benchmarks, tests)."""
+        return self._rows(sql, params)
+
+    def _run(self, sql: str, params: Sequence | None = None):
+        """Text to the driver, errors translated: for the adapter's own session and DDL statements."""
         try:
-            self._execute(text, params)
+            return self._execute(sql, params)
         except Exception as exc:  # driver errors differ by engine; report them the same way
             raise self.translate_error(exc) from exc
 
-    def fetchall(self, statement: exp.Expression | str) -> list[tuple]:
-        text = self.sql(statement)
+    def _rows(self, sql: str, params: Sequence | None = None) -> list[tuple]:
         try:
-            cursor = self._execute(text)
+            cursor = self._execute(sql, params)
             return [tuple(row) for row in cursor.fetchall()]
         except Exception as exc:
             raise self.translate_error(exc) from exc
@@ -162,8 +203,8 @@ class Adapter:
         """Bound every lock wait of this session (rows, tables, metadata), not only writer locks."""
         self.lock_timeout = seconds
 
-    def scalar(self, statement: exp.Expression | str):
-        rows = self.fetchall(statement)
+    def scalar(self, statement: exp.Expression):
+        rows = self.fetchall(self._expression(statement, "scalar"))
         return rows[0][0] if rows else None
 
     def insert_rows(self, schema: str, table: str, columns: list[str], rows: Iterable[Sequence]) -> None:
@@ -190,16 +231,21 @@ class Adapter:
 
     @contextmanager
     def transaction(self):
-        """All statements inside commit together or not at all (not re-entrant: one at a time).
+        """All statements inside commit together or not at all. Not re-entrant: entering it while
+        a transaction is open raises NestedTransaction before any SQL is sent, and the open
+        transaction goes on untouched (no code path nests; a nested one is a bug to see at once).
         Its wall time counts as the phase `commit`."""
+        if self.in_transaction:
+            raise NestedTransaction("a transaction is already open on this connection; transactions "
+                                    "do not nest: do this work inside the open one, or after it")
         with self.phase("commit"), self._transaction():
             yield self
 
     @contextmanager
     def _transaction(self):
         if self.in_transaction:
-            raise RuntimeError("a transaction is already open on this connection")
-        self.execute(self.begin_statement)
+            raise NestedTransaction("a transaction is already open on this connection")
+        self._run(self.begin_statement)
         self.in_transaction = True
         try:
             yield self
@@ -211,7 +257,7 @@ class Adapter:
                 self.broken = True
             raise
         try:
-            self.execute("COMMIT")
+            self._run("COMMIT")
         finally:
             self.in_transaction = False
 
@@ -277,7 +323,8 @@ class Adapter:
         name = exp.to_identifier(f"{table[:40]}__idx_{digest}", quoted=True)
         target = exp.table_(table, db=schema, quoted=True)
         names = ", ".join(self.index_column_sql(schema, table, c) for c in columns)
-        self.execute(f"CREATE INDEX {self.sql(name)} ON {self.sql(target)} ({names})")
+        # text: sqlglot cannot spell MySQL's column prefix `col(191)`; every name is quoted by it
+        self._run(f"CREATE INDEX {self.sql(name)} ON {self.sql(target)} ({names})")
 
     def index_column_sql(self, schema: str, table: str, column: str) -> str:
         return self.sql(exp.to_identifier(column, quoted=True))
@@ -308,3 +355,98 @@ class Adapter:
             self.rename_table(schema, new, name)
             if then is not None:
                 then()
+
+    # -- replacing a relation in step with a transaction ------------------------------------
+    @staticmethod
+    def aside_name(name: str) -> str:
+        """Where a replacement of `name` is built before it is swapped in (a work table)."""
+        return f"{name}__segw_new"
+
+    @contextmanager
+    def replacing_relation(self, schema: str, name: str, create: Callable[[str], None] | None,
+                           kind: str = "table"):
+        """Replace the relation schema.name (table or view) by what `create(relation_name)` makes,
+        or drop it (`create=None`), in step with the data transaction around which this is entered.
+        Readers see the old relation with the old data or the new one with the new data:
+
+            with adapter.replacing_relation(schema, name, create) as replace:
+                with adapter.transaction():
+                    ...          # the data changes
+                    replace()    # must be called, inside the transaction
+
+        Where DDL rolls back (`transactional_ddl`), `replace()` drops the old relation and creates
+        the new one inside the transaction. Where DDL commits at once (MySQL/MariaDB, Spark,
+        Snowflake), a new table is created and filled aside (`aside_name`) on entry, `replace()`
+        does nothing, and the table is swapped in right after the block (`swap_in`: one atomic
+        rename); a view is created (`create` must write CREATE OR REPLACE VIEW) and a drop done
+        after the block. If the block fails, the old relation stays."""
+        if kind not in ("table", "view"):
+            raise ValueError(f"kind must be 'table' or 'view', not {kind!r}")
+        called = []
+        if self.transactional_ddl:
+            def replace() -> None:
+                if not self.in_transaction:
+                    raise RuntimeError("replace() belongs inside the transaction it replaces the relation with")
+                called.append(True)
+                self.drop(schema, name)
+                if create is not None:
+                    create(name)
+            yield replace
+            _check_called(called)
+            return
+
+        aside = self.aside_name(name) if create is not None and kind == "table" else None
+        if aside is not None:
+            self.drop(schema, aside, "table")
+            create(aside)
+        try:
+            yield lambda: called.append(True)
+            _check_called(called)
+        except BaseException:
+            if aside is not None:
+                try:
+                    self.drop(schema, aside, "table")
+                except Exception:  # the first error is the one to report; the next run drops it
+                    pass
+            raise
+        if aside is not None:
+            self.swap_in(schema, name, aside)
+        elif create is not None:  # a view, created or replaced now
+            if self.relation_kind(schema, name) == "table":
+                self.drop(schema, name, "table")
+            create(name)
+        else:
+            self.drop(schema, name)
+
+    def replace_relation(self, schema: str, name: str, create: Callable[[str], None] | None,
+                         kind: str = "table", then: Callable[[], None] | None = None) -> None:
+        """`replacing_relation` with a transaction of its own; `then()` runs in that transaction
+        (it restores views that PostgreSQL's DROP ... CASCADE took), or after the swap."""
+        with self.replacing_relation(schema, name, create, kind) as replace:
+            with self.transaction():
+                replace()
+                if then is not None and self.transactional_ddl:
+                    then()
+        if then is not None and not self.transactional_ddl:
+            then()
+
+    # -- names ---------------------------------------------------------------------------
+    def identifier_length(self, name: str) -> int:
+        """A name's length as the engine counts it against `max_identifier` (bytes by default:
+        PostgreSQL cuts longer names silently, which would merge two tables into one)."""
+        return len(name.encode("utf-8"))
+
+    def identifier_fits(self, name: str) -> bool:
+        return self.identifier_length(name) <= self.max_identifier
+
+    def identifier_overflow(self, names: Iterable[str]) -> tuple[str, int] | None:
+        """The longest of `names` that does not fit and by how much it is too long, or None."""
+        longest = max(names, key=self.identifier_length, default=None)
+        if longest is None or self.identifier_fits(longest):
+            return None
+        return longest, self.identifier_length(longest) - self.max_identifier
+
+
+def _check_called(called: list) -> None:
+    if not called:
+        raise RuntimeError("replacing_relation: replace() was not called inside the transaction")

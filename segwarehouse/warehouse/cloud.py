@@ -33,6 +33,11 @@ def url_for(target) -> URL:
 class CloudAdapter(ServerAdapter):
     """A SQLAlchemy connection; only engines with multi-statement transactions may build."""
 
+    # Snowflake commits before and after every DDL statement, inside a transaction or not: a DROP
+    # cannot be rolled back. Relations are built aside and swapped in (ALTER TABLE ... SWAP WITH).
+    transactional_ddl = False
+    max_identifier = 255
+
     def __init__(self, target):
         self.dialect = target.dialect
         self.extra = EXTRAS[target.type]
@@ -60,3 +65,17 @@ class CloudAdapter(ServerAdapter):
         rows = super().column_types(*self._stored(schema, name))
         folded = {self._stored("s", column.lower())[1]: column.lower() for column, _ in rows}
         return [(folded.get(column, column), kind) for column, kind in rows]
+
+    def swap_in(self, schema: str, name: str, new: str, then=None) -> None:
+        """Snowflake's ALTER TABLE ... SWAP WITH exchanges two tables in one atomic step."""
+        kind = self.relation_kind(schema, name)
+        if kind == "view":
+            self.drop(schema, name, "view")
+        if kind != "table":
+            self.rename_table(schema, new, name)
+        else:
+            self.execute(exp.Alter(this=exp.table_(name, db=schema, quoted=True), kind="TABLE",
+                                   actions=[exp.SwapTable(this=exp.table_(new, db=schema, quoted=True))]))
+            self.drop(schema, new, "table")  # the old rows, now under the new name
+        if then is not None:
+            then()

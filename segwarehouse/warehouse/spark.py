@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlglot
 from sqlglot import exp
 
 from ..errors import SegwError, WarehouseError
@@ -138,21 +139,110 @@ class SparkAdapter(Adapter):
     # -- statements: DML as table rewrites and buffered appends ----------------------------
     def execute(self, statement, params=None) -> None:
         if isinstance(statement, (exp.Update, exp.Delete)) or (
-                isinstance(statement, exp.Insert) and self.in_transaction):
+                isinstance(statement, exp.Insert) and (self.in_transaction or self._literal_rows(statement, params))):
             if not self.in_transaction:
                 with self._transaction():  # one statement, swapped in whole
                     self._dml(statement)
             else:
                 self._dml(statement)
             return
+        if self._column_change(statement):
+            if not self.in_transaction:
+                with self._transaction():  # the table rewritten, swapped in whole
+                    self._alter_columns(statement)
+            else:
+                self._alter_columns(statement)
+            return
         if isinstance(statement, exp.Expression) and self.pending:
             statement = self._on_pending(statement)
         super().execute(statement, params)
 
+    def execute_text(self, sql: str, params=None) -> None:
+        """Hand-written UPDATE, DELETE, INSERT ... VALUES and column changes take the same path as
+        the adapter's own statements (plain Spark tables cannot run them as written)."""
+        if params is None and sql.lstrip()[:6].upper() in ("UPDATE", "DELETE", "INSERT", "ALTER "):
+            try:
+                statement = sqlglot.parse_one(sql, read=self.dialect)
+            except sqlglot.errors.ParseError:
+                statement = None  # Spark itself says what is wrong with it
+            if isinstance(statement, (exp.Update, exp.Delete)) or self._column_change(statement) or (
+                    isinstance(statement, exp.Insert) and self._literal_rows(statement, None)):
+                return self.execute(statement)
+        return super().execute_text(sql, params)
+
+    @staticmethod
+    def _column_change(statement) -> bool:
+        """ALTER TABLE ... RENAME COLUMN / DROP COLUMN: plain Spark (v1, parquet) tables refuse both."""
+        return isinstance(statement, exp.Alter) and bool(statement.args.get("actions")) and all(
+            isinstance(a, exp.RenameColumn) or (isinstance(a, exp.Drop) and str(a.args.get("kind")).upper() == "COLUMN")
+            for a in statement.args["actions"])
+
+    def _alter_columns(self, statement: exp.Alter) -> None:
+        """A column renamed or dropped by writing the table's contents anew (one CREATE TABLE AS SELECT),
+        swapped in at COMMIT like an UPDATE's rewrite."""
+        schema, name = statement.this.db, statement.this.name
+        state = self.pending.get((schema, name))
+        types = self._column_types(schema, state.base if state and state.base else name)
+        renamed, dropped = {}, set()
+        for action in statement.args["actions"]:
+            if isinstance(action, exp.RenameColumn):
+                renamed[action.this.name.lower()] = action.args["to"].name
+            else:
+                dropped.update(c.name.lower() for c in action.args.get("tables") or action.expressions)
+        known = {c.lower() for c, _ in types}
+        missing = sorted((set(renamed) | dropped) - known)
+        if missing:
+            raise WarehouseError(f"table {schema}.{name} has no column {', '.join(missing)}", None,
+                                 f"its columns are: {', '.join(c for c, _ in types)}")
+        columns = [exp.alias_(exp.column(c, table=name, quoted=True), renamed.get(c.lower(), c), quoted=True)
+                   for c, _ in types if c.lower() not in dropped]
+        self._rewrite(schema, name, exp.select(*columns).from_(self._current(schema, name, alias=name)))
+
+    @staticmethod
+    def _literal_rows(statement: exp.Insert, params) -> bool:
+        """An INSERT of literal VALUES into a named table: Spark's ANSI store assignment refuses
+        '2024-06-01 00:00:00' for a TIMESTAMP column (other engines cast it), so such rows go
+        through the transaction's path, which casts each value to its column's type."""
+        target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+        return (params is None and not statement.args.get("overwrite") and isinstance(target, exp.Table)
+                and bool(target.db) and isinstance(statement.expression, exp.Values))
+
     def fetchall(self, statement):
-        if isinstance(statement, exp.Expression) and self.pending:
-            statement = self._on_pending(statement)
+        if isinstance(statement, exp.Expression):
+            statement = self._information_schema(statement)
+            if self.pending:
+                statement = self._on_pending(statement)
         return super().fetchall(statement)
+
+    def _information_schema(self, statement: exp.Expression) -> exp.Expression:
+        """Spark's session catalog has no information_schema: a query of `information_schema.tables`
+        reads the tables of the schemas it names (`table_schema = '...'`) from the catalog instead."""
+        def listed(node) -> bool:
+            return node.db.lower() == "information_schema" and node.name.lower() == "tables"
+        if not any(listed(t) for t in statement.find_all(exp.Table)):
+            return statement
+        statement = statement.copy()
+        found = [t for t in statement.find_all(exp.Table) if listed(t)]
+        schemas = {eq.expression.this for eq in statement.find_all(exp.EQ)
+                   if isinstance(eq.this, exp.Column) and eq.this.name.lower() == "table_schema"
+                   and isinstance(eq.expression, exp.Literal)}
+        rows = [(schema, t.name, "VIEW" if "VIEW" in str(t.tableType).upper() else "BASE TABLE")
+                for schema in sorted(schemas) if self.session.catalog.databaseExists(schema)
+                for t in self.session.catalog.listTables(schema) if not t.isTemporary]
+        names = ("table_schema", "table_name", "table_type")
+        if rows:
+            listing = exp.values([tuple(exp.Literal.string(v) for v in row) for row in rows], alias="t",
+                                 columns=list(names))
+            listing = exp.select(*names).from_(listing)
+        else:
+            listing = exp.select(*(exp.alias_(exp.cast(exp.null(), "STRING"), n) for n in names)).where(exp.false())
+
+        def swap(node):
+            if any(node is t for t in found):
+                return exp.Subquery(this=listing.copy(), alias=exp.TableAlias(this=exp.to_identifier(
+                    node.alias or "tables", quoted=True)))
+            return node
+        return statement.transform(swap, copy=False)
 
     def insert_rows(self, schema, table, columns, rows) -> None:
         if not self.in_transaction:
@@ -196,6 +286,11 @@ class SparkAdapter(Adapter):
                                                    default=value), to=_type(kind))
                 columns.append(exp.alias_(value, column, quoted=True))
             rows = exp.select(*columns).from_(source)
+        self._rewrite(schema, name, rows)
+
+    def _rewrite(self, schema: str, name: str, rows: exp.Query) -> None:
+        """The table's new contents written aside; COMMIT swaps them in."""
+        state = self.pending.setdefault((schema, name), _Pending())
         replacement = self._fresh_name(name)
         super().execute(exp.Create(this=exp.table_(replacement, db=schema, quoted=True), kind="TABLE",
                                    expression=rows))

@@ -119,7 +119,7 @@ class PostgresAdapter(ServerAdapter):
         return getattr(exc, "sqlstate", None) == "55P03" or "lock timeout" in str(exc)
 
     def analyze(self, schema: str, table: str) -> None:
-        self.execute(f"ANALYZE {self.sql(exp.table_(table, db=schema, quoted=True))}")
+        self.execute(exp.Analyze(tables=[exp.table_(table, db=schema, quoted=True)]))
 
     def lock(self, name: str, timeout: float) -> bool:
         import time
@@ -147,6 +147,9 @@ class MySQLAdapter(ServerAdapter):
     full_outer_join = False
     max_identifier = 64
     begin_statement = "START TRANSACTION"
+
+    def identifier_length(self, name: str) -> int:
+        return len(name)  # MySQL counts characters
 
     def database_name(self, target) -> str | None:
         # Connect without a default database: schemas are databases here, created on demand.
@@ -184,8 +187,9 @@ class MySQLAdapter(ServerAdapter):
         return code in (2006, 2013, 2014, 2055, 1927) or super().is_disconnect(exc)
 
     def ensure_schema(self, schema: str) -> None:
-        self.execute(f"CREATE DATABASE IF NOT EXISTS `{schema.replace('`', '``')}` "
-                     "CHARACTER SET utf8mb4")
+        # text: sqlglot has no CREATE DATABASE ... CHARACTER SET; the name is quoted by sqlglot
+        self._run(f"CREATE DATABASE IF NOT EXISTS {self.sql(exp.to_identifier(schema, quoted=True))} "
+                  "CHARACTER SET utf8mb4")
 
     def table_properties(self) -> exp.Properties:
         return exp.Properties(expressions=[
@@ -223,8 +227,15 @@ class MySQLAdapter(ServerAdapter):
             self.broken = True
 
     def rename_table(self, schema: str, old: str, new: str) -> None:
-        self.execute(f"RENAME TABLE {self.sql(exp.table_(old, db=schema, quoted=True))} "
-                     f"TO {self.sql(exp.table_(new, db=schema, quoted=True))}")
+        self._rename(schema, (old, new))
+
+    def _rename(self, schema: str, *pairs: tuple[str, str]) -> None:
+        """One RENAME TABLE of several pairs, atomic in MySQL/MariaDB (text: sqlglot parses this
+        statement as an opaque command; every name is quoted by sqlglot)."""
+        q = self.sql
+        self._run("RENAME TABLE " + ", ".join(
+            f"{q(exp.table_(a, db=schema, quoted=True))} TO {q(exp.table_(b, db=schema, quoted=True))}"
+            for a, b in pairs))
 
     def swap_in(self, schema: str, name: str, new: str, then=None) -> None:
         """DDL commits at once here: one multi-table RENAME swaps old and new atomically."""
@@ -235,13 +246,9 @@ class MySQLAdapter(ServerAdapter):
             if then is not None:
                 then()
             return
-        backup = f"{name}__segw_bak"[:64]
+        backup = f"{name}__segw_bak"[:self.max_identifier]
         self.drop(schema, backup, "table")
-        q = self.sql
-        self.execute(f"RENAME TABLE {q(exp.table_(name, db=schema, quoted=True))} TO "
-                     f"{q(exp.table_(backup, db=schema, quoted=True))}, "
-                     f"{q(exp.table_(new, db=schema, quoted=True))} TO "
-                     f"{q(exp.table_(name, db=schema, quoted=True))}")
+        self._rename(schema, (name, backup), (new, name))
         self.drop(schema, backup, "table")
         if then is not None:
             then()

@@ -135,7 +135,7 @@ def members(project: SegwProject, segment: str) -> set[str]:
     from segwarehouse.warehouse import connect
     adapter = connect(project.load().target)  # the file dbt wrote (and dbt-duckdb keeps open)
     try:
-        return {row[0] for row in adapter.fetchall(
+        return {row[0] for row in adapter.fetchall_text(
             f"SELECT key FROM {project.segment_schema}.memberships WHERE segment = '{segment}'")}
     finally:
         adapter.close()

@@ -50,8 +50,8 @@ def evaluate_changed_keys_however_many(monkeypatch):
     would evaluate everyone instead (tested on its own): keep the incremental path under test."""
     from segwarehouse.warehouse.base import Adapter
     from segwarehouse.warehouse.duckdb import DuckDBAdapter
-    monkeypatch.setattr(Adapter, "incremental_up_to", 1.01)
-    monkeypatch.setattr(DuckDBAdapter, "incremental_up_to", 1.01)
+    monkeypatch.setattr(Adapter, "incremental_up_to", float("inf"))
+    monkeypatch.setattr(DuckDBAdapter, "incremental_up_to", float("inf"))
 
 
 def setup(project, entity_loaded_at="_loaded_at"):

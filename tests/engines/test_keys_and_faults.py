@@ -110,14 +110,14 @@ def test_a_warehouse_of_the_previous_version_is_migrated_in_place(engine, projec
     try:
         adapter.ensure_schema(seg)
         for name, columns in OLD_TABLES.items():
-            adapter.execute(f"CREATE TABLE {q(seg)}.{q(name)} ({columns.format(k=q('key'), c=q('change'), ts=ts)})")
-        adapter.execute(f"INSERT INTO {q(seg)}.{q('_segw_state')} VALUES ('writer', 3), ('change_id_floor', 40)")
-        adapter.execute(f"INSERT INTO {q(seg)}.memberships VALUES ('everyone', 'person', '1', NULL, '2024-01-01')")
-        adapter.execute(f"INSERT INTO {q(seg)}.membership_history VALUES ('everyone', 'person', '1', NULL, "
+            adapter.execute_text(f"CREATE TABLE {q(seg)}.{q(name)} ({columns.format(k=q('key'), c=q('change'), ts=ts)})")
+        adapter.execute_text(f"INSERT INTO {q(seg)}.{q('_segw_state')} VALUES ('writer', 3), ('change_id_floor', 40)")
+        adapter.execute_text(f"INSERT INTO {q(seg)}.memberships VALUES ('everyone', 'person', '1', NULL, '2024-01-01')")
+        adapter.execute_text(f"INSERT INTO {q(seg)}.membership_history VALUES ('everyone', 'person', '1', NULL, "
                         f"'2024-01-01', NULL)")
-        adapter.execute(f"INSERT INTO {q(seg)}.membership_changes VALUES (7, 'r1', 'everyone', 'person', '1', "
+        adapter.execute_text(f"INSERT INTO {q(seg)}.membership_changes VALUES (7, 'r1', 'everyone', 'person', '1', "
                         f"'entered', '2024-01-01')")
-        adapter.execute(f"INSERT INTO {q(seg)}.segment_runs VALUES ('r1', 'everyone', '2024-01-01', '2024-01-01', "
+        adapter.execute_text(f"INSERT INTO {q(seg)}.segment_runs VALUES ('r1', 'everyone', '2024-01-01', '2024-01-01', "
                         f"'2024-01-01', 'success', 1, 1, 0, NULL)")
     finally:
         adapter.close()
@@ -170,7 +170,7 @@ def test_a_lost_connection_fails_one_segment_and_the_run_goes_on(engine, project
     def killer(ctx, *args):
         calls.append(ctx.segment.name)
         if len(calls) == 1:
-            pid = ctx.adapter.scalar("SELECT pg_backend_pid()" if engine == "postgres" else "SELECT CONNECTION_ID()")
+            pid = ctx.adapter.fetchall_text("SELECT pg_backend_pid()" if engine == "postgres" else "SELECT CONNECTION_ID()")[0][0]
             _kill_session(engine, pid)
         return real(ctx, *args)
 
@@ -203,14 +203,14 @@ def test_lock_timeout_bounds_row_locks_too(engine, project_factory):
     assert project.build(as_of="2024-06-01 00:00:00").exit_code == 0
     q, seg = project.quote, project.segment_schema
     holder = project.adapter()
-    holder.execute(holder.begin_statement)
-    holder.execute(f"UPDATE {q(seg)}.{q('_segw_state')} SET value = value + 1 WHERE name = 'writer'")
+    holder.execute_text(holder.begin_statement)
+    holder.execute_text(f"UPDATE {q(seg)}.{q('_segw_state')} SET value = value + 1 WHERE name = 'writer'")
     try:
         started = time.monotonic()
         result = segw(project, "build", "--lock-timeout", "2", "--as-of", "2024-06-02 00:00:00")
         waited = time.monotonic() - started
     finally:
-        holder.execute("ROLLBACK")
+        holder.execute_text("ROLLBACK")
         holder.close()
     assert result.exit_code == 1, result.output
     assert "gave up waiting for a lock" in result.stderr and "Traceback" not in result.output
@@ -269,7 +269,7 @@ def test_a_mariadb_password_beyond_latin1_connects():
                                                        "password": "pa€ss wörd"})
         adapter = MySQLAdapter(target)
         try:
-            assert adapter.scalar("SELECT CURRENT_USER()").startswith("segw_euro@")
+            assert adapter.fetchall_text("SELECT CURRENT_USER()")[0][0].startswith("segw_euro@")
         finally:
             adapter.close()
     finally:

@@ -247,8 +247,8 @@ def test_a_relation_segwarehouse_did_not_create_is_never_replaced(engine, projec
     adapter = project.adapter()
     try:
         q = project.quote
-        adapter.execute(f"CREATE TABLE {q(project.segment_schema)}.{q('mine')} (x INTEGER)")
-        adapter.execute(f"INSERT INTO {q(project.segment_schema)}.{q('mine')} VALUES (42)")
+        adapter.execute_text(f"CREATE TABLE {q(project.segment_schema)}.{q('mine')} (x INTEGER)")
+        adapter.execute_text(f"INSERT INTO {q(project.segment_schema)}.{q('mine')} VALUES (42)")
     finally:
         adapter.close()
     project.write("segments/s.yml", SEGMENTS + "      - {name: mine, entity: person, rules: {property: score, gte: 0}}\n")

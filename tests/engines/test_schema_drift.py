@@ -25,8 +25,8 @@ def make(project_factory, engine):
         adapter.ensure_schema(project.model_schema)
         q = project.quote
         table = f"{q(project.model_schema)}.{q('people_ext')}"
-        adapter.execute(f"CREATE TABLE {table} (id INT, country VARCHAR(10), score INT)")
-        adapter.execute(f"INSERT INTO {table} VALUES (1, 'CH', 5), (2, 'FR', 0), (3, 'CH', 2)")
+        adapter.execute_text(f"CREATE TABLE {table} (id INT, country VARCHAR(10), score INT)")
+        adapter.execute_text(f"INSERT INTO {table} VALUES (1, 'CH', 5), (2, 'FR', 0), (3, 'CH', 2)")
     finally:
         adapter.close()
     return project, table
@@ -40,10 +40,10 @@ def test_drifted_column_fails_only_its_segment(engine, project_factory, change):
     adapter = project.adapter()
     try:
         if change == "rename":
-            adapter.execute(f"ALTER TABLE {table} RENAME COLUMN country TO country_code")
+            adapter.execute_text(f"ALTER TABLE {table} RENAME COLUMN country TO country_code")
         else:
-            adapter.execute(f"ALTER TABLE {table} DROP COLUMN country")
-        adapter.execute(f"UPDATE {table} SET score = 9 WHERE id = 2")
+            adapter.execute_text(f"ALTER TABLE {table} DROP COLUMN country")
+        adapter.execute_text(f"UPDATE {table} SET score = 9 WHERE id = 2")
     finally:
         adapter.close()
     result = CliRunner().invoke(main, ["build", "--project-dir", str(project.root), "--as-of", "2024-01-02"])

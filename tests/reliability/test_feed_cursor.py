@@ -97,11 +97,11 @@ def test_a_cancelled_statement_fails_one_segment_and_the_run_goes_on(project_fac
     def cancel_first(ctx, *args):
         calls.append(ctx.segment.name)
         if len(calls) == 1:
-            pid = ctx.adapter.scalar("SELECT pg_backend_pid()")
+            pid = ctx.adapter.fetchall_text("SELECT pg_backend_pid()")[0][0]
             canceller = threading.Timer(0.3, lambda: connect("postgres").execute(
                 "SELECT pg_cancel_backend(%s)", (pid,)))
             canceller.start()
-            ctx.adapter.execute("SELECT pg_sleep(5)")
+            ctx.adapter.execute_text("SELECT pg_sleep(5)")
         return real(ctx, *args)
 
     monkeypatch.setattr(materialize, "_stage_delta", cancel_first)
@@ -124,17 +124,17 @@ def test_a_statement_timeout_fails_one_segment_and_the_run_goes_on(engine, proje
         calls.append(ctx.segment.name)
         if len(calls) == 1:
             if engine == "postgres":
-                ctx.adapter.execute("SET statement_timeout = 200")
+                ctx.adapter.execute_text("SET statement_timeout = 200")
                 try:
-                    ctx.adapter.execute("SELECT pg_sleep(3)")
+                    ctx.adapter.execute_text("SELECT pg_sleep(3)")
                 finally:
-                    ctx.adapter.execute("SET statement_timeout = 0")
+                    ctx.adapter.execute_text("SET statement_timeout = 0")
             else:
-                ctx.adapter.execute("SET SESSION max_statement_time = 0.2")
+                ctx.adapter.execute_text("SET SESSION max_statement_time = 0.2")
                 try:
-                    ctx.adapter.execute("SELECT SLEEP(3) FROM (SELECT 1 UNION ALL SELECT 2) AS t")
+                    ctx.adapter.execute_text("SELECT SLEEP(3) FROM (SELECT 1 UNION ALL SELECT 2) AS t")
                 finally:
-                    ctx.adapter.execute("SET SESSION max_statement_time = 0")
+                    ctx.adapter.execute_text("SET SESSION max_statement_time = 0")
         return real(ctx, *args)
 
     monkeypatch.setattr(materialize, "_stage_delta", time_out_first)

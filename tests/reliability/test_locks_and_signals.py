@@ -277,7 +277,7 @@ def prepare_old_and_new(project):
     adapter = project.adapter()
     try:
         build_models(adapter, loaded, utcnow())
-        new = {name: frozenset(str(row[0]) for row in adapter.fetchall(loaded.compile(name)))
+        new = {name: frozenset(str(row[0]) for row in adapter.fetchall_text(loaded.compile(name)))
                for name in SEGMENTS}
     finally:
         adapter.close()

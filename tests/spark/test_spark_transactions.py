@@ -27,7 +27,7 @@ def contents(adapter, schema):
 
 
 def leftovers(adapter, schema):
-    return [row[1] for row in adapter.fetchall(f"SHOW TABLES IN `{schema}`") if "__segw_tx_" in row[1]]
+    return [row[1] for row in adapter.fetchall_text(f"SHOW TABLES IN `{schema}`") if "__segw_tx_" in row[1]]
 
 
 def writes(adapter, schema):
