@@ -25,9 +25,11 @@ class Atom:
     down: int | None = None
 
 
-def split_selectors(texts: Iterable[str] | None) -> list[str]:
-    """`--select "a b"`, `-s a,b -s c`: every selector, in order (a comma is a union, as before)."""
-    return [part for text in texts or () for part in str(text).replace(",", " ").split()]
+def split_selectors(texts: Iterable[str] | None) -> list[list[str]]:
+    """`--select "a b" -s c`: the terms (whitespace or repeated options: a union), each a list of
+    selectors joined by commas (an intersection, as in dbt: `tag:email,category:retention`)."""
+    return [[part for part in term.split(",") if part]
+            for text in texts or () for term in str(text).split() if term.strip(",")]
 
 
 def parse_atom(text: str) -> Atom:
@@ -63,14 +65,22 @@ def select(project, select: Iterable[str] | None = None, exclude: Iterable[str] 
 
     An exact name that is no segment is an error (a typo must not build nothing); a wildcard or a
     method that matches nothing selects nothing, as in dbt."""
-    included = [parse_atom(text) for text in split_selectors(select)]
-    excluded = [parse_atom(text) for text in split_selectors(exclude)]
-    previous = _state_hashes(state) if any(a.method == "state" for a in included + excluded) else None
+    included = [[parse_atom(text) for text in term] for term in split_selectors(select)]
+    excluded = [[parse_atom(text) for text in term] for term in split_selectors(exclude)]
+    atoms = [atom for term in included + excluded for atom in term]
+    previous = _state_hashes(state) if any(a.method == "state" for a in atoms) else None
+
+    def term_matches(term: list[Atom]) -> set[str]:
+        found = _resolve(project, term[0], previous)
+        for atom in term[1:]:
+            found &= _resolve(project, atom, previous)
+        return found
+
     chosen = set(project.segments) if not included else set()
-    for atom in included:
-        chosen |= _resolve(project, atom, previous)
-    for atom in excluded:
-        chosen -= _resolve(project, atom, previous)
+    for term in included:
+        chosen |= term_matches(term)
+    for term in excluded:
+        chosen -= term_matches(term)
     return [name for name in project.segments if name in chosen]
 
 

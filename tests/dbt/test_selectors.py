@@ -82,7 +82,10 @@ def names(project, *args) -> list[str]:
     (("-s", "swiss+"), ["swiss", "lapsed_swiss", "winback"]),
     (("-s", "swiss+1"), ["swiss", "lapsed_swiss"]),
     (("-s", "swiss everyone",), ["swiss", "everyone"]),
-    (("-s", "swiss,everyone", "-s", "tag:vip"), ["swiss", "lapsed_big", "everyone"]),
+    (("-s", "swiss,everyone", "-s", "tag:vip"), ["lapsed_big"]),  # a comma intersects, as in dbt
+    (("-s", "tag:email,category:retention"), ["lapsed_big"]),
+    (("-s", "lapsed_*,tag:email lapsed_swiss"), ["lapsed_big", "lapsed_swiss"]),
+    (("--exclude", "category:retention,tag:vip"), ["swiss", "lapsed_swiss", "winback", "everyone"]),
     (("-s", "tag:nothing"), []),
     (("--exclude", "swiss+"), ["lapsed_big", "everyone"]),
 ])
