@@ -182,17 +182,37 @@ SHARED_PREFIX = "_segw_inc_"
 COPY_AT_MOST = 0.01  # narrowed copies are made while the changed keys are at most 1% of the entity
 
 
-def gone_members(adapter: Adapter, project: Project, entity_name: str, segments: list[str]) -> exp.Select:
-    """Member keys of these segments whose entity row no longer exists: one anti-join for all."""
+def gone_members(adapter: Adapter, project: Project, entity_name: str, segments: list[str],
+                 present: tuple[str, str] | None = None) -> exp.Select:
+    """Member keys of these segments whose entity row no longer exists: one anti-join for all.
+    `present`: a table of the entity's keys as text (column `x`, indexed), where the engine joins
+    by nested loops (see `stage_present_keys`)."""
     entity = project.entities[entity_name]
     entity_schema, entity_table = project.relation_of(entity.model)
-    present = exp.select(exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True)).from_(
-        table(entity_schema, entity_table, "e"))
+    keys = table(*present, "p") if present is not None else exp.select(
+        exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True)).from_(
+        table(entity_schema, entity_table, "e")).subquery(exp.to_identifier("p", quoted=True))
     return (exp.select(col("key", "m")).distinct().from_(table(project.segment_schema, "memberships", "m"))
-            .join(present.subquery(exp.to_identifier("p", quoted=True)), on=col("x", "p").eq(col("key", "m")),
-                  join_type="LEFT")
+            .join(keys, on=col("x", "p").eq(col("key", "m")), join_type="LEFT")
             .where(exp.In(this=col("segment", "m"), expressions=[text(n) for n in segments]),
                    exp.Is(this=col("x", "p"), expression=exp.null())))
+
+
+def stage_present_keys(adapter: Adapter, project: Project, entity_name: str, schema: str,
+                       name: str) -> tuple[str, str] | None:
+    """On engines that join by nested loops (MariaDB), the entity's keys as text in an indexed work
+    table, so the anti-join above looks each member up instead of scanning per member; elsewhere
+    None (a hash join needs no copy)."""
+    if not adapter.indexes_work_tables:
+        return None
+    entity = project.entities[entity_name]
+    entity_schema, entity_table = project.relation_of(entity.model)
+    adapter.drop(schema, name, "table")
+    adapter.execute(exp.Create(this=table(schema, name), kind="TABLE", expression=exp.select(
+        exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True)).from_(
+        table(entity_schema, entity_table, "e"))))
+    adapter.create_work_index(schema, name, ["x"])
+    return schema, name
 
 
 @contextmanager
@@ -230,8 +250,10 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                 gone = None
                 if any(increments[name].rows_may_be_gone for name in names):
                     gone = (schema, f"{prefix}gone")
+                    made.append(f"{prefix}present")
+                    present = stage_present_keys(adapter, project, entity, schema, f"{prefix}present")
                     adapter.execute(exp.Create(this=table(*gone), kind="TABLE",
-                                               expression=gone_members(adapter, project, entity, names)))
+                                               expression=gone_members(adapter, project, entity, names, present)))
                     made.append(gone[1])
                 copies: dict[str, tuple[str, str]] = {}
                 key_columns: dict[str, set[str]] = {}
@@ -296,5 +318,6 @@ def _drop_leftovers(adapter: Adapter, schema: str, prefix: str) -> None:
         exp.column("table_schema").eq(exp.Literal.string(schema)),
         exp.Like(this=exp.column("table_name"), expression=exp.Literal.string(prefix + "%"))))
     for (name,) in found:
-        if str(name).startswith(prefix) and (str(name)[len(prefix):].isdigit() or str(name).endswith("keys")):
+        if str(name).startswith(prefix) and (str(name)[len(prefix):].isdigit()
+                                             or str(name)[len(prefix):] in ("keys", "gone", "present")):
             adapter.drop(schema, str(name), "table")

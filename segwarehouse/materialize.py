@@ -15,7 +15,7 @@ from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
 from .compiler.incremental import changed_keys
 from .errors import SegwError, WarehouseError
-from .incremental import FULL, Increment, gone_members, plan_increment, write_state
+from .incremental import FULL, Increment, gone_members, plan_increment, stage_present_keys, write_state
 from .outputs import LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
 from .project.loader import Project
 from .spec import types as t
@@ -130,7 +130,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     schema = ctx.schema
     stage, delta, changed = stage_name(segment), delta_name(segment), changed_name(segment)
     columns = output_columns(project, segment)
-    work_tables = (stage, delta, adapter.aside_name(segment.name), changed)
+    work_tables = (stage, delta, adapter.aside_name(segment.name), changed, f"{changed}_p")
     _check_name_lengths(adapter, segment, work_tables)
     for leftover in work_tables:
         adapter.drop(schema, leftover, "table")
@@ -212,7 +212,8 @@ def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int
         adapter.execute(insert(table(schema, changed), ["k", KEY],
                                exp.select(exp.null(), col("key")).from_(table(*increment.gone))))
     elif increment.rows_may_be_gone:
-        gone = gone_members(adapter, project, segment.entity, [segment.name])
+        present = stage_present_keys(adapter, project, segment.entity, schema, f"{changed}_p")
+        gone = gone_members(adapter, project, segment.entity, [segment.name], present)
         adapter.execute(insert(table(schema, changed), ["k", KEY], exp.select(exp.null(), col("key")).from_(
             gone.subquery(exp.to_identifier("g", quoted=True)))))
     count = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, changed))) or 0)
