@@ -74,10 +74,7 @@ def test_site_shows_the_latest_saved_outcomes(project_factory):
 def test_outcome_charts_render_in_a_browser(project_factory, tmp_path):
     """The page opened from disk in Debian's chromium: every chart (the outcomes ones included)
     draws its marks, with no console error and nothing fetched from the network."""
-    from pathlib import Path
-    import shutil
-
-    from tests.tools.test_docs_site import ARGS, CHROMIUM, browser_or_skip
+    from tests.tools.test_docs_site import browser_page
 
     project = project_factory("duckdb", FILES)
     assert project.build().exit_code == 0
@@ -86,27 +83,14 @@ def test_outcome_charts_render_in_a_browser(project_factory, tmp_path):
     path = project.root / "target" / "docs" / "segments" / "subject_test.html"
     outcome_charts = len(re.findall(r'"hconcat"', path.read_text()))
     assert outcome_charts == 2
-    sync_playwright = browser_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
-                                             else shutil.which("chromium"), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            remote: list[str] = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("request", lambda request: remote.append(request.url)
-                    if not request.url.startswith(("file:", "data:")) else None)
-            page.goto(path.as_uri())
-            page.wait_for_selector("body[data-charts-rendered]", timeout=30000)
-            marks = page.evaluate("Array.from(document.querySelectorAll('.chart')).map("
-                                  "c => c.querySelectorAll('svg g.role-mark > *').length)")
-            assert len(marks) >= outcome_charts and all(n > 0 for n in marks), marks
-            assert page.locator("#outcomes").is_visible()
-            page.screenshot(path=str(tmp_path / "outcomes.png"), full_page=True)
-            assert (tmp_path / "outcomes.png").stat().st_size > 10_000
-            assert not errors, errors
-            assert not remote, remote
-        finally:
-            browser.close()
+    with browser_page() as (page, errors, remote):
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-charts-rendered]", timeout=30000)
+        marks = page.evaluate("Array.from(document.querySelectorAll('.chart')).map("
+                              "c => c.querySelectorAll('svg g.role-mark > *').length)")
+        assert len(marks) >= outcome_charts and all(n > 0 for n in marks), marks
+        assert page.locator("#outcomes").is_visible()
+        page.screenshot(path=str(tmp_path / "outcomes.png"), full_page=True)
+        assert (tmp_path / "outcomes.png").stat().st_size > 10_000
+        assert not errors, errors
+        assert not remote, remote

@@ -5,6 +5,7 @@ import os
 import shutil
 import threading
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,26 @@ def browser_or_skip():
             pytest.fail("chromium is missing: .ci/run installs it with apt-get")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return sync_playwright
+
+
+@contextmanager
+def browser_page():
+    """A chromium page, with the console errors and non-local requests it records."""
+    sync_playwright = browser_or_skip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
+                                             else shutil.which("chromium"), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            remote: list[str] = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: remote.append(request.url)
+                    if not request.url.startswith(("file:", "data:")) else None)
+            yield page, errors, remote
+        finally:
+            browser.close()
 
 
 @pytest.fixture
@@ -60,37 +81,24 @@ def test_the_site_lists_segments_by_category_with_their_details(site, shop):
 
 
 def test_the_site_renders_in_a_browser_without_errors(site, tmp_path):
-    sync_playwright = browser_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
-                                             else shutil.which("chromium"), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            remote: list[str] = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("request", lambda request: remote.append(request.url)
-                    if not request.url.startswith(("file:", "data:")) else None)
-            for path, charts in ((site / "index.html", 1), (site / "segments" / "campaign.html", 4),
-                                 (site / "segments" / "recent_buyers.html", 3)):
-                page.goto(path.as_uri())
-                page.wait_for_selector("body[data-charts-rendered]", timeout=30000)
-                assert page.get_attribute("body", "data-charts-rendered") == str(charts), path
-                marks = page.evaluate("Array.from(document.querySelectorAll('.chart')).map("
-                                      "c => c.querySelectorAll('svg g.role-mark > *').length)")
-                assert len(marks) == charts and all(n > 0 for n in marks), (path, marks)
-                page.screenshot(path=str(tmp_path / f"{path.stem}.png"), full_page=True)
-                assert (tmp_path / f"{path.stem}.png").stat().st_size > 10_000
-            # the index links to every segment page, and they open
-            page.goto((site / "index.html").as_uri())
-            page.click("text=swiss_or_frequent")
-            page.wait_for_selector("body[data-charts-rendered]")
-            assert page.title().startswith("swiss_or_frequent")
-            assert not errors, errors
-            assert not remote, remote
-        finally:
-            browser.close()
+    with browser_page() as (page, errors, remote):
+        for path, charts in ((site / "index.html", 1), (site / "segments" / "campaign.html", 4),
+                             (site / "segments" / "recent_buyers.html", 3)):
+            page.goto(path.as_uri())
+            page.wait_for_selector("body[data-charts-rendered]", timeout=30000)
+            assert page.get_attribute("body", "data-charts-rendered") == str(charts), path
+            marks = page.evaluate("Array.from(document.querySelectorAll('.chart')).map("
+                                  "c => c.querySelectorAll('svg g.role-mark > *').length)")
+            assert len(marks) == charts and all(n > 0 for n in marks), (path, marks)
+            page.screenshot(path=str(tmp_path / f"{path.stem}.png"), full_page=True)
+            assert (tmp_path / f"{path.stem}.png").stat().st_size > 10_000
+        # the index links to every segment page, and they open
+        page.goto((site / "index.html").as_uri())
+        page.click("text=swiss_or_frequent")
+        page.wait_for_selector("body[data-charts-rendered]")
+        assert page.title().startswith("swiss_or_frequent")
+        assert not errors, errors
+        assert not remote, remote
 
 
 def test_docs_serve_serves_the_site(site):
