@@ -87,16 +87,14 @@ def choose(project, select=(), exclude=(), state_dir=None, named=()) -> list[str
 
 
 def threads_of(project, threads) -> int:
-    return threads or int(project.target.settings.get("threads") or 1)
+    from .operations import threads_for
+    return threads_for(project, threads)
 
 
-def nothing_selected(project, write_results: bool = True) -> None:
+def nothing_selected(project) -> None:
     """A selection that matches no segment: say so, exit 0, and leave no stale run results."""
-    if write_results:
-        from .runner import RunResult, new_run_id, write_run_results
-        from .materialize import utcnow
-        now = utcnow()
-        write_run_results(project, RunResult(new_run_id(now), now, now, now))
+    from .operations import record_empty_run
+    record_empty_run(project)
     console().print("nothing selected: no segment matches the selection")
 
 
@@ -108,14 +106,8 @@ def with_project(func):
 
 def load_for_run(project_dir, profiles_dir, target, vars_text):
     """Load for a command that builds: a project that does not load still leaves run results."""
-    try:
-        return load(project_dir, profiles_dir, target, vars_text)
-    except SegwError as exc:
-        from pathlib import Path
-        from .runner import write_failed_results
-        if Path(project_dir).is_dir():
-            write_failed_results(Path(project_dir), str(exc))
-        raise
+    from .operations import load_for_run as loading
+    return loading(lambda: load(project_dir, profiles_dir, target, vars_text), project_dir)
 
 
 def load(project_dir, profiles_dir, target, vars_text):
@@ -339,7 +331,8 @@ def with_lock_options(func):
 
 def lock_wait(project, lock_timeout=None, no_wait=False) -> float:
     """Seconds to wait for another writer: --no-wait, --lock-timeout, else segwarehouse.yml."""
-    return 0 if no_wait else project.config.lock_timeout if lock_timeout is None else lock_timeout
+    from .operations import lock_wait as wait
+    return wait(project, lock_timeout, no_wait)
 
 
 def run_and_report(project, moment, select, lock_timeout=None, no_wait=False, full_refresh=False,
@@ -390,27 +383,17 @@ def run(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, sel
         fail_fast, threads, as_of):
     """Build only the segments that are due by their schedule (and what they read); with --select,
     only the due segments among the selection."""
-    from .runner import connect_waiting, parse_as_of
-    from .schedule import Clock, read_state
+    from .operations import due_now, record_empty_run
+    from .runner import parse_as_of
+    from .schedule import Clock
 
     project = load_for_run(project_dir, profiles_dir, target, vars_text)
-    from .selection import due_within
     chosen = choose(project, select, exclude, state_dir)
     now = Clock().now()
     moment = parse_as_of(as_of) if as_of else None
-    try:
-        adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
-        try:
-            due = due_within(project, chosen, read_state(adapter, project), now)
-        finally:
-            adapter.close()
-    except SegwError as exc:
-        from .runner import write_failed_results
-        write_failed_results(project.root, str(exc))
-        raise
+    due = due_now(project, chosen, lock_wait(project, lock_timeout, no_wait), now)
     if not due:
-        from .runner import RunResult, new_run_id, write_run_results
-        write_run_results(project, RunResult(new_run_id(now), now, now, now))  # no stale results
+        record_empty_run(project, now)  # no stale results
         console().print("nothing is due")
         return
     console().print(f"due: {', '.join(due)}")
@@ -443,14 +426,8 @@ def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait,
         return nothing_selected(project)
     moment = parse_as_of(as_of) if as_of else None
     if full_refresh and not yes:
-        from .materialize import segment_counts
-        from .warehouse import connect
-        adapter = connect(project.target)
-        try:
-            counts = {name: segment_counts(adapter, project, name) for name in names}
-        finally:
-            adapter.close()
-        for name, per_table in counts.items():
+        from .operations import stored_counts
+        for name, per_table in stored_counts(project, names).items():
             detail = ", ".join(f"{n:,} {t}" for t, n in per_table.items()) or "nothing recorded yet"
             console().print(f"{name}: {detail}")
         if not sys.stdin.isatty() or not click.confirm(
@@ -470,9 +447,8 @@ def rebuild(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait,
 def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait, max_sleep):
     """Run in the foreground, building each segment when its schedule says; SIGTERM stops cleanly."""
     from .materialize import utcnow
-    from .runner import build as run_build
-    from .runner import connect_waiting
-    from .schedule import Clock, StopFlag, read_state, scheduler_loop, due_segments
+    from .operations import schedule_forever
+    from .schedule import StopFlag
 
     stop = StopFlag()
     stop.install()
@@ -487,32 +463,7 @@ def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait
     def loader():
         return load(project_dir, profiles_dir, target, vars_text)
 
-    def states_of(project):  # a DuckDB file busy with another build is waited for, like build does
-        adapter = connect_waiting(project, lock_wait(project, lock_timeout, no_wait))
-        try:
-            return read_state(adapter, project)
-        finally:
-            adapter.close()
-
-    def run_due(project, now):
-        due = due_segments(project, states_of(project), now, retry_failed=False)
-        if not due:  # built by another process meanwhile; an empty select would build everything
-            return None
-        result = run_build(project, None, due, should_stop=stop, lock_timeout=0 if no_wait else lock_timeout)
-        for item in result.segments:
-            detail = (f"size={item.size} entered={item.entered} exited={item.exited}"
-                      if item.status == "success" else f"error={item.error.splitlines()[0]!r}")
-            log(f"run={result.run_id} segment={item.segment} status={item.status} {detail}")
-        return result
-
-    log("scheduler started")
-    try:
-        code = scheduler_loop(loader, run_due, states_of, Clock(), stop, log, max_sleep=max_sleep)
-    except SegwError as exc:
-        log(f"stopped: {exc.message}")
-        raise
-    log("scheduler stopped")
-    sys.exit(code)
+    sys.exit(schedule_forever(loader, log, stop, lock_timeout, no_wait, max_sleep))
 
 
 @main.command(cls=Command)
@@ -520,41 +471,16 @@ def schedule(project_dir, profiles_dir, target, vars_text, lock_timeout, no_wait
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(project_dir, profiles_dir, target, vars_text, as_json):
     """Per segment: schedule, last run, next due time, size and last error."""
+    from .operations import status as read_status
     from .report import status_table
-    from .schedule import Clock, next_due_at, read_state
-    from .warehouse import connect
-
-    from .catalog import orphans
-    from .incremental import stored_modes
-    from .project.profiles import require_existing_warehouse
 
     project = load(project_dir, profiles_dir, target, vars_text)
-    require_existing_warehouse(project.target)
-    now = Clock().now()
-    adapter = connect(project.target)
-    try:
-        states = read_state(adapter, project)
-        stored_only = orphans(adapter, project)
-        modes = stored_modes(adapter, project.segment_schema)
-    finally:
-        adapter.close()
-    due = next_due_at(project, states, now)
+    report = read_status(project)
     if as_json:
-        def stamp(value):
-            return value.isoformat() if value else None
-        rows = [{
-            "segment": name, "schedule": project.schedule_of(project.segments[name]),
-            "last_run_at": stamp(s.last_run_at), "last_status": s.last_status,
-            "last_success_at": stamp(s.last_success_at), "next_due_at": stamp(due[name]),
-            "size": s.size, "last_error": s.last_error, "defined": True,
-            "evaluated": dict(zip(("mode", "reason"), modes.get(name, (None, None))))}
-            for name, s in states.items()]
-        rows += [{"segment": name, "defined": False, "last_status": "not defined (retire it)"}
-                 for name in stored_only]
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
         return
-    console().print(status_table(project, states, due, now, modes))
-    report_orphans(stored_only)
+    console().print(status_table(project, report.states, report.due, report.now, report.modes))
+    report_orphans(report.orphans)
 
 
 @main.command(cls=Command)

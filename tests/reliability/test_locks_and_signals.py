@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+import segwarehouse
 from segwarehouse.materialize import utcnow
 from segwarehouse.runner import build
 
@@ -277,7 +278,7 @@ def prepare_old_and_new(project):
     adapter = project.adapter()
     try:
         build_models(adapter, loaded, utcnow())
-        new = {name: frozenset(str(row[0]) for row in adapter.fetchall_text(loaded.compile(name)))
+        new = {name: frozenset(str(row[0]) for row in adapter.fetchall_text(segwarehouse.compile(loaded, name)))
                for name in SEGMENTS}
     finally:
         adapter.close()

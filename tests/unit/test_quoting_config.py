@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+import segwarehouse
 from segwarehouse.errors import SegwError
 from segwarehouse.project.loader import load_project
 
@@ -40,17 +41,18 @@ def project(tmp_path, config: str):
 
 
 def test_snowflake_default_finds_upper_case_names(tmp_path):
-    sql = project(tmp_path, "").compile("swiss")
+    sql = segwarehouse.compile(project(tmp_path, ""), "swiss")
     assert '"SHOP"."CUSTOMERS"' in sql and '"COUNTRY"' in sql
 
 
 def test_quoting_config_keeps_names_as_written(tmp_path):
-    sql = project(tmp_path, "quoting: {database: true, schema: true, identifier: true}\n").compile("swiss")
+    sql = segwarehouse.compile(project(tmp_path, "quoting: {database: true, schema: true, identifier: true}\n"),
+                               "swiss")
     assert '"shop"."customers"' in sql and '"country"' in sql
     # and loading another project without it goes back to the default
     other = tmp_path / "other"
     other.mkdir()
-    assert '"SHOP"."CUSTOMERS"' in project(other, "").compile("swiss")
+    assert '"SHOP"."CUSTOMERS"' in segwarehouse.compile(project(other, ""), "swiss")
 
 
 def test_unknown_quoting_key_is_refused(tmp_path):
