@@ -1,4 +1,5 @@
-"""Reads dbt-format profiles.yml: profile -> target -> outputs, with env_var() rendered."""
+"""Reads dbt-format profiles.yml: profile -> target -> outputs, with env_var() rendered and each
+target's keys validated as the typed credentials of its warehouse type (credentials.py)."""
 from __future__ import annotations
 
 import os
@@ -6,28 +7,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Location, SegwError, did_you_mean
+from .credentials import (Credentials, DuckDBCredentials, SparkCredentials, is_secret_key,
+                          parse_credentials)
 from .jinja import SECRETS, make_environment, render
 from .yamlfile import load_yaml
 
 ENGINE_DIALECTS = {
     "duckdb": "duckdb", "postgres": "postgres", "postgresql": "postgres", "mysql": "mysql",
     "mariadb": "mysql", "snowflake": "snowflake", "bigquery": "bigquery",
-    "databricks": "databricks", "redshift": "redshift", "trino": "trino",
+    "databricks": "databricks", "redshift": "redshift", "trino": "trino", "clickhouse": "clickhouse",
     "spark": "databricks",  # Spark SQL: sqlglot's Databricks dialect, run by the Spark adapter
 }
-SPARK_METHODS = ("session", "connect")
-SECRET_KEYS = ("password", "pass", "token", "private_key", "keyfile_json", "client_secret")
 
 
 @dataclass
 class Target:
-    """One output of a profile: the engine type, its settings and the schema models go to."""
+    """One output of a profile: the engine type, its typed credentials and the schema models go to.
+    `settings` holds the keys the profile set (a plain dict, for readers outside the adapters);
+    built by hand (tests), a Target validates `settings` into `credentials` itself."""
     profile: str
     name: str
     type: str
     schema: str
-    settings: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict, repr=False)  # holds secrets; credentials' repr hides them
     location: Location | None = None
+    credentials: Credentials | None = None
+
+    def __post_init__(self):
+        if self.credentials is None:
+            self.credentials = parse_credentials(self.type, self.settings, self.name, self.profile,
+                                                 lambda key: self.location)
 
     @property
     def dialect(self) -> str:
@@ -96,26 +105,56 @@ def load_target(project_dir: Path, profile_name: str, target_name: str | None,
     location = doc.at(outputs, name)
     if not isinstance(raw, dict):
         raise SegwError(f"target '{name}' must be a mapping", location)
-    settings = {}
-    for key, value in raw.items():
-        if isinstance(value, str):
-            value = _native(render(env, value, doc.at(raw, key)), value)
-            if str(key) in SECRET_KEYS:
-                SECRETS.add(value)
-        settings[str(key)] = value
-    kind = str(settings.pop("type", "")).lower()
+    values = {str(key): _rendered(env, value, doc, raw, key) for key, value in raw.items()}
+    kind = str(values.pop("type", "")).lower()
     if kind not in ENGINE_DIALECTS:
         raise SegwError(f"unknown warehouse type {kind!r} in target '{name}'", location,
                         did_you_mean(kind, ENGINE_DIALECTS) or
                         f"supported: {', '.join(sorted(set(ENGINE_DIALECTS)))}")
-    _check_settings(kind, str(name), settings, lambda key: doc.at(raw, key))
-    schema = settings.pop("schema", None) or settings.get("dataset") or (
-        "main" if kind == "duckdb" else "default" if kind == "spark" else "public")
-    if kind == "spark":
-        _resolve_spark_dirs(project_dir, settings)
-    if kind == "duckdb" and "path" in settings and settings["path"] != ":memory:":
-        settings["path"] = str((project_dir / str(settings["path"])).resolve())
-    return Target(profile_name, str(name), kind, str(schema), settings, location)
+    written = {str(key): key for key in raw}
+    credentials = parse_credentials(kind, values, str(name), profile_name,
+                                    lambda key: doc.at(raw, written[key]) if key in written else location)
+    credentials = _resolve_paths(project_dir, credentials)
+    return Target(profile_name, str(name), kind, credentials.schema_name, settings_of(credentials),
+                  location, credentials)
+
+
+def _rendered(env, value, doc, parent, key, secret: bool = False):
+    """A value with env_var() rendered, in nested mappings and lists too (as dbt does); the values
+    of secret keys (password, token, ...) are registered to be masked everywhere."""
+    secret = secret or is_secret_key(str(key))
+    if isinstance(value, dict):
+        return {str(k): _rendered(env, v, doc, value, k, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rendered(env, v, doc, parent, key, secret) for v in value]
+    if isinstance(value, str):
+        value = _native(render(env, value, doc.at(parent, key)), value)
+        if secret and isinstance(value, str) and value:
+            SECRETS.add(value)
+    return value
+
+
+def settings_of(credentials: Credentials) -> dict:
+    """The keys the profile set (dbt's names after aliases), for readers of `Target.settings`."""
+    return credentials.model_dump(by_alias=True, exclude_unset=True)
+
+
+def _resolve_paths(project_dir: Path, credentials: Credentials) -> Credentials:
+    """DuckDB's `path` and a local Spark session's warehouse directory are relative to the project."""
+    if isinstance(credentials, DuckDBCredentials) and credentials.path != ":memory:" \
+            and not credentials.path.startswith("md:"):
+        return credentials.model_copy(update={"path": str((project_dir / credentials.path).resolve())})
+    if isinstance(credentials, SparkCredentials):
+        method = credentials.method.lower()
+        update: dict = {"method": method}
+        if method == "session":
+            parameters = dict(credentials.server_side_parameters or {})
+            folder = parameters.get("spark.sql.warehouse.dir", "spark-warehouse")
+            if "://" not in str(folder):
+                parameters["spark.sql.warehouse.dir"] = str((project_dir / str(folder)).resolve())
+            update["server_side_parameters"] = parameters
+        return credentials.model_copy(update=update)
+    return credentials
 
 
 def _profile_environment():
@@ -138,85 +177,11 @@ def _native(rendered: str, template: str):
     return value if isinstance(value, (int, float, bool)) or "as_native" in template else rendered
 
 
-TEXT_KEYS = ("host", "user", "username", "dbname", "database", "schema", "path", "role", "warehouse",
-             "account", "project", "dataset", "http_path", "catalog", "sslmode", "method", "master")
-
-
-def _check_settings(kind: str, target: str, settings: dict, where) -> None:
-    """Typed keys of a target: a wrong type is reported at its profiles.yml line, not a traceback."""
-    for key in ("port", "threads"):
-        if key not in settings or settings[key] is None:
-            continue
-        value = settings[key]
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        low, high = (1, 65535) if key == "port" else (1, 1024)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SegwError(f"`{key}` of target '{target}' must be a whole number from {low} to {high}, "
-                            f"got {settings[key]!r}", where(key),
-                            "e.g. `port: 5432`" if key == "port" else "e.g. `threads: 4`")
-        settings[key] = value
-    for key in TEXT_KEYS:
-        if key in settings and settings[key] is not None and not isinstance(settings[key], (str, int)):
-            got = "a list" if isinstance(settings[key], list) else "a mapping" if isinstance(
-                settings[key], dict) else type(settings[key]).__name__
-            raise SegwError(f"`{key}` of target '{target}' must be text, got {got}",
-                            where(key), f"write `{key}: value` with one value")
-        if key in settings and isinstance(settings[key], (int, bool)) and key in ("path", "host", "user"):
-            raise SegwError(f"`{key}` of target '{target}' must be text, got {settings[key]!r}",
-                            where(key), "quote the value")
-    for key in SECRET_KEYS:
-        if key in settings and isinstance(settings[key], (list, dict)):
-            raise SegwError(f"`{key}` of target '{target}' must be text", where(key), "quote the value")
-    if kind == "spark":
-        _check_spark(target, settings, where)
-    if kind == "duckdb" and "path" in settings and not str(settings["path"]).strip():
-        raise SegwError(f"`path` of target '{target}' is empty", where("path"),
-                        "write a file name such as warehouse.duckdb, or :memory:")
-
-
-def _check_spark(target: str, settings: dict, where) -> None:
-    """dbt-spark's keys: `method` (session or connect here), `host` (sc://host:port for connect),
-    `server_side_parameters` (Spark settings as a mapping)."""
-    method = str(settings.get("method", "session")).lower()
-    if method not in SPARK_METHODS:
-        hint = ("thrift, http and odbc connect to a Thrift server or a cluster: use `method: connect` "
-                "with a Spark Connect server, or `type: databricks` for a Databricks SQL warehouse"
-                if method in ("thrift", "http", "odbc") else did_you_mean(method, SPARK_METHODS)
-                or f"one of {', '.join(SPARK_METHODS)}")
-        raise SegwError(f"`method` of spark target '{target}' must be session or connect, got {method!r}",
-                        where("method"), hint)
-    settings["method"] = method
-    if method == "connect":
-        host = settings.get("host")
-        if not isinstance(host, str) or not host.startswith("sc://"):
-            raise SegwError(f"spark target '{target}' with `method: connect` needs `host: sc://HOST:PORT`",
-                            where("host") if "host" in settings else where("method"),
-                            "the address of a Spark Connect server, e.g. `host: sc://spark.internal:15002`")
-    parameters = settings.get("server_side_parameters")
-    if parameters is not None and not (isinstance(parameters, dict) and all(
-            isinstance(v, (str, int, float, bool)) for v in parameters.values())):
-        raise SegwError(f"`server_side_parameters` of spark target '{target}' must map Spark settings "
-                        "to values", where("server_side_parameters"),
-                        'e.g. `server_side_parameters: {"spark.driver.memory": "4g"}`')
-
-
-def _resolve_spark_dirs(project_dir: Path, settings: dict) -> None:
-    """A local session's warehouse directory is relative to the project, like DuckDB's `path`."""
-    if settings.get("method") != "session":
-        return
-    parameters = dict(settings.get("server_side_parameters") or {})
-    folder = parameters.get("spark.sql.warehouse.dir", "spark-warehouse")
-    if "://" not in str(folder):
-        parameters["spark.sql.warehouse.dir"] = str((project_dir / str(folder)).resolve())
-    settings["server_side_parameters"] = parameters
-
-
 def missing_duckdb_file(target: Target) -> str | None:
     """The path of the target's DuckDB file when it does not exist yet (only `build` creates one)."""
     if target.type != "duckdb":
         return None
-    path = str(target.settings.get("path", ":memory:"))
+    path = target.credentials.path
     if path == ":memory:" or path.startswith("md:") or Path(path).exists():
         return None
     return path

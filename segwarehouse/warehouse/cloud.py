@@ -13,20 +13,18 @@ EXTRAS = {"snowflake": "snowflake", "bigquery": "bigquery", "databricks": "datab
 
 def url_for(target) -> URL:
     """The SQLAlchemy URL for a dbt-style profile output of these engines."""
-    s = target.settings
+    c = target.credentials  # project/credentials.py: typed keys (extra dbt keys allowed, unread)
     if target.type == "snowflake":
-        query = {k: str(s[k]) for k in ("warehouse", "role") if s.get(k)}
-        return URL.create("snowflake", username=s.get("user"), password=s.get("password"),
-                          host=s.get("account"), database=f"{s.get('database', '')}/{target.schema}",
-                          query=query)
+        query = {k: str(getattr(c, k)) for k in ("warehouse", "role") if getattr(c, k)}
+        return URL.create("snowflake", username=c.user, password=c.password,
+                          host=c.account, database=f"{c.database or ''}/{target.schema}", query=query)
     if target.type == "bigquery":
-        query = {"credentials_path": str(s["keyfile"])} if s.get("keyfile") else {}
-        return URL.create("bigquery", host=s.get("project"), database=target.schema, query=query)
+        query = {"credentials_path": str(c.keyfile)} if c.keyfile else {}
+        return URL.create("bigquery", host=c.project, database=target.schema, query=query)
     if target.type == "databricks":
-        query = {k: str(s[k]) for k in ("http_path", "catalog") if s.get(k)}
+        query = {k: str(getattr(c, k)) for k in ("http_path", "catalog") if getattr(c, k)}
         query["schema"] = target.schema
-        return URL.create("databricks", username="token", password=s.get("token"), host=s.get("host"),
-                          query=query)
+        return URL.create("databricks", username="token", password=c.token, host=c.host, query=query)
     raise ValueError(target.type)
 
 

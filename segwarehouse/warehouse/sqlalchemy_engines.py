@@ -5,7 +5,7 @@ from sqlglot import exp
 
 from ..compiler.dialects import CaseSensitive
 
-from ..errors import SegwError, WarehouseUnavailable
+from ..errors import SegwError, WarehouseError, WarehouseUnavailable
 from .base import Adapter
 
 
@@ -42,14 +42,14 @@ class ServerAdapter(Adapter):
     def url(self, target):
         import sqlalchemy
 
-        settings = target.settings
+        credentials = target.credentials  # project/credentials.py: typed, defaults filled in
         return sqlalchemy.engine.URL.create(
-            self.driver, username=settings.get("user"), password=settings.get("password") or None,
-            host=settings.get("host", "127.0.0.1"), port=int(settings.get("port", self.default_port)),
+            self.driver, username=credentials.user, password=credentials.password or None,
+            host=credentials.host, port=credentials.port or self.default_port,
             database=self.database_name(target))
 
     def database_name(self, target) -> str | None:
-        return target.settings.get("dbname") or target.settings.get("database")
+        return target.credentials.database
 
     def connect_args(self, target) -> dict:
         return {}
@@ -107,8 +107,21 @@ class PostgresAdapter(ServerAdapter):
     drop_cascades = True
     max_identifier = 63
 
+    def connect_args(self, target) -> dict:
+        # sslmode, connect_timeout, keepalives_idle, search_path, application_name: libpq's own
+        return target.credentials.connect_args()
+
     def session_setup(self) -> None:
         self._execute("SET TIME ZONE 'UTC'")
+        role = self.target.credentials.role  # dbt-postgres' `role:`; the name is quoted by sqlglot
+        if role:
+            try:
+                self._run(f"SET ROLE {self.sql(exp.to_identifier(role, quoted=True))}")
+            except WarehouseError as exc:
+                self.close()
+                raise WarehouseError(f"cannot take role '{role}' on target '{self.target.name}': {exc.message}",
+                                     self.target.location, "check `role:` of the target in profiles.yml, "
+                                     "and that the user is a member of that role") from None
 
     def set_lock_timeout(self, seconds: float) -> None:
         super().set_lock_timeout(seconds)
@@ -157,7 +170,7 @@ class MySQLAdapter(ServerAdapter):
 
     def connect_args(self, target) -> dict:
         args = {"charset": "utf8mb4", "init_command": "SET time_zone = '+00:00'"}
-        password = target.settings.get("password")
+        password = target.credentials.password
         if password:  # the driver sends text passwords as latin-1: send UTF-8 bytes ('€' and beyond)
             args["password"] = str(password).encode("utf-8")
         return args

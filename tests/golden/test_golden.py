@@ -1,4 +1,4 @@
-"""Golden SQL: the example project's segments in all eight dialects, pinned and parsed back.
+"""Golden SQL: the example project's segments in every dialect, pinned and parsed back.
 
 Regenerate after a deliberate compiler change with `python -m pytest tests/golden --update-golden`
 (or SEGW_UPDATE_GOLDEN=1) and review the diff."""

@@ -24,7 +24,7 @@ def test_password_never_leaks(tmp_path, monkeypatch):
     })
     profiles = project.root / "profiles.yml"
     profiles.write_text(profiles.read_text().replace(
-        "type: duckdb", "type: duckdb\n      password: \"{{ env_var('SEGW_TEST_SECRET') }}\""))
+        "type: duckdb", "type: duckdb\n      motherduck_token: \"{{ env_var('SEGW_TEST_SECRET') }}\""))
     runner = CliRunner()
     built = runner.invoke(main, ["build", "--project-dir", str(project.root)])
     assert built.exit_code == 1  # 'broken' fails on its unknown column
@@ -56,7 +56,7 @@ def test_driver_messages_that_quote_the_password_are_masked(tmp_path, monkeypatc
     project = make_project(tmp_path, "duckdb", {"models/entities.yml": "entities: []\n"})
     profiles = project.root / "profiles.yml"
     profiles.write_text(profiles.read_text().replace(
-        "type: duckdb", "type: duckdb\n      password: \"{{ env_var('SEGW_TEST_SECRET') }}\""))
+        "type: duckdb", "type: duckdb\n      motherduck_token: \"{{ env_var('SEGW_TEST_SECRET') }}\""))
     project.load()  # reading the profile registers the secret
     leaked = RuntimeError(f"could not connect to postgresql://segw:{SECRET}@db/analytics")
     assert Adapter.describe_error(leaked) == "could not connect to postgresql://segw:*****@db/analytics"

@@ -11,6 +11,7 @@ import pytest
 from sqlglot import exp
 
 from segwarehouse.errors import SegwError, WarehouseError
+from segwarehouse.project.profiles import Target
 from segwarehouse.warehouse.base import Adapter, NestedTransaction
 from segwarehouse.warehouse.cloud import CloudAdapter
 from segwarehouse.warehouse.duckdb import DuckDBAdapter
@@ -29,7 +30,7 @@ def table(name: str) -> exp.Table:
 
 
 def open_adapter(tmp_path, cls=DuckDBAdapter) -> DuckDBAdapter:
-    adapter = cls(SimpleNamespace(settings={"path": str(tmp_path / "w.duckdb")}, location=None))
+    adapter = cls(Target("t", "dev", "duckdb", S, {"path": str(tmp_path / "w.duckdb")}))
     adapter.ensure_schema(S)
     return adapter
 
