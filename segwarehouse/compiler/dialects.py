@@ -11,7 +11,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel
 
-DIALECTS = ("duckdb", "postgres", "mysql", "snowflake", "bigquery", "databricks", "redshift", "trino")
+DIALECTS = ("duckdb", "postgres", "mysql", "snowflake", "bigquery", "databricks", "redshift", "trino",
+            "clickhouse")
 
 
 class HexToInt(exp.Expression, exp.Func):
@@ -94,6 +95,7 @@ HEX_TO_INT = {
     "databricks": lambda x: _cast(_fn("CONV", x, exp.Literal.number(16), exp.Literal.number(10)), "BIGINT"),
     "redshift": lambda x: _fn("STRTOL", x, exp.Literal.number(16)),
     "trino": lambda x: _fn("FROM_BASE", x, exp.Literal.number(16)),
+    "clickhouse": lambda x: _fn("reinterpretAsUInt32", exp.Reverse(this=exp.Unhex(this=x))),
 }
 
 # The current UTC time as a naive timestamp.
@@ -106,6 +108,7 @@ UTC_NOW = {
     "databricks": lambda: _fn("TO_UTC_TIMESTAMP", exp.CurrentTimestamp(), _fn("CURRENT_TIMEZONE")),
     "redshift": lambda: _fn("GETDATE"),
     "trino": lambda: _cast(exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=_lit("UTC")), "TIMESTAMP"),
+    "clickhouse": lambda: _fn("now64", exp.Literal.number(6), _lit("UTC")),
 }
 
 
@@ -122,6 +125,46 @@ def _mysql_datatype(base):
             return "DATETIME(6)"
         return base(self, expression)
     return datatype
+
+
+def _clickhouse_datatype(base):
+    def datatype(self, expression: exp.DataType) -> str:
+        # ClickHouse's DateTime (sqlglot's TIMESTAMP) keeps whole seconds, and a literal is read in
+        # the server's time zone: timestamps are DateTime64(6, 'UTC'), microseconds in UTC as elsewhere.
+        if expression.this == exp.DataType.Type.TIMESTAMP and not expression.expressions:
+            expression = exp.DataType(this=exp.DataType.Type.DATETIME64, nullable=expression.args.get("nullable"),
+                                      expressions=[exp.DataTypeParam(this=exp.Literal.number(6)),
+                                                   exp.DataTypeParam(this=exp.Literal.string("UTC"))])
+        return base(self, expression)
+    return datatype
+
+
+# ClickHouse fills the columns of an unmatched LEFT JOIN row with their type's default ('' or 0),
+# not NULL, unless join_use_nulls is set: `in_list` (the list key IS NOT NULL) would match everyone.
+CLICKHOUSE_SETTINGS = {"join_use_nulls": 1}
+
+
+def _clickhouse_generate(base):
+    def generate(self, expression: exp.Expression, copy: bool = True) -> str:
+        query = expression.expression if isinstance(expression, (exp.Insert, exp.Create)) else expression
+        if isinstance(query, exp.Select) and not query.args.get("settings"):
+            if copy:
+                expression, copy = expression.copy(), False
+                query = expression.expression if isinstance(expression, (exp.Insert, exp.Create)) else expression
+            query.set("settings", [exp.EQ(this=exp.var(name), expression=exp.Literal.number(value))
+                                   for name, value in CLICKHOUSE_SETTINGS.items()])
+        return base(self, expression, copy=copy)
+    return generate
+
+
+# ClickHouse's lower/upper/left/right/length work on bytes (ASCII case only); the UTF8 variants
+# count characters and fold every letter's case, as the other engines do.
+CLICKHOUSE_UTF8 = {exp.Lower: "lowerUTF8", exp.Upper: "upperUTF8", exp.Left: "leftUTF8",
+                   exp.Right: "rightUTF8", exp.Length: "lengthUTF8"}
+
+
+def _clickhouse_utf8(name: str):
+    return lambda self, e: self.func(name, e.this, e.args.get("expression"))
 
 
 def _snowflake_regexp(self, expression: exp.RegexpLike) -> str:
@@ -231,6 +274,8 @@ def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
         transforms[exp.RegexpLike] = _mysql_regexp
     if name == "snowflake":
         transforms[exp.RegexpLike] = _snowflake_regexp
+    if name == "clickhouse":
+        transforms.update({node: _clickhouse_utf8(function) for node, function in CLICKHOUSE_UTF8.items()})
     if name == "databricks":
         transforms[exp.DateAdd] = _interval_shift(base.Generator.TRANSFORMS[exp.DateAdd], +1)
         transforms[exp.DateSub] = _interval_shift(base.Generator.TRANSFORMS[exp.DateSub], -1)
@@ -248,6 +293,9 @@ def dialect(name: str) -> Dialect:
         generator_attrs["datatype_sql"] = _mysql_datatype(base.Generator.datatype_sql)
     if name == "snowflake":
         generator_attrs.update(_folding_identifiers(name, base.Generator))
+    if name == "clickhouse":
+        generator_attrs["datatype_sql"] = _clickhouse_datatype(base.Generator.datatype_sql)
+        generator_attrs["generate"] = _clickhouse_generate(base.Generator.generate)
     generator = type("Generator", (base.Generator,), generator_attrs)
     cls = type(f"Segw{base.__name__}", (base,), {"Generator": generator})
     return cls()

@@ -9,15 +9,17 @@ A failure before COMMIT drops what was written aside and leaves every table as i
 from __future__ import annotations
 
 import secrets
+import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import sqlglot
 from sqlglot import exp
 
-from ..errors import SegwError, WarehouseError
+from ..errors import SegwError, WarehouseError, WarehouseUnavailable
 from .base import Adapter
 
 _SESSIONS: dict[str, object] = {}
@@ -36,28 +38,59 @@ LOCAL_DEFAULTS = {
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
 }
 
+# A Spark Connect session's own settings (runtime SQL settings, set per session on the server).
+CONNECT_DEFAULTS = {"spark.sql.session.timeZone": "UTC"}
+
+
+def _connect_builder(target):
+    """The Spark Connect client's own builder. pyspark's generic `SparkSession.builder.remote()`
+    refuses to connect while a local SparkSession runs in the process and switches the whole process
+    to Connect mode; this one opens a session on the server and nothing else."""
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError as exc:  # grpcio, pyarrow, pandas ... (pyspark's `connect` extra)
+        raise SegwError(f"method: connect needs Spark Connect's client libraries ({exc})", target.location,
+                        "pip install 'pyspark[connect]' (the same version as pyspark)") from None
+    return ConnectSession.builder
+
+
+def _check_reachable(target, host: str) -> None:
+    """Fail at once when nothing listens at the Connect URL: the Connect client would retry an
+    unreachable server with growing pauses for many minutes before it gave up."""
+    url = urlparse(host)
+    where = (url.hostname or "localhost", url.port or 15002)  # 15002: Spark Connect's default port
+    try:
+        socket.create_connection(where, timeout=15).close()
+    except OSError as exc:
+        raise WarehouseUnavailable(f"cannot reach the Spark Connect server at {where[0]}:{where[1]}: {exc}",
+                                   target.location, "check that the server is up and the target's `host` "
+                                   "(sc://HOST:PORT) in profiles.yml") from None
+
 
 def session_for(target):
     """The SparkSession of a target; one per process (Spark allows one local session per JVM)."""
-    settings = target.settings
-    method = str(settings.get("method", "session")).lower()
+    credentials = target.credentials  # project/credentials.py: SparkCredentials
+    method = credentials.method
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SegwError("type: spark needs pyspark", target.location,
                         "pip install 'segwarehouse[spark]' (Java 17 or newer must be installed)") from None
-    key = f"{method}:{settings.get('host', '')}"
+    key = f"{method}:{credentials.host or ''}"
     with _LOCK:
         if key in _SESSIONS:
             return _SESSIONS[key]
         if method == "connect":
-            builder = SparkSession.builder.remote(str(settings["host"]))
-            for name, value in (settings.get("server_side_parameters") or {}).items():
-                builder = builder.config(str(name), str(value))
+            _check_reachable(target, str(credentials.host))
+            builder = _connect_builder(target).remote(str(credentials.host))
+            options = {**CONNECT_DEFAULTS, **{str(k): str(v) for k, v in
+                                              (credentials.server_side_parameters or {}).items()}}
+            for name, value in options.items():
+                builder = builder.config(name, value)
         else:
             options = {**LOCAL_DEFAULTS, **{str(k): str(v) for k, v in
-                                            (settings.get("server_side_parameters") or {}).items()}}
-            builder = SparkSession.builder.master(str(settings.get("master", "local[2]"))).appName("segwarehouse")
+                                            (credentials.server_side_parameters or {}).items()}}
+            builder = SparkSession.builder.master(credentials.master).appName("segwarehouse")
             if options.get("spark.sql.catalogImplementation", "hive") == "hive":
                 # dbt-spark's session method: a Hive metastore, so tables outlive the process. Its
                 # embedded Derby database lives next to the warehouse directory.
@@ -69,7 +102,7 @@ def session_for(target):
             for name, value in options.items():
                 builder = builder.config(name, value)
         try:
-            session = builder.getOrCreate()
+            session = builder.create() if method == "connect" else builder.getOrCreate()
         except Exception as exc:  # no Java, a bad master URL, an unreachable Connect server
             raise WarehouseError(f"cannot start Spark ({method}): {' '.join(str(exc).split())[:500]}",
                                  target.location, "check Java 17+ is installed and the target's "

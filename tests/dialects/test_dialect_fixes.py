@@ -1,5 +1,6 @@
 """The dialect fixes, pinned in small: Snowflake's search-anywhere regex, Databricks' hours windows
-in live views, and identifiers written as dbt's `quoting:` config says the warehouse stores them."""
+in live views, identifiers written as dbt's `quoting:` config says the warehouse stores them, and
+ClickHouse's timestamps and LEFT JOIN NULLs."""
 from __future__ import annotations
 
 import sqlglot
@@ -57,3 +58,36 @@ def test_snowflake_adapter_looks_names_up_as_stored():
     assert adapter._stored("segments", "first name") == ("SEGMENTS", "first name")
     with quoting_config("snowflake", Quoting(database=False, schema=False, identifier=True)):
         assert adapter._stored("segments", "memberships") == ("SEGMENTS", "memberships")
+
+
+def test_clickhouse_timestamps_keep_microseconds_in_utc():
+    """ClickHouse's DateTime (what sqlglot writes for TIMESTAMP) keeps whole seconds and reads a
+    literal in the server's time zone."""
+    sql = to_sql(exp.cast(exp.Literal.string("2024-06-30 12:00:00.5"), "TIMESTAMP"), "clickhouse")
+    assert sql == "CAST('2024-06-30 12:00:00.5' AS Nullable(DateTime64(6, 'UTC')))"
+    assert to_sql(UtcNow(), "clickhouse") == "now64(6, 'UTC')"
+
+
+def test_clickhouse_left_joins_give_nulls():
+    """Without join_use_nulls an unmatched LEFT JOIN row has '' or 0, not NULL: `in_list` (a list
+    key IS NOT NULL) would match everyone. The setting goes on the outermost query only."""
+    inner = exp.select("k").from_("lists")
+    query = exp.select("e.id").from_(exp.table_("customers").as_("e")).join(
+        exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("l"))), on="l.k = e.id",
+        join_type="left").where(exp.column("k", "l").is_(exp.null()).not_())
+    sql = to_sql(query, "clickhouse")
+    assert sql.endswith("SETTINGS join_use_nulls = 1") and sql.count("SETTINGS") == 1
+    assert query.args.get("settings") is None  # the caller's tree is left as it was
+    view = exp.Create(this=exp.table_("v"), kind="VIEW", expression=query)
+    assert to_sql(view, "clickhouse").endswith("SETTINGS join_use_nulls = 1")
+    assert "SETTINGS" not in to_sql(query, "duckdb")
+
+
+def test_clickhouse_text_functions_count_characters():
+    """ClickHouse's lower/left/right/length work on bytes and fold ASCII case only: `ends_with: ße`
+    (RIGHT(x, 2)) and `ignore_case` on 'Ü' would go wrong. DuckDB cannot show this (its functions
+    count characters), so it is pinned here."""
+    for duck, house in [("LOWER(x)", "lowerUTF8(x)"), ("UPPER(x)", "upperUTF8(x)"), ("LEFT(x, 2)", "leftUTF8(x, 2)"),
+                        ("RIGHT(x, 2)", "rightUTF8(x, 2)"), ("LENGTH(x)", "lengthUTF8(x)")]:
+        assert to_sql(sqlglot.parse_one(duck, read="duckdb"), "clickhouse") == house
+    assert to_sql(sqlglot.parse_one("LOWER(x)", read="duckdb"), "trino") == "LOWER(x)"  # others unchanged

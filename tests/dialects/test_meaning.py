@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from segwarehouse.compiler.dialects import UtcNow, to_sql
+from segwarehouse.compiler.dialects import CLICKHOUSE_UTF8, UtcNow, to_sql
 from segwarehouse.compiler.segment import compile_segment, segment_query
 from tests.conftest import make_project
 from tests.engines.test_dialect_traps import FILES as TRAP_FILES
@@ -25,7 +25,7 @@ from tests.engines.test_dialect_traps import FILES as TRAP_FILES
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = dt.datetime(2026, 11, 1, 9, 30, 0)
 TRAPS_AS_OF = dt.datetime(2024, 6, 30, 12, 0, 0)
-DIALECTS = ("snowflake", "bigquery", "redshift", "trino", "databricks")
+DIALECTS = ("snowflake", "bigquery", "redshift", "trino", "databricks", "clickhouse")
 
 # A live view with an hours window (evaluated against the clock now) and unanchored patterns.
 LIVE_FILES = {
@@ -61,7 +61,10 @@ KNOWN: dict[tuple[str, str], str] = {
     ("databricks", "newsletter_ab_test"): "splits read hex with CONV(x, 16, 10), which sqlglot passes "
                                           "to DuckDB unchanged (DuckDB has no CONV); executed on Spark "
                                           "in tests/spark instead",
+    ("clickhouse", "newsletter_ab_test"): "splits read hex with reinterpretAsUInt32(reverse(unhex(x))), "
+                                          "which sqlglot passes to DuckDB unchanged (DuckDB has none)",
 }
+CLICKHOUSE_UTF8_BACK = {function.lower(): node for node, function in CLICKHOUSE_UTF8.items()}
 DUCKDB_NOW = sqlglot.parse_one("CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP)", read="duckdb")
 
 
@@ -70,7 +73,12 @@ def carry_back(sql: str, dialect: str) -> str:
     writes DuckDB SQL that DuckDB rejects (not where it would change the meaning):
     - the live UTC clock (UTC_NOW in compiler/dialects.py, e.g. BigQuery's CURRENT_DATETIME('UTC'))
       is recognised as exactly that expression and replaced by DuckDB's UTC clock;
-    - Redshift's VARCHAR(MAX) comes back as TEXT(MAX): the length is dropped (DuckDB ignores it)."""
+    - Redshift's VARCHAR(MAX) comes back as TEXT(MAX): the length is dropped (DuckDB ignores it);
+    - ClickHouse's DateTime64(6, 'UTC') comes back under that name: it is DuckDB's TIMESTAMP (also
+      microseconds; the connection runs in UTC). ClickHouse's `SETTINGS join_use_nulls = 1` is
+      dropped by sqlglot: DuckDB's LEFT JOIN gives NULLs anyway;
+    - ClickHouse's lowerUTF8/upperUTF8/leftUTF8/rightUTF8/lengthUTF8 (characters, every letter's
+      case) come back under those names: they are DuckDB's LOWER/UPPER/LEFT/RIGHT/LENGTH."""
     tree = sqlglot.parse_one(sql, read=dialect)
     clock = sqlglot.parse_one(to_sql(UtcNow(), dialect), read=dialect)
 
@@ -79,6 +87,11 @@ def carry_back(sql: str, dialect: str) -> str:
             return DUCKDB_NOW.copy()
         if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
             return exp.DataType.build("TEXT")
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.DATETIME64:
+            return exp.DataType.build("TIMESTAMP")
+        if isinstance(node, exp.Anonymous) and node.name.lower() in CLICKHOUSE_UTF8_BACK:
+            first, *rest = (argument.transform(repair) for argument in node.expressions)  # nested calls too
+            return CLICKHOUSE_UTF8_BACK[node.name.lower()](this=first, **({"expression": rest[0]} if rest else {}))
         return node
     return tree.transform(repair).sql("duckdb")
 

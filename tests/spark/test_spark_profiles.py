@@ -62,8 +62,10 @@ def test_server_side_parameters_must_be_a_mapping(tmp_path):
 
 
 def test_connect_builds_a_remote_session(tmp_path, monkeypatch):
-    """Spark Connect is not reachable here: check the builder is asked for the remote URL."""
-    from pyspark.sql import SparkSession
+    """The Connect client's own builder is asked for the remote URL (and a session in UTC), never
+    pyspark's generic one, which would switch the whole process to Connect mode.
+    test_connect_on_spark.py runs a real Spark Connect server."""
+    from pyspark.sql.connect.session import SparkSession
 
     from segwarehouse.warehouse import spark
     asked = []
@@ -77,11 +79,12 @@ def test_connect_builds_a_remote_session(tmp_path, monkeypatch):
             asked.append((key, value))
             return self
 
-        def getOrCreate(self):
+        def create(self):
             return "remote-session"
 
     monkeypatch.setattr(SparkSession, "builder", Builder())
     monkeypatch.setattr(spark, "_SESSIONS", {})
+    monkeypatch.setattr(spark, "_check_reachable", lambda target, host: asked.append(("reachable?", host)))
     target = target_of(tmp_path, """
         type: spark
         method: connect
@@ -90,4 +93,24 @@ def test_connect_builds_a_remote_session(tmp_path, monkeypatch):
         server_side_parameters: {spark.sql.shuffle.partitions: 8}
     """)
     assert spark.session_for(target) == "remote-session"
-    assert asked == ["sc://spark.internal:15002", ("spark.sql.shuffle.partitions", "8")]
+    assert asked == [("reachable?", "sc://spark.internal:15002"), "sc://spark.internal:15002",
+                     ("spark.sql.session.timeZone", "UTC"),
+                     ("spark.sql.shuffle.partitions", "8")]
+
+
+def test_an_unreachable_connect_server_fails_at_once(tmp_path, monkeypatch):
+    """Nothing listens at the URL: WarehouseUnavailable (exit 1, retry later) naming the address,
+    not the Connect client's many minutes of retries."""
+    import socket
+
+    from segwarehouse.errors import WarehouseUnavailable
+    from segwarehouse.warehouse import spark
+    with socket.socket() as probe:  # a port of 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(spark, "_SESSIONS", {})
+    target = target_of(tmp_path, f"type: spark\nmethod: connect\nhost: sc://127.0.0.1:{port}\nschema: s\n")
+    with pytest.raises(WarehouseUnavailable) as info:
+        spark.session_for(target)
+    assert f"127.0.0.1:{port}" in str(info.value) and "profiles.yml:" in str(info.value)
+    assert info.value.exit_code == 1

@@ -1,0 +1,78 @@
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  COALESCE("m7"."v1", 0) AS "lifetime_spend",
+  "m7"."v2" AS "last_order_at"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT
+    "r6"."customer_id" AS "k",
+    SUM("r6"."amount") AS "v1",
+    MAX(CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC')))) AS "v2"
+  FROM "main"."orders" AS "r6"
+  WHERE
+    NOT (
+      "r6"."customer_id" IS NULL
+    )
+    AND (
+      "r6"."ordered_at" IS NULL
+      OR CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+    )
+  GROUP BY
+    "r6"."customer_id"
+) AS "m7"
+  ON "m7"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "m5"."v1" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "m5"."v1" IS NULL THEN 1 ELSE 0 END, "m5"."v1")
+    END AS "r1",
+    COUNT("m5"."v1") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("m5"."v2", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("m5"."v3", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN (
+    SELECT
+      "r4"."customer_id" AS "k",
+      MAX(CAST("r4"."ordered_at" AS Nullable(DateTime64(6, 'UTC')))) AS "v1",
+      COUNT(*) AS "v2",
+      SUM("r4"."amount") AS "v3"
+    FROM "main"."orders" AS "r4"
+    WHERE
+      NOT (
+        "r4"."customer_id" IS NULL
+      )
+      AND (
+        "r4"."ordered_at" IS NULL
+        OR CAST("r4"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+      )
+    GROUP BY
+      "r4"."customer_id"
+  ) AS "m5"
+    ON "m5"."k" = "b2"."customer_id"
+  WHERE
+    NOT (
+      "b2"."customer_id" IS NULL
+    )
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT (
+    "e1"."customer_id" IS NULL
+  )
+  AND (
+    5 * (
+      "q3"."r1" - 1
+    ) < 2 * "q3"."c1"
+    AND 5 * (
+      "q3"."r2" - 1
+    ) >= 2 * "q3"."c2"
+    AND 5 * (
+      "q3"."r3" - 1
+    ) >= 2 * "q3"."c3"
+  )
+SETTINGS join_use_nulls = 1;

@@ -1,0 +1,77 @@
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS Nullable(String)) AS "k"
+  FROM "main"."newsletter" AS "l4"
+  WHERE
+    NOT (
+      "l4"."customer_id" IS NULL
+    )
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS Nullable(String))
+LEFT JOIN (
+  SELECT
+    "r2"."customer_id" AS "k",
+    COUNT(
+      CASE
+        WHEN (
+          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+        AND "r2"."event_name" = 'email_open'
+        THEN 1
+      END
+    ) AS "v1",
+    COUNT(
+      CASE
+        WHEN (
+          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+        AND "r2"."event_name" = 'email_click'
+        THEN 1
+      END
+    ) AS "v2"
+  FROM "main"."events" AS "r2"
+  WHERE
+    NOT (
+      "r2"."customer_id" IS NULL
+    )
+    AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+    AND (
+      (
+        (
+          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+        AND "r2"."event_name" = 'email_open'
+      )
+      OR (
+        (
+          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+        AND "r2"."event_name" = 'email_click'
+      )
+    )
+  GROUP BY
+    "r2"."customer_id"
+) AS "m3"
+  ON "m3"."k" = "e1"."customer_id"
+WHERE
+  NOT (
+    "e1"."customer_id" IS NULL
+  )
+  AND (
+    COALESCE("m3"."v1", 0) >= 1
+    AND COALESCE("m3"."v2", 0) >= 1
+    AND NOT (
+      "k5"."k" IS NULL
+    )
+    AND "e1"."suppressed" = FALSE
+  )
+SETTINGS join_use_nulls = 1;

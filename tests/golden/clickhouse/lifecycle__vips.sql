@@ -1,0 +1,137 @@
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name",
+  "e1"."last_name" AS "last_name"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS Nullable(String)) AS "k"
+  FROM "main"."hand_picked" AS "l4"
+  WHERE
+    NOT (
+      "l4"."customer_id" IS NULL
+    )
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS Nullable(String))
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l6"."customer_id" AS Nullable(String)) AS "k"
+  FROM "main"."vip_blocklist" AS "l6"
+  WHERE
+    NOT (
+      "l6"."customer_id" IS NULL
+    )
+) AS "k7"
+  ON "k7"."k" = CAST("e1"."customer_id" AS Nullable(String))
+LEFT JOIN (
+  SELECT
+    "r2"."customer_id" AS "k",
+    SUM(CASE WHEN "r2"."status" = 'completed' THEN "r2"."amount" END) AS "v1",
+    COUNT(
+      CASE
+        WHEN (
+          CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2025-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+        AND "r2"."status" IN ('completed')
+        THEN 1
+      END
+    ) AS "v2"
+  FROM "main"."orders" AS "r2"
+  WHERE
+    NOT (
+      "r2"."customer_id" IS NULL
+    )
+    AND (
+      "r2"."ordered_at" IS NULL
+      OR CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+    )
+    AND (
+      "r2"."status" = 'completed'
+      OR (
+        (
+          CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2025-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+        AND "r2"."status" IN ('completed')
+      )
+    )
+  GROUP BY
+    "r2"."customer_id"
+) AS "m3"
+  ON "m3"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b8"."customer_id" AS "k",
+    CASE
+      WHEN "m11"."v1" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "m11"."v1" IS NULL THEN 1 ELSE 0 END, "m11"."v1")
+    END AS "r1",
+    COUNT("m11"."v1") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("m11"."v2", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("m11"."v3", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b8"
+  LEFT JOIN (
+    SELECT
+      "r10"."customer_id" AS "k",
+      MAX(CAST("r10"."ordered_at" AS Nullable(DateTime64(6, 'UTC')))) AS "v1",
+      COUNT(*) AS "v2",
+      SUM("r10"."amount") AS "v3"
+    FROM "main"."orders" AS "r10"
+    WHERE
+      NOT (
+        "r10"."customer_id" IS NULL
+      )
+      AND (
+        "r10"."ordered_at" IS NULL
+        OR CAST("r10"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+      )
+    GROUP BY
+      "r10"."customer_id"
+  ) AS "m11"
+    ON "m11"."k" = "b8"."customer_id"
+  WHERE
+    NOT (
+      "b8"."customer_id" IS NULL
+    )
+) AS "q9"
+  ON "q9"."k" = "e1"."customer_id"
+WHERE
+  NOT (
+    "e1"."customer_id" IS NULL
+  )
+  AND (
+    (
+      (
+        (
+          COALESCE("m3"."v1", 0) >= 900 OR COALESCE("m3"."v2", 0) >= 4
+        )
+        OR NOT (
+          "k5"."k" IS NULL
+        )
+      )
+      AND "k7"."k" IS NULL
+    )
+    AND (
+      (
+        "q9"."r1" IS NULL OR NOT 5 * (
+          "q9"."r1" - 1
+        ) >= 3 * "q9"."c1"
+      )
+      OR (
+        "q9"."r2" IS NULL OR NOT 5 * (
+          "q9"."r2" - 1
+        ) >= 3 * "q9"."c2"
+      )
+      OR (
+        "q9"."r3" IS NULL OR NOT 5 * (
+          "q9"."r3" - 1
+        ) >= 3 * "q9"."c3"
+      )
+    )
+  )
+SETTINGS join_use_nulls = 1;

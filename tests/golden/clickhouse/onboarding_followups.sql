@@ -1,0 +1,27 @@
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT (
+    "e1"."customer_id" IS NULL
+  )
+  AND (
+    (
+      (
+        "e1"."signed_up_at" IS NULL
+        OR NOT (
+          CAST("e1"."signed_up_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-10-25 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+          AND CAST("e1"."signed_up_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        )
+      )
+      AND (
+        CAST("e1"."signed_up_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-10-02 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        AND CAST("e1"."signed_up_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+      )
+    )
+    OR (
+      CAST("e1"."signed_up_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+      AND CAST("e1"."signed_up_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-12-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+    )
+  )
+SETTINGS join_use_nulls = 1;

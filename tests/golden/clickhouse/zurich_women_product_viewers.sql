@@ -1,0 +1,38 @@
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."city" AS "city"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT
+    "r2"."customer_id" AS "k",
+    COUNT(*) AS "v1"
+  FROM "main"."events" AS "r2"
+  WHERE
+    NOT (
+      "r2"."customer_id" IS NULL
+    )
+    AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+    AND (
+      (
+        CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-10-02 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+        AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
+      )
+      AND (
+        "r2"."event_name" = 'page_view' AND leftUTF8("r2"."page", 8) = 'product/'
+      )
+    )
+  GROUP BY
+    "r2"."customer_id"
+) AS "m3"
+  ON "m3"."k" = "e1"."customer_id"
+WHERE
+  NOT (
+    "e1"."customer_id" IS NULL
+  )
+  AND (
+    "e1"."gender" = 'female'
+    AND lowerUTF8("e1"."city") = lowerUTF8('zurich')
+    AND COALESCE("m3"."v1", 0) >= 1
+  )
+SETTINGS join_use_nulls = 1;
