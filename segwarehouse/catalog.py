@@ -116,13 +116,11 @@ _NOT_DEFINITION = {"title", "description", "category", "tags", "schedule"}
 
 def _definition(project, segment: t.Segment) -> tuple:
     from .version import __version__
-    from .compiler.conditions import sql_jinja
-    from .project.jinja import render
 
     def canonical(value):
         if dataclasses.is_dataclass(value):
             if isinstance(value, t.Sql):
-                return ("sql", render(sql_jinja(project), value.text, value.loc))
+                return ("sql", project.sql_text(value))
             return (type(value).__name__, *[(f.name, canonical(getattr(value, f.name)))
                                              for f in dataclasses.fields(value)
                                              if f.compare and f.name not in _NOT_DEFINITION])

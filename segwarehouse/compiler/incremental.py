@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from ..project.loader import Project, relation_for
 from ..spec import types as t
+from ..spec.types import relation_for
 from .conditions import Scope, test, two_valued
 from .dialects import TimeColumn
 from .timeexpr import Clock, timestamp_literal
+
+if TYPE_CHECKING:
+    from ..project.loader import Project
 
 ENTITY_SOURCE = "entity"
 

@@ -9,7 +9,9 @@ from ..compiler.dialects import use_project_quoting
 from ..errors import Location, SegwError, did_you_mean
 from ..spec import types as t
 from ..spec.parse import Parser
+from ..spec.types import relation_for  # also imported from here by build and tools
 from .config import CONFIG_FILE, ProjectConfig, load_config, seed_config_location
+from .jinja import render
 from .models import Model, discover, jinja_with_macros, load_macros, seed_header
 from .profiles import Target, load_target
 from .yamlfile import YamlDoc, load_yaml
@@ -31,6 +33,10 @@ class Project:
     external: dict[str, tuple[str, str]] = field(default_factory=dict)
     dbt: object = None  # the dbt Manifest of `dbt_project:`, if any
     source_loaded_at: dict[tuple[str, str], str] = field(default_factory=dict)  # loaded_at_field
+    # Resolved at load for the compiler, which reads no files and renders no Jinja:
+    sql_texts: dict[t.Sql, str] = field(default_factory=dict, repr=False)  # `sql:` node -> Jinja rendered
+    list_keys: dict[str, str] = field(default_factory=dict)  # list name -> the column its keys are in
+    _rendered_with: tuple = field(default=(), repr=False, compare=False)  # (macros, vars, env) of sql_texts
 
     @property
     def model_schema(self) -> str:
@@ -47,20 +53,36 @@ class Project:
     def jinja(self, extra: dict | None = None):
         return jinja_with_macros(self.macros, self.config.vars, extra)
 
+    def resolve(self) -> None:
+        """Render every segment's `sql:` conditions with the project's vars and macros, once (a
+        Jinja fault is a SegwError at the condition's line). Loading calls it; call it again after
+        replacing segments, `config.vars` or `macros` (`sql_text` notices replaced vars and macros)."""
+        env = None
+        texts: dict[t.Sql, str] = {}
+        for segment in self.segments.values():
+            for node in t.walk(segment.rules) if segment.rules is not None else ():
+                if isinstance(node, t.Sql) and node not in texts:
+                    env = env or self.jinja()  # made only when needed: it compiles every macro file
+                    texts[node] = render(env, node.text, node.loc)
+        self.sql_texts = texts
+        self._rendered_with = (self.macros, self.config.vars, env)
+
+    def sql_text(self, node: t.Sql) -> str:
+        """A `sql:` condition's text with its Jinja rendered, as resolved at load; rendered again
+        when `config.vars` or `macros` were replaced since, or for a condition added after."""
+        made = self._rendered_with
+        if not made or made[0] is not self.macros or made[1] is not self.config.vars:
+            self.resolve()
+        text = self.sql_texts.get(node)
+        if text is None:
+            env = self._rendered_with[2] or self.jinja()
+            self._rendered_with = (self.macros, self.config.vars, env)
+            text = self.sql_texts[node] = render(env, node.text, node.loc)
+        return text
+
     @classmethod
     def load(cls, project_dir: str | Path = ".", target: str | None = None, **kwargs) -> "Project":
         return load_project(project_dir, target, **kwargs)
-
-    def compile(self, segment: str, dialect: str | None = None, as_of=None) -> str:
-        """The SQL of one segment's members in a dialect (default: the target's)."""
-        from ..compiler.segment import compile_segment
-        from ..materialize import utcnow
-        return compile_segment(self, self.segments[segment], as_of or utcnow(), dialect or self.dialect)
-
-    def build(self, as_of=None, select=None, **kwargs):
-        """Build models and segments; returns a RunResult (see segwarehouse.runner.build)."""
-        from ..runner import build
-        return build(self, as_of, select, **kwargs)
 
     def relation_of(self, model_name: str) -> tuple[str, str]:
         """(schema, name) of a model, a seed, a dbt ref()/source(), or a `schema.table` already in
@@ -186,6 +208,7 @@ def load_project(project_dir: str | Path = ".", target: str | None = None,
         project.dbt = load_manifest(dbt_dir, config._locations.get("dbt_project"))
     _resolve_dbt_calls(project)
     _resolve(project, segments)
+    project.resolve()
     return project
 
 
@@ -398,33 +421,6 @@ def _check_condition(project: Project, segments: dict, segment: t.Segment, entit
             relation_for(entity, node)
 
 
-def relation_for(entity: t.Entity, node: t.Related) -> t.RelationSpec:
-    """The relation a related leaf reads, checking the `event:` shorthand and time use."""
-    if node.event is not None and not node.relation:
-        named = [r for r in entity.relations.values() if r.event_name]
-        if len(named) != 1:
-            raise SegwError(
-                f"`event:` needs exactly one relation with `name:` in entity '{entity.name}', "
-                f"found {len(named)}", node.loc,
-                "add `name: <column>` to the events relation, or write `related: X` with `where:`")
-        relation = named[0]
-    else:
-        name = node.relation
-        if name not in entity.relations:
-            raise SegwError(f"unknown relation '{name}' in entity '{entity.name}'", node.loc,
-                            did_you_mean(name, entity.relations) or
-                            f"relations: {', '.join(entity.relations) or 'none declared'}")
-        relation = entity.relations[name]
-        if node.event is not None and not relation.event_name:
-            raise SegwError(f"relation '{name}' has no `name:` column for `event:`", node.loc)
-    needs_time = node.window is not None or node.measure.kind in t.TIME_MEASURES
-    if needs_time and not relation.time:
-        raise SegwError(f"relation '{relation.name}' of entity '{entity.name}' has no `time:` column, "
-                        f"so it has no time window or first/last", node.loc,
-                        f"add `time: <column>` to relation '{relation.name}' in models/*.yml")
-    return relation
-
-
 RESERVED_PREFIX = "_segw_"
 
 
@@ -456,9 +452,11 @@ def _check_output_names(segment: t.Segment, entity: t.Entity) -> None:
 
 
 def _seed_types(project: Project) -> None:
-    """Apply `seeds: {NAME: {column_types: ...}}` and keep the key column of a seed a list reads
-    as text exactly as written (`00042` stays `00042`, not the integer 42)."""
+    """Apply `seeds: {NAME: {column_types: ...}}`, record each list's key column in
+    `project.list_keys` (a CSV list's from its seed's header, read here once), and keep the key
+    column of a seed a list reads as text exactly as written (`00042` stays `00042`, not 42)."""
     config = project.config
+    headers: dict[str, list[str]] = {}  # seed -> its header, read once
     for name, settings in config.seeds.items():
         model = project.models.get(name)
         if model is None or model.kind != "seed":
@@ -466,7 +464,7 @@ def _seed_types(project: Project) -> None:
             raise SegwError(f"`seeds:` in {CONFIG_FILE} names '{name}', which is not a seed",
                             seed_config_location(config, name),
                             did_you_mean(name, seeds) or f"seeds are seeds/*.csv (found: {', '.join(seeds) or 'none'})")
-        header = seed_header(model)
+        header = headers[name] = seed_header(model)
         for column, type_name in settings.column_types.items():
             if column not in header:
                 raise SegwError(f"seed '{name}' has no column '{column}'",
@@ -476,14 +474,18 @@ def _seed_types(project: Project) -> None:
     joined = {e.model for e in project.entities.values()} | {
         r.model for e in project.entities.values() for r in e.relations.values()}
     for item in project.lists.values():
+        key = project.entities[item.entity].key
         if not item.source.endswith(".csv"):
+            project.list_keys[item.name] = item.key_column or key
             continue
         model = project.models[Path(item.source).stem]
-        header = seed_header(model)
-        key = project.entities[item.entity].key
+        if model.name not in headers:
+            headers[model.name] = seed_header(model)
+        header = headers[model.name]
         column = item.key_column or (key if key in header else header[0])
         if column not in header:
             raise SegwError(f"list '{item.name}' reads key column '{column}', which {model.shown} does not have",
                             item.loc, did_you_mean(column, header) or f"columns: {', '.join(header)}")
+        project.list_keys[item.name] = column
         if model.name not in joined:  # an entity's own seed keeps its types: its keys join as they are
             model.column_types.setdefault(column, "text")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Union
 
-from ..errors import Location
+from ..errors import Location, SegwError, did_you_mean
 
 Scalar = Union[str, int, float, Decimal, bool, dt.date, dt.datetime]
 
@@ -275,3 +275,30 @@ def walk(condition: Condition):
             yield from walk(child)
     elif isinstance(condition, Not):
         yield from walk(condition.child)
+
+
+def relation_for(entity: Entity, node: Related) -> RelationSpec:
+    """The relation a related leaf reads, checking the `event:` shorthand and time use."""
+    if node.event is not None and not node.relation:
+        named = [r for r in entity.relations.values() if r.event_name]
+        if len(named) != 1:
+            raise SegwError(
+                f"`event:` needs exactly one relation with `name:` in entity '{entity.name}', "
+                f"found {len(named)}", node.loc,
+                "add `name: <column>` to the events relation, or write `related: X` with `where:`")
+        relation = named[0]
+    else:
+        name = node.relation
+        if name not in entity.relations:
+            raise SegwError(f"unknown relation '{name}' in entity '{entity.name}'", node.loc,
+                            did_you_mean(name, entity.relations) or
+                            f"relations: {', '.join(entity.relations) or 'none declared'}")
+        relation = entity.relations[name]
+        if node.event is not None and not relation.event_name:
+            raise SegwError(f"relation '{name}' has no `name:` column for `event:`", node.loc)
+    needs_time = node.window is not None or node.measure.kind in TIME_MEASURES
+    if needs_time and not relation.time:
+        raise SegwError(f"relation '{relation.name}' of entity '{entity.name}' has no `time:` column, "
+                        f"so it has no time window or first/last", node.loc,
+                        f"add `time: <column>` to relation '{relation.name}' in models/*.yml")
+    return relation
