@@ -50,7 +50,8 @@ class Catalog:
 
     def columns(self, schema: str, name: str) -> list[str] | None:
         if (schema, name) not in self.cache:
-            self.cache[(schema, name)] = self.adapter.columns(schema, name)
+            types = self.types(schema, name)  # one query answers both
+            self.cache[(schema, name)] = list(types) if types else None
         return self.cache[(schema, name)]
 
     def types(self, schema: str, name: str) -> dict[str, str] | None:

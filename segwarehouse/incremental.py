@@ -39,6 +39,7 @@ class Increment:
     tables: dict[str, tuple[str, str]] | None = None  # narrowed copies of the models it reads (shared)
     gone: tuple[str, str] | None = None  # (schema, table) of member keys whose entity row is gone (shared)
     nothing_changed: bool = False  # the run's shared scan found no key to re-evaluate for any segment
+    inputs: str | None = None  # inputs_digest as this run read it (one read per run)
 
     @property
     def incremental(self) -> bool:
@@ -111,6 +112,9 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
         return Increment(FULL, reason)
     reads = reads_of(project, segment)
     marks_read = {} if marks_read is None else marks_read  # (model, column) -> mark, once per run
+    if "inputs" not in marks_read:
+        marks_read["inputs"] = inputs_digest(project, adapter)
+    inputs = marks_read["inputs"]
     for model, loaded_at in sources(reads).values():
         if (model, loaded_at) not in marks_read:
             marks_read[model, loaded_at] = _as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
@@ -123,21 +127,29 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
         reason = "first run"
     elif state.get("definition") != definition_hash(project, segment):
         reason = "its definition changed"
-    elif state.get("inputs") != inputs_digest(project, adapter):
+    elif state.get("inputs") != inputs:
         reason = "a model, seed or var changed"
     elif since > as_of:
         reason = "as_of is earlier than its last run"
     else:
         marks = {name: _as_datetime(value) for name, value in state.get("marks", {}).items()}
         if set(marks) != set(new_marks):
-            return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True)
-        then, nulls, now = adapter.fetchall(entity_rows(project, reads.entity, marks[ENTITY_SOURCE],
-                                                        new_marks[ENTITY_SOURCE]))[0]
+            return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True, inputs=inputs)
+        then, nulls, now = _entity_rows(adapter, project, reads.entity, marks[ENTITY_SOURCE],
+                                        new_marks[ENTITY_SOURCE], marks_read)
         gone = bool(nulls) or state.get("entity_rows") is None or int(then) != int(state["entity_rows"])
         return Increment(INCREMENTAL, None, since, marks, new_marks, tracked=True, entity_rows=int(now),
-                         rows_may_be_gone=gone)
-    now = adapter.fetchall(entity_rows(project, reads.entity, None, new_marks[ENTITY_SOURCE]))[0][2]
-    return Increment(FULL, reason, new_marks=new_marks, tracked=True, entity_rows=int(now))
+                         rows_may_be_gone=gone, inputs=inputs)
+    now = _entity_rows(adapter, project, reads.entity, None, new_marks[ENTITY_SOURCE], marks_read)[2]
+    return Increment(FULL, reason, new_marks=new_marks, tracked=True, entity_rows=int(now), inputs=inputs)
+
+
+def _entity_rows(adapter: Adapter, project: Project, entity: t.Entity, old_mark, new_mark, read: dict) -> tuple:
+    """(rows up to the old mark, rows without a mark, rows up to the new mark), once per run."""
+    key = ("entity_rows", entity.name, old_mark, new_mark)
+    if key not in read:
+        read[key] = tuple(adapter.fetchall(entity_rows(project, entity, old_mark, new_mark))[0])
+    return read[key]
 
 
 def write_state(adapter: Adapter, project: Project, segment: t.Segment, increment: Increment,
@@ -150,7 +162,8 @@ def write_state(adapter: Adapter, project: Project, segment: t.Segment, incremen
     state = None
     if increment.tracked:
         state = json.dumps({"as_of": as_of.isoformat(), "definition": definition_hash(project, segment),
-                            "inputs": inputs_digest(project, adapter), "entity_rows": increment.entity_rows,
+                            "inputs": increment.inputs or inputs_digest(project, adapter),
+                            "entity_rows": increment.entity_rows,
                             "marks": {k: v.isoformat() if v else None for k, v in increment.new_marks.items()}})
     target = table(project.segment_schema, INCREMENTS)
     adapter.execute(exp.delete(target, where=col("segment").eq(text(segment.name))))
@@ -232,7 +245,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
     schema = project.segment_schema
     with ExitStack() as stack:
         made: list[str] = []
-        stack.callback(_drop_quietly, adapter, schema, made)
+        stack.callback(lambda: adapter.drop_quietly(schema, *made))
         for entity, names in sorted(by_entity.items()):
             if not stack.enter_context(lock(entity)):
                 continue
@@ -270,7 +283,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                         increments[name] = Increment(
                             FULL, f"{share} of the keys changed; a full evaluation is cheaper here",
                             new_marks=increments[name].new_marks, tracked=True,
-                            entity_rows=increments[name].entity_rows)
+                            entity_rows=increments[name].entity_rows, inputs=increments[name].inputs)
                     continue
                 if count > everyone * COPY_AT_MOST:  # copies as large as the tables cost more than they save
                     key_columns = {}
@@ -295,16 +308,6 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
         yield
 
 
-def _drop_quietly(adapter: Adapter, schema: str, names: list[str]) -> None:
-    for name in names:
-        if adapter.broken:
-            return  # the next run holding the lock drops them
-        try:
-            adapter.drop(schema, name, "table")
-        except SegwError:
-            pass
-
-
 def shared_prefix(entity: str) -> str:
     """`_segw_inc_<entity>_`, within every engine's identifier limit (64) with room for a suffix."""
     if len(entity) > 40:
@@ -314,10 +317,6 @@ def shared_prefix(entity: str) -> str:
 
 def _drop_leftovers(adapter: Adapter, schema: str, prefix: str) -> None:
     """Copies a killed run left behind (this run holds the entity's lock: nobody reads them)."""
-    found = adapter.fetchall(exp.select("table_name").from_("information_schema.tables").where(
-        exp.column("table_schema").eq(exp.Literal.string(schema)),
-        exp.Like(this=exp.column("table_name"), expression=exp.Literal.string(prefix + "%"))))
-    for (name,) in found:
-        if str(name).startswith(prefix) and (str(name)[len(prefix):].isdigit()
-                                             or str(name)[len(prefix):] in ("keys", "gone", "present")):
-            adapter.drop(schema, str(name), "table")
+    for name in adapter.table_names(schema, prefix + "%"):
+        if name.startswith(prefix) and (name[len(prefix):].isdigit() or name[len(prefix):] in ("keys", "gone", "present")):
+            adapter.drop(schema, name, "table")

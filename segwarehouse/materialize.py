@@ -13,6 +13,7 @@ from sqlglot import exp
 from .catalog import StoredSegment, check_may_write, mark_retired, owned_by_another, stored_segment, write_catalog
 from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
+from .compiler.features import Features
 from .compiler.incremental import changed_keys
 from .errors import SegwError, WarehouseError
 from .incremental import FULL, Increment, gone_members, plan_increment, stage_present_keys, write_state
@@ -117,12 +118,15 @@ class Context:
 def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id: str,
                   as_of: dt.datetime, started_at: dt.datetime,
                   clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False,
-                  as_of_given: bool = True, increment: Increment | None = None) -> SegmentResult:
+                  as_of_given: bool = True, increment: Increment | None = None,
+                  features: Features | None = None, present: set[str] | None = None) -> SegmentResult:
     """Stage and diff one segment, then commit its changes, history, memberships, relation, catalog
     row and run record in one transaction. full_refresh also recreates its own relation from scratch.
 
     The caller holds the segment's writer lock, so its memberships cannot change meanwhile; the
-    transaction itself is short (the evaluation and the diff happen before it)."""
+    transaction itself is short (the evaluation and the diff happen before it). `features`: the
+    run's shared relation passes, read by a full evaluation of a segment they were planned for.
+    `present`: the work tables the run found in the schema at its start (None: not looked)."""
     ctx = Context(adapter, project, segment, run_id, as_of, started_at, clock or utcnow, as_of_given)
     ctx.check()  # early: no evaluation for a segment that may not be written
     if segment.materialized == "view":
@@ -132,24 +136,32 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     columns = output_columns(project, segment)
     work_tables = (stage, delta, adapter.aside_name(segment.name), changed, f"{changed}_p")
     _check_name_lengths(adapter, segment, work_tables)
-    for leftover in work_tables:
-        adapter.drop(schema, leftover, "table")
+    for leftover in work_tables:  # a killed run's (`present`: what the run found at its start)
+        if present is None or leftover in present:
+            adapter.drop(schema, leftover, "table")
     if increment is None:
         increment = plan_increment(adapter, project, segment, as_of, full_refresh)
+    made: list[str] = []  # the work tables this build may have made, dropped at its end
     try:
         idle = False  # an incremental run with no key to re-evaluate: only the as_of moves on
         if increment.incremental:
+            if not increment.nothing_changed:
+                made += [changed, f"{changed}_p"]
             idle = (increment.nothing_changed or _stage_changed_keys(ctx, increment, changed) == 0) and \
                 adapter.relation_kind(schema, segment.name) == "table" and \
                 [c for c, _ in adapter.column_types(schema, segment.name)] == columns
         reshape, size, counts = False, 0, dict.fromkeys(CHANGE_ORDER, 0)
         if not idle:
+            made += [stage, delta]
             size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
-                          increment.tables if increment.incremental else None)
+                          increment.tables if increment.incremental else None,
+                          features if features is not None and segment.name in features.planned else None)
             reshape = full_refresh or _needs_reshape(ctx, stage, columns)
+            if reshape:
+                made.append(adapter.aside_name(segment.name))
         if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
             increment = Increment(FULL, "its relation must be recreated", new_marks=increment.new_marks,
-                                  tracked=True)
+                                  tracked=True, entity_rows=increment.entity_rows, inputs=increment.inputs)
             adapter.drop(schema, stage, "table")
             size = _stage(ctx, stage, columns)
         # A new relation commits with the data: the adapter creates it in the transaction, or
@@ -166,6 +178,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 _apply_delta(ctx, delta, counts)
                 if replace is not None:
                     replace()
+                elif not idle and segment.materialized == "table":
+                    _refresh_relation(ctx, stage, columns, delta, counts)
                 elif not idle:
                     _refresh_relation(ctx, stage, columns, delta if increment.incremental else None)
                 if increment.incremental:  # the stage held only the changed keys
@@ -180,8 +194,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             for name in ("memberships", "membership_history"):
                 adapter.analyze(schema, name)
     finally:
-        for leftover in work_tables:
-            _drop_quietly(adapter, schema, leftover)
+        adapter.drop_quietly(schema, *(work_tables if present is None else made))
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
                          started_at, finished, counts["moved"], mode=increment.mode, mode_reason=increment.reason)
 
@@ -226,11 +239,12 @@ def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int
 
 @_phase("stage")
 def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] | None = None,
-           tables: dict[str, tuple[str, str]] | None = None) -> int:
+           tables: dict[str, tuple[str, str]] | None = None, features: Features | None = None) -> int:
     """The members as a table: exact text key, split and carried columns (among `keys` only, in an
     incremental run). Returns the number of rows staged."""
     adapter, schema = ctx.adapter, ctx.schema
-    query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables)
+    query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables,
+                          features=features if keys is None else None)
     staged = exp.select(exp.alias_(adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
                         *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))
@@ -410,14 +424,24 @@ def _open_history(ctx: Context, delta: str) -> None:
                                .from_(table(ctx.schema, delta)).where(opened)))
 
 
-def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str | None = None) -> None:
+def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str | None = None,
+                      counts: dict[str, int] | None = None) -> None:
     """Bring the segment's own relation to the staged rows: all anew (table) or by difference.
     With `delta` (an incremental run, whose stage holds only re-evaluated keys), rows of members
-    who exited go, rows of staged members are replaced where they differ, and the rest stay."""
+    who exited go, rows of staged members are replaced where they differ, and the rest stay. A
+    `table` whose relation holds only keys and splits takes the run's changes (`delta`, `counts`)."""
     adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
     target = table(schema, name)
     rows = exp.select(*[col(c, "s") for c in columns]).from_(table(schema, stage, "s"))
     if ctx.segment.materialized == "table":
+        if counts is not None and set(columns[1:]) <= {"split"}:
+            # Only keys (and splits): the relation is the memberships, so their changes are its changes.
+            if any(counts.values()):
+                adapter.execute(exp.delete(target.copy(), where=exp.In(
+                    this=adapter.key_text(col(columns[0], name)), query=_keys_of(schema, delta, "exited", "moved"))))
+                adapter.execute(insert(target, columns, rows.where(exp.In(
+                    this=col(KEY, "s"), query=_keys_of(schema, delta, "entered", "moved")))))
+            return
         adapter.execute(exp.delete(target.copy()))
         adapter.execute(insert(target, columns, rows))
         return
@@ -457,7 +481,7 @@ def _build_view(ctx: Context) -> SegmentResult:
                 _apply_delta(ctx, delta, counts)
                 replace()
     finally:
-        _drop_quietly(adapter, schema, delta)
+        adapter.drop_quietly(schema, delta)
     size = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, segment.name))) or 0)
     with adapter.transaction():
         finished = ctx.clock()
@@ -479,15 +503,6 @@ def _stage_exits(ctx: Context, delta: str) -> dict[str, int]:
     adapter.analyze(schema, delta)
     exited = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, delta))) or 0)
     return {"exited": exited, "moved": 0, "entered": 0}
-
-
-def _drop_quietly(adapter: Adapter, schema: str, name: str) -> None:
-    """Drop a work table; on a dead connection there is nothing to drop (the next run does it)."""
-    try:
-        adapter.drop(schema, name, "table")
-    except WarehouseError:
-        if adapter.alive():
-            raise
 
 
 def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, as_of: dt.datetime,
@@ -518,7 +533,7 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
                            counts["exited"], None)
                 drop_relation()
     finally:
-        _drop_quietly(adapter, schema, delta)
+        adapter.drop_quietly(schema, delta)
     return counts["exited"]
 
 

@@ -25,6 +25,7 @@ from .outputs import ensure_output_tables, table
 from .project.jinja import SECRETS
 from .project.loader import Project
 from .project.profiles import missing_duckdb_file
+from .shared_passes import shared_passes
 from .validate import collect_warnings
 from .warehouse import connect
 
@@ -185,7 +186,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         events.start(len(project.models) if build_models_first else 0, len(names))
         with writer_lock(adapter, project, "models", timeout) as got:
             if not got:
-                raise WarehouseError(f"another segwarehouse process is building the models of "
+                raise WarehouseBusy(f"another segwarehouse process is building the models of "
                                      f"{project.model_schema}; gave up after {timeout:g} s",
                                      hint="wait for it to finish, or raise --lock-timeout")
             ensure_output_tables(adapter, schema)
@@ -215,13 +216,14 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
             try:
                 with writer_lock(adapter, project, name, timeout) as got:
                     if not got:
-                        raise WarehouseError(
+                        raise WarehouseBusy(
                             f"segment '{name}' is being built by another process; gave up after "
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
                     check_segment_columns(project, segment, catalog, typed=True)
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
                                             full_refresh=full_refresh, as_of_given=as_of_given,
-                                            increment=increments.get(name))
+                                            increment=increments.get(name), features=features,
+                                            present=present)
             except LostRace as exc:
                 outcome = SegmentResult(name, "skipped", current_size(adapter, schema, name) or 0, 0, 0,
                                         exc.message, seg_started, clock())
@@ -246,10 +248,14 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                                        f"is empty now; its previous run had {previous.size} members")
             events.segment_done(outcome)
 
+        present = adapter.table_names(schema, "%_segw_%")  # work tables a killed run left behind
         # Incremental segments: planned together, and their changed keys' rows read once for all.
         increments = plan_increments(adapter, project, names, as_of, full_refresh)
+        features = None
         with shared_inputs(adapter, project, increments, as_of,
-                           lambda entity: writer_lock(adapter, project, f"increments:{entity}", 0)):
+                           lambda entity: writer_lock(adapter, project, f"increments:{entity}", 0)), \
+                shared_passes(adapter, project, names, increments, as_of,
+                              lambda entity: writer_lock(adapter, project, f"passes:{entity}", 0)) as features:
             if threads > 1 and adapter.concurrent_writers and len(names) > 1:
                 _build_concurrently(project, names, threads, build_one, finish, connected, events, result,
                                     should_stop, fail_fast, clock)
@@ -434,7 +440,7 @@ def retire(project: Project, names: Iterable[str], lock_timeout: float | None = 
         for name in names:
             with writer_lock(adapter, project, name, timeout) as got:
                 if not got:
-                    raise WarehouseError(f"segment '{name}' is being built by another process; gave up "
+                    raise WarehouseBusy(f"segment '{name}' is being built by another process; gave up "
                                          f"after {timeout:g} s")
                 out[name] = retire_segment(adapter, project, name, run_id, now, clock)
     finally:

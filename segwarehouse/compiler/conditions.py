@@ -6,17 +6,20 @@ import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from ..errors import SegwError
-from ..project.jinja import render
-from ..project.loader import Project, relation_for
 from ..spec import types as t
+from ..spec.types import relation_for
 from .dialects import CaseSensitive, FilteredAgg, TimeColumn
 from .timeexpr import Clock, anniversary_codes, as_timestamp, timestamp_literal
+
+if TYPE_CHECKING:
+    from ..project.loader import Project
 
 EARTH_RADIUS_KM = 6371.0088
 TEXT = exp.DataType.build("TEXT")  # built once: DataType.build parses its argument
@@ -35,6 +38,7 @@ class Scope:
     counter: list = field(default_factory=lambda: [0])
     keys: tuple[str, str] | None = None  # (schema, table) of keys to evaluate, column `k`; None: all
     tables: dict[str, tuple[str, str]] | None = None  # model -> (schema, table) to read instead
+    features: "Features | None" = None  # a run's relation passes shared by its segments (features.py)
 
     def relation_of(self, model: str) -> tuple[str, str]:
         """Where a model's rows are read: the model, or a narrowed copy an incremental run made."""
@@ -63,6 +67,7 @@ class RelationPass:
     derived: str  # alias of the grouped result
     measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
     condition_sql: dict[str, str] = field(default_factory=dict)  # output column -> its condition as SQL
+    table: tuple[str, str] | None = None  # (schema, table) where a run materialized the grouped rows
 
     def column(self, name: str) -> exp.Column:
         return exp.column(name, table=self.row, quoted=True)
@@ -76,11 +81,24 @@ class RelationPass:
         condition_sql = condition.sql(copy=not plain) if condition is not None else ""
         key = aggregate.sql(copy=False) + " | " + condition_sql  # aggregates are ours: never rewritten
         if key not in self.measures:
+            if self.table is not None:  # planned and materialized: a new measure would be a planning bug
+                raise AssertionError(f"measure {key!r} was not planned for the shared pass of "
+                                     f"'{self.relation.name}'")
             self.measures[key] = (f"v{len(self.measures) + 1}", aggregate, condition, windowed)
             self.condition_sql[self.measures[key][0]] = condition_sql
         return exp.column(self.measures[key][0], table=self.derived, quoted=True)
 
     def join(self, frame: "Frame") -> exp.Join:
+        on = exp.EQ(this=exp.column("k", table=self.derived, quoted=True), expression=frame.column(frame.entity.key))
+        if self.table is not None:
+            rows: exp.Expression = exp.alias_(exp.table_(self.table[1], db=self.table[0], quoted=True), self.derived,
+                                              table=True, quoted=True, copy=False)
+        else:
+            rows = self.grouped().subquery(exp.to_identifier(self.derived, quoted=True), copy=False)
+        return exp.Join(this=rows, side="LEFT", on=on)
+
+    def grouped(self) -> exp.Select:
+        """The grouped scan: `k` (the foreign key) and one column per measure."""
         relation, clock = self.relation, self.scope.clock
         measures = list(self.measures.values())
         schema, name = self.scope.relation_of(relation.model)
@@ -106,15 +124,11 @@ class RelationPass:
             else:
                 aggregate = aggregate.copy()
             outputs.append(exp.alias_(aggregate, alias, quoted=True, copy=False))
-        subquery = (exp.select(*outputs)
-                    .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True,
-                                      copy=False), copy=False)
-                    .where(exp.and_(*filters, copy=False), copy=False)
-                    .group_by(fk.copy(), copy=False))
-        return exp.Join(this=subquery.subquery(exp.to_identifier(self.derived, quoted=True), copy=False),
-                        side="LEFT",
-                        on=exp.EQ(this=exp.column("k", table=self.derived, quoted=True),
-                                  expression=frame.column(frame.entity.key)))
+        return (exp.select(*outputs)
+                .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True,
+                                  copy=False), copy=False)
+                .where(exp.and_(*filters, copy=False), copy=False)
+                .group_by(fk.copy(), copy=False))
 
 
 @dataclass
@@ -186,6 +200,10 @@ class Frame:
         return exp.column(name, table=self.alias, quoted=True)
 
     def relation_pass(self, relation: t.RelationSpec) -> RelationPass:
+        if relation.name not in self.passes and self.scope.features is not None:
+            shared = self.scope.features.relation_pass(self.scope, self.entity, relation)
+            if shared is not None:
+                self.passes[relation.name] = shared
         if relation.name not in self.passes:
             self.passes[relation.name] = RelationPass(self.scope, relation, self.scope.alias("r"),
                                                       self.scope.alias("m"))
@@ -527,12 +545,9 @@ def in_list_leaf(node: t.InList, frame: Frame, negated: bool = False) -> exp.Exp
 def _list_join(list_name: str, frame: Frame) -> exp.Column:
     project = frame.scope.project
     item = project.lists[list_name]
-    if item.source.endswith(".csv"):
-        schema, name = project.relation_of(Path(item.source).stem)
-        column = item.key_column or _seed_key_column(project, Path(item.source).stem, frame.entity.key)
-    else:
-        schema, name = project.relation_of(item.source)
-        column = item.key_column or frame.entity.key
+    seeded = item.source.endswith(".csv")
+    schema, name = project.relation_of(Path(item.source).stem if seeded else item.source)
+    column = project.list_keys[list_name]  # resolved at load (a CSV list's from its seed's header)
     row = frame.scope.alias("l")
     list_column = exp.column(column, table=row, quoted=True)
     keys = (exp.select(exp.cast(list_column, TEXT.copy(), copy=False))
@@ -553,16 +568,6 @@ def _member_join(frame: Frame, keys: exp.Select, key: exp.Expression) -> exp.Col
     frame.joins.append(exp.Join(this=keys.subquery(exp.to_identifier(alias, quoted=True), copy=False), side="LEFT",
                                 on=exp.EQ(this=matched.copy(), expression=key)))
     return matched
-
-
-def _seed_key_column(project: Project, seed: str, key: str) -> str:
-    from ..project.models import seed_header
-
-    headers = project.__dict__.setdefault("_seed_headers", {})  # read once per loaded project
-    if seed not in headers:
-        headers[seed] = seed_header(project.models[seed])
-    columns = headers[seed]
-    return key if key in columns else columns[0]
 
 
 def near_leaf(node: t.Near, frame: Frame, negated: bool = False) -> exp.Expression:
@@ -592,18 +597,9 @@ def near_leaf(node: t.Near, frame: Frame, negated: bool = False) -> exp.Expressi
     return outcome(exp.LTE(this=distance, expression=num(node.within_km)), None, negated)
 
 
-def sql_jinja(project: Project):
-    """The Jinja environment `sql:` conditions render in, made once per loaded project (building
-    one compiles every macro file); made anew if the project's macros or vars were replaced."""
-    cached = project.__dict__.get("_sql_condition_jinja")
-    if cached is None or cached[0] is not project.macros or cached[1] is not project.config.vars:
-        cached = project.__dict__["_sql_condition_jinja"] = (project.macros, project.config.vars, project.jinja())
-    return cached[2]
-
-
 def sql_leaf(node: t.Sql, frame: Frame, negated: bool = False) -> exp.Expression:
     scope = frame.scope
-    text = render(sql_jinja(scope.project), node.text, node.loc)
+    text = scope.project.sql_text(node)  # its Jinja rendered when the project was loaded
     parsed = parse_sql_condition(text, scope.sql_dialect, node)
     for column in parsed.find_all(exp.Column):
         if not column.table:

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError, UnsupportedError
 
 from ..errors import SegwError
-from ..project.loader import Project
 from ..spec import types as t
 from .conditions import TEXT, Frame, Scope, compile_condition, measure_value
 from .dialects import HexToInt, to_sql
 from .timeexpr import Clock
+
+if TYPE_CHECKING:
+    from ..project.loader import Project
 
 SPLIT_BUCKETS = 10000
 
@@ -72,21 +75,22 @@ def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
 
 def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | None,
                   sql_dialect: str | None = None, keys: tuple[str, str] | None = None,
-                  tables: dict[str, tuple[str, str]] | None = None) -> exp.Select:
+                  tables: dict[str, tuple[str, str]] | None = None, features=None) -> exp.Select:
     """The members of a segment at as_of (None: live, for views) with split, columns and traits;
     with `keys` (schema, table with column `k`), only among those keys, reading models from
-    `tables` (model -> (schema, table)) where given (incremental runs)."""
-    return _query(project, segment, as_of, sql_dialect, keys, tables)[0]
+    `tables` (model -> (schema, table)) where given (incremental runs); with `features` (a run's
+    shared relation passes, compiler/features.py), reading the passes it shares from there."""
+    return _query(project, segment, as_of, sql_dialect, keys, tables, features)[0]
 
 
 def _query(project: Project, segment: t.Segment, as_of: dt.datetime | None, sql_dialect: str | None = None,
-           keys: tuple[str, str] | None = None,
-           tables: dict[str, tuple[str, str]] | None = None) -> tuple[exp.Select, Clock]:
+           keys: tuple[str, str] | None = None, tables: dict[str, tuple[str, str]] | None = None,
+           features=None) -> tuple[exp.Select, Clock]:
     """segment_query, and the clock it was built with (did it read as_of?)."""
     entity = project.entities[segment.entity]
     clock = Clock(None if segment.materialized == "view" else as_of)
     scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect,
-                  keys=keys, tables=tables)
+                  keys=keys, tables=tables, features=features)
 
     def outputs(frame: Frame) -> list[exp.Expression]:
         key = frame.column(entity.key)
@@ -106,7 +110,6 @@ def _query(project: Project, segment: t.Segment, as_of: dt.datetime | None, sql_
 
 def _unsupported_condition(project: Project, segment: t.Segment, dialect: str) -> t.Condition | None:
     """The `sql:` condition (ours are portable) that a dialect cannot express, if one is."""
-    from ..project.jinja import render
     from .conditions import parse_sql_condition
 
     names = [segment.name, *sorted(project.dependencies(segment.name))]
@@ -115,7 +118,7 @@ def _unsupported_condition(project: Project, segment: t.Segment, dialect: str) -
         for node in t.walk(rules) if rules is not None else ():
             if isinstance(node, t.Sql):
                 source = project.config.models_dialect or project.dialect
-                parsed = parse_sql_condition(render(project.jinja(), node.text, node.loc), source, node)
+                parsed = parse_sql_condition(project.sql_text(node), source, node)
                 try:
                     to_sql(parsed, dialect)
                 except UnsupportedError:

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence
 from sqlglot import exp
 
 from ..compiler.dialects import to_sql
-from ..errors import WarehouseBusy, WarehouseError, WarehouseUnavailable
+from ..errors import SegwError, WarehouseBusy, WarehouseError, WarehouseUnavailable
 from ..project.jinja import SECRETS
 
 log = logging.getLogger("segwarehouse.sql")
@@ -277,6 +277,13 @@ class Adapter:
             return None
         return "view" if "VIEW" in str(kind).upper() else "table"
 
+    def table_names(self, schema: str, like: str) -> set[str]:
+        """Names of the relations in a schema matching a LIKE pattern (`_` matches any character)."""
+        query = (exp.select("table_name").from_("information_schema.tables")
+                 .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
+                 .where(exp.Like(this=exp.column("table_name"), expression=exp.Literal.string(like))))
+        return {str(row[0]) for row in self.fetchall(query)}
+
     def columns(self, schema: str, name: str) -> list[str] | None:
         """Column names of a relation in order, or None if it does not exist."""
         return [column for column, _ in self.column_types(schema, name)] or None
@@ -306,6 +313,17 @@ class Adapter:
     # entity; beyond it a full evaluation is cheaper. Row stores look keys up by index (high);
     # column stores scan anyway, so only a small share pays (see bench_incremental.py).
     incremental_up_to = 0.5
+
+    def drop_quietly(self, schema: str, *names: str) -> None:
+        """Drop work tables at the end of their use, never failing the run for it: on a dead
+        connection, or when a drop fails, the next run that builds with them drops what is left."""
+        for name in names:
+            if self.broken:
+                return
+            try:
+                self.drop(schema, name, "table")
+            except SegwError as exc:
+                log.debug("work table %s.%s left for the next run: %s", schema, name, exc)
 
     def create_work_index(self, schema: str, table: str, columns: list[str]) -> None:
         """An index on a short-lived work table, where the engine's joins need one."""

@@ -21,7 +21,7 @@ ROOMS = {
     "segwarehouse.warehouse": "warehouse",
     **{f"segwarehouse.{m}": "build" for m in (
         "runner", "materialize", "outputs", "catalog", "modelbuild", "columns", "validate", "schedule",
-        "names", "incremental", "selection", "artifacts")},
+        "names", "incremental", "selection", "artifacts", "operations", "shared_passes")},
     **{f"segwarehouse.{m}": "tools" for m in (
         "explain", "funnel", "overlap", "plan", "preview", "report", "site", "init_project", "outcomes")},
     **{f"segwarehouse.{m}": "cli" for m in ("cli", "__main__", "logs", "jsonlog")},
@@ -30,7 +30,7 @@ BELOW = {
     "errors": set(),
     "language": {"errors"},
     "project": {"errors", "language"},
-    "compiler": {"errors", "language"},  # the Project type only under TYPE_CHECKING
+    "compiler": {"errors", "language"},  # the Project type only under TYPE_CHECKING; see below
     "warehouse": {"errors"},
     "build": {"errors", "language", "project", "compiler", "warehouse"},
     "tools": {"errors", "language", "project", "compiler", "warehouse", "build"},
@@ -44,19 +44,6 @@ KNOWN_BACK_EDGES = {
     # project's validator: both belong to the language (issue #18: the parser imports the project).
     ("segwarehouse.spec.parse", "segwarehouse.project.yamlfile"): "YamlDoc/line_of belong below the parser",
     ("segwarehouse.spec.parse", "segwarehouse.project.config"): "valid_cron belongs to the language",
-    # Compile is not pure yet: it imports the loader, renders `sql:` conditions with Jinja and
-    # reads seed CSVs while compiling; project loading should hand it a resolved project.
-    ("segwarehouse.compiler.conditions", "segwarehouse.project.loader"): "Project type and relation_for at runtime",
-    ("segwarehouse.compiler.conditions", "segwarehouse.project.jinja"): "renders `sql:` at compile time",
-    ("segwarehouse.compiler.conditions", "segwarehouse.project.models"): "reads seed CSVs while compiling",
-    ("segwarehouse.compiler.segment", "segwarehouse.project.loader"): "Project type at runtime",
-    ("segwarehouse.compiler.segment", "segwarehouse.project.jinja"): "renders `sql:` at compile time",
-    ("segwarehouse.compiler.incremental", "segwarehouse.project.loader"): "Project type at runtime",
-    # The facade Project.compile()/.build() lives in the loader and reaches up into the compiler and
-    # the runner; it belongs above the runner (segwarehouse/__init__.py or an api module).
-    ("segwarehouse.project.loader", "segwarehouse.compiler.segment"): "Project.compile() facade",
-    ("segwarehouse.project.loader", "segwarehouse.materialize"): "Project.compile() takes utcnow from the build",
-    ("segwarehouse.project.loader", "segwarehouse.runner"): "Project.build() facade",
     ("segwarehouse.project.loader", "segwarehouse.compiler.dialects"): "hands the project's `quoting:` to the dialect",
     # Adapters render expressions with the compiler's dialects and mask secrets with the project's
     # registry: a neutral SQL-rendering module and a neutral secrets module would end both.
@@ -145,6 +132,52 @@ def test_the_known_back_edges_only_shrink():
     assert not gone, f"these back-edges are gone: delete them from KNOWN_BACK_EDGES: {gone}"
     for (importer, target), reason in KNOWN_BACK_EDGES.items():
         assert reason and room_of(target) not in BELOW[room_of(importer)] | {room_of(importer)}
+
+
+# Compile is pure: project loading hands it a resolved Project (`sql:` rendered, list key columns
+# read from seed headers), so the compiler needs nothing but the language types and the errors.
+COMPILER_MAY_IMPORT = ("segwarehouse.compiler", "segwarehouse.spec", "segwarehouse.errors")
+# What reads files, the environment or templates; none of it belongs in a compile.
+COMPILER_MAY_NOT_USE = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file",
+                        "is_dir", "glob", "rglob", "iterdir", "environ", "getenv", "from_string"}
+NOT_IN_COMPILER = {"os", "io", "csv", "jinja2", "subprocess", "socket", "urllib", "requests"}
+
+
+def _within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_the_compiler_imports_only_the_language_and_the_errors():
+    wrong = sorted(f"{importer} imports {target}" for importer, target in edges()
+                   if _within(importer, ("segwarehouse.compiler",)) and not _within(target, COMPILER_MAY_IMPORT))
+    assert not wrong, ("the compiler may import only segwarehouse.spec, segwarehouse.errors and itself "
+                       "(the Project type under TYPE_CHECKING); resolve the rest at load:\n" + "\n".join(wrong))
+
+
+def test_the_compiler_reads_no_files():
+    found = []
+    for path in sorted((PACKAGE / "compiler").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                found += [f"{path.name}:{node.lineno} imports {n}" for n in names
+                          if n and n.split(".")[0] in NOT_IN_COMPILER]
+            elif isinstance(node, ast.Attribute) and node.attr in COMPILER_MAY_NOT_USE:
+                found.append(f"{path.name}:{node.lineno} uses .{node.attr}")
+            elif isinstance(node, ast.Name) and node.id in COMPILER_MAY_NOT_USE:
+                found.append(f"{path.name}:{node.lineno} uses {node.id}")
+    assert not found, "the compiler does no I/O; resolve what it needs at load:\n" + "\n".join(found)
+
+
+def test_the_compiler_rules_catch_a_back_edge_and_a_file_read(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom segwarehouse.project.loader import Project\nopen('x').read()\n")
+    tree = ast.parse(bad.read_text())
+    assert {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} == {"segwarehouse.project.loader"}
+    assert not _within("segwarehouse.project.loader", COMPILER_MAY_IMPORT)
+    assert _within("segwarehouse.spec.types", COMPILER_MAY_IMPORT)
+    assert not _within("segwarehouse.specials", COMPILER_MAY_IMPORT)
+    assert any(isinstance(n, ast.Name) and n.id in COMPILER_MAY_NOT_USE for n in ast.walk(tree))
 
 
 def test_the_rule_sees_function_level_and_relative_imports():

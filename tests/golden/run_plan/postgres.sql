@@ -1,0 +1,1008 @@
+-- shared pass: customer.events, read by engaged_newsletter_readers, high_value_cart_abandoners, loyal_multi_channel, zurich_women_product_viewers
+CREATE TABLE "segments"."_segw_f_67ed416876b3" AS
+SELECT
+  "fr1"."customer_id" AS "k",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr1"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND "fr1"."event_name" = 'email_open') AS "v1",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr1"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
+      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND "fr1"."event_name" = 'email_click') AS "v2",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr1"."occurred_at" > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
+      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND (
+      "fr1"."event_name" = 'page_view' AND LEFT("fr1"."page", 8) = 'product/'
+    )) AS "v3",
+  COUNT(DISTINCT "fr1"."event_name") AS "v4",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr1"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND (
+      "fr1"."event_name" = 'add_to_cart' AND "fr1"."cart_value" > 300
+    )) AS "v5",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr1"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND "fr1"."event_name" = 'purchase') AS "v6"
+FROM "main"."events" AS "fr1"
+WHERE
+  NOT "fr1"."customer_id" IS NULL
+  AND (
+    "fr1"."occurred_at" IS NULL
+    OR "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+  )
+GROUP BY
+  "fr1"."customer_id";
+
+-- shared pass: customer.orders, read by at_risk, big_basket_buyers, champions, hibernating, lapsed_customers, last_month_buyers, lifecycle__at_risk, lifecycle__champions, lifecycle__hibernating, lifecycle__lapsed_customers, lifecycle__vips, loyal_multi_channel, vips
+CREATE TABLE "segments"."_segw_f_414548d91438" AS
+SELECT
+  "fr2"."customer_id" AS "k",
+  MIN("fr2"."ordered_at") AS "v1",
+  MAX("fr2"."ordered_at") AS "v2",
+  COUNT(*) AS "v3",
+  SUM("fr2"."amount") AS "v4",
+  COUNT(*) FILTER(WHERE
+    "fr2"."ordered_at" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+    AND "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)) AS "v5",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr2"."ordered_at" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+      AND "fr2"."ordered_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    )
+    AND "fr2"."status" = 'completed') AS "v6",
+  COUNT(*) FILTER(WHERE
+    "fr2"."ordered_at" >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
+    AND "fr2"."ordered_at" < CAST('2026-01-02 00:00:00' AS TIMESTAMP)) AS "v7",
+  SUM("fr2"."amount") FILTER(WHERE
+    (
+      "fr2"."ordered_at" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+      AND "fr2"."ordered_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    )
+    AND "fr2"."status" = 'completed') AS "v8",
+  SUM("fr2"."amount") FILTER(WHERE
+    "fr2"."status" = 'completed') AS "v9",
+  COUNT(*) FILTER(WHERE
+    (
+      "fr2"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
+      AND "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND "fr2"."status" IN ('completed')) AS "v10",
+  AVG("fr2"."amount") FILTER(WHERE
+    (
+      "fr2"."status" IS NULL OR NOT "fr2"."status" IN ('returned', 'cancelled')
+    )) AS "v11",
+  MAX("fr2"."amount") AS "v12",
+  MIN("fr2"."amount") AS "v13",
+  COUNT(DISTINCT "fr2"."order_id") FILTER(WHERE
+    "fr2"."ordered_at" >= CAST('2025-01-01 00:00:00' AS TIMESTAMP)
+    AND "fr2"."ordered_at" < CAST('2031-01-01 00:00:00' AS TIMESTAMP)) AS "v14"
+FROM "main"."orders" AS "fr2"
+WHERE
+  NOT "fr2"."customer_id" IS NULL
+  AND (
+    "fr2"."ordered_at" IS NULL
+    OR "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+  )
+GROUP BY
+  "fr2"."customer_id";
+
+-- segment: engaged_newsletter_readers
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l2"."customer_id" AS TEXT) AS "k"
+  FROM "main"."newsletter" AS "l2"
+  WHERE
+    NOT "l2"."customer_id" IS NULL
+) AS "k3"
+  ON "k3"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
+  ON "f1"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    COALESCE("f1"."v1", 0) >= 1
+    AND COALESCE("f1"."v2", 0) >= 1
+    AND NOT "k3"."k" IS NULL
+    AND "e1"."suppressed" = FALSE
+  );
+
+-- segment: zurich_women_product_viewers
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."city" AS "city"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
+  ON "f1"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    "e1"."gender" = 'female'
+    AND LOWER("e1"."city") = LOWER('zurich')
+    AND COALESCE("f1"."v3", 0) >= 1
+  );
+
+-- segment: email_unreachable
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    "e1"."suppressed" = TRUE
+    OR (
+      "e1"."email_opt_in" IS NULL OR NOT "e1"."email_opt_in" = TRUE
+    )
+    OR (
+      "e1"."email" IS NULL OR NOT POSITION('@' IN "e1"."email") > 0
+    )
+    OR "e1"."email" ~ '^staff[0-9]+@'
+  );
+
+-- segment: lapsed_customers
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    "f2"."v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+    AND (
+      "f2"."v2" IS NULL
+      OR NOT (
+        "f2"."v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+        AND "f2"."v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      )
+    )
+  );
+
+-- segment: new_signups
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      "e1"."signed_up_at" > CAST('2026-09-02 06:00:00' AS TIMESTAMP)
+      AND "e1"."signed_up_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+    )
+    AND (
+      NOT "e1"."email" IS NULL AND CAST("e1"."email" AS TEXT) <> ''
+    )
+    AND "e1"."signed_up_at" >= CAST('2020-01-02 00:00:00' AS TIMESTAMP)
+  );
+
+-- segment: birthdays_this_week
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    EXTRACT(MONTH FROM CAST("e1"."birthday" AS TIMESTAMP)) * 100 + EXTRACT(DAY FROM CAST("e1"."birthday" AS TIMESTAMP)) IN (1101, 1102, 1103, 1104, 1105, 1106, 1107)
+    AND "e1"."birthday" < CAST('2008-01-01 00:00:00' AS TIMESTAMP)
+  );
+
+-- segment: adults_in_romandy
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      "e1"."birthday" >= CAST('1960-01-01 00:00:00' AS TIMESTAMP)
+      AND "e1"."birthday" < CAST('1991-01-01 00:00:00' AS TIMESTAMP)
+    )
+    AND "e1"."city" IN ('Geneva', 'Lausanne')
+    AND LEFT(LOWER("e1"."first_name"), 1) = LOWER('l')
+    AND (
+      "e1"."first_name" IS NULL OR NOT RIGHT("e1"."first_name", 1) = 'a'
+    )
+    AND "e1"."customer_id" >= 10
+    AND "e1"."customer_id" <= 1990
+    AND "e1"."customer_id" > 0
+    AND "e1"."customer_id" < 100000
+  );
+
+-- segment: near_zurich
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    12742.0176 * ASIN(
+      SQRT(
+        LEAST(
+          1.0,
+          SIN(
+            CAST((
+              "e1"."latitude" - 47.3779
+            ) * 0.017453292519943295 AS DOUBLE PRECISION) / 2
+          ) * SIN(
+            CAST((
+              "e1"."latitude" - 47.3779
+            ) * 0.017453292519943295 AS DOUBLE PRECISION) / 2
+          ) + COS(0.8269003476806214) * COS("e1"."latitude" * 0.017453292519943295) * SIN(
+            CAST((
+              "e1"."longitude" - 8.5403
+            ) * 0.017453292519943295 AS DOUBLE PRECISION) / 2
+          ) * SIN(
+            CAST((
+              "e1"."longitude" - 8.5403
+            ) * 0.017453292519943295 AS DOUBLE PRECISION) / 2
+          )
+        )
+      )
+    ) <= 25.0
+    AND "e1"."country" = 'CH'
+    AND POSITION(LOWER('h') IN LOWER("e1"."country")) > 0
+  );
+
+-- segment: onboarding_followups
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      (
+        "e1"."signed_up_at" IS NULL
+        OR NOT (
+          "e1"."signed_up_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+          AND "e1"."signed_up_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+      )
+      AND (
+        "e1"."signed_up_at" > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
+        AND "e1"."signed_up_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      )
+    )
+    OR (
+      "e1"."signed_up_at" > CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      AND "e1"."signed_up_at" <= CAST('2026-12-01 06:00:00' AS TIMESTAMP)
+    )
+  );
+
+-- segment: champions
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name",
+  COALESCE("f2"."v4", 0) AS "lifetime_spend",
+  "f2"."v2" AS "last_order_at",
+  COALESCE("f2"."v5", 0) AS "orders_90d"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    5 * (
+      "q3"."r1" - 1
+    ) >= 3 * "q3"."c1"
+    AND 5 * (
+      "q3"."r2" - 1
+    ) >= 3 * "q3"."c2"
+    AND 5 * (
+      "q3"."r3" - 1
+    ) >= 3 * "q3"."c3"
+  );
+
+-- segment: at_risk
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  COALESCE("f2"."v4", 0) AS "lifetime_spend",
+  "f2"."v2" AS "last_order_at"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    5 * (
+      "q3"."r1" - 1
+    ) < 2 * "q3"."c1"
+    AND 5 * (
+      "q3"."r2" - 1
+    ) >= 2 * "q3"."c2"
+    AND 5 * (
+      "q3"."r3" - 1
+    ) >= 2 * "q3"."c3"
+  );
+
+-- segment: hibernating
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    5 * (
+      "q3"."r1" - 1
+    ) < 2 * "q3"."c1"
+    AND 5 * (
+      "q3"."r2" - 1
+    ) < 2 * "q3"."c2"
+    AND 5 * (
+      "q3"."r3" - 1
+    ) < 2 * "q3"."c3"
+  );
+
+-- segment: last_month_buyers
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  COALESCE("f2"."v8", 0) AS "completed_last_month"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    COALESCE("f2"."v6", 0) >= 1 OR COALESCE("f2"."v7", 0) >= 1
+  );
+
+-- segment: vips
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name",
+  "e1"."last_name" AS "last_name"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l2"."customer_id" AS TEXT) AS "k"
+  FROM "main"."hand_picked" AS "l2"
+  WHERE
+    NOT "l2"."customer_id" IS NULL
+) AS "k3"
+  ON "k3"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS TEXT) AS "k"
+  FROM "main"."vip_blocklist" AS "l4"
+  WHERE
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      (
+        COALESCE("f2"."v9", 0) >= 900 OR COALESCE("f2"."v10", 0) >= 4
+      )
+      OR NOT "k3"."k" IS NULL
+    )
+    AND "k5"."k" IS NULL
+  );
+
+-- segment: big_basket_buyers
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    "f2"."v11" > 250
+    AND "f2"."v12" >= 350
+    AND (
+      "f2"."v13" >= 50 AND "f2"."v13" <= 10000
+    )
+  );
+
+-- segment: loyal_multi_channel
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
+  ON "f1"."k" = "e1"."customer_id"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    COALESCE("f1"."v4", 0) >= 4
+    AND COALESCE("f2"."v14", 0) >= 4
+    AND (
+      "e1".customer_id <= 2000
+      AND (
+        "e1".customer_id % 2 = 0 OR NOT (
+          "e1".email LIKE '%@shop.example'
+        )
+      )
+    )
+  );
+
+-- segment: reachable_customers
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+    )
+    AND "e1"."email_opt_in" = TRUE
+    AND POSITION('@' IN "e1"."email") > 0
+    AND (
+      "e1"."email" IS NULL OR NOT "e1"."email" ~ '^staff[0-9]+@'
+    )
+  );
+
+-- segment: lifecycle__champions
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name",
+  COALESCE("f2"."v4", 0) AS "lifetime_spend",
+  "f2"."v2" AS "last_order_at",
+  COALESCE("f2"."v5", 0) AS "orders_90d"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    5 * (
+      "q3"."r1" - 1
+    ) >= 3 * "q3"."c1"
+    AND 5 * (
+      "q3"."r2" - 1
+    ) >= 3 * "q3"."c2"
+    AND 5 * (
+      "q3"."r3" - 1
+    ) >= 3 * "q3"."c3"
+  );
+
+-- segment: lifecycle__vips
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email",
+  "e1"."first_name" AS "first_name",
+  "e1"."last_name" AS "last_name"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l2"."customer_id" AS TEXT) AS "k"
+  FROM "main"."hand_picked" AS "l2"
+  WHERE
+    NOT "l2"."customer_id" IS NULL
+) AS "k3"
+  ON "k3"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS TEXT) AS "k"
+  FROM "main"."vip_blocklist" AS "l4"
+  WHERE
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b6"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b6"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b6"."customer_id"
+  WHERE
+    NOT "b6"."customer_id" IS NULL
+) AS "q7"
+  ON "q7"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      (
+        (
+          COALESCE("f2"."v9", 0) >= 900 OR COALESCE("f2"."v10", 0) >= 4
+        )
+        OR NOT "k3"."k" IS NULL
+      )
+      AND "k5"."k" IS NULL
+    )
+    AND (
+      (
+        "q7"."r1" IS NULL OR NOT 5 * (
+          "q7"."r1" - 1
+        ) >= 3 * "q7"."c1"
+      )
+      OR (
+        "q7"."r2" IS NULL OR NOT 5 * (
+          "q7"."r2" - 1
+        ) >= 3 * "q7"."c2"
+      )
+      OR (
+        "q7"."r3" IS NULL OR NOT 5 * (
+          "q7"."r3" - 1
+        ) >= 3 * "q7"."c3"
+      )
+    )
+  );
+
+-- segment: lifecycle__at_risk
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  COALESCE("f2"."v4", 0) AS "lifetime_spend",
+  "f2"."v2" AS "last_order_at"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS TEXT) AS "k"
+  FROM "main"."hand_picked" AS "l4"
+  WHERE
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l6"."customer_id" AS TEXT) AS "k"
+  FROM "main"."vip_blocklist" AS "l6"
+  WHERE
+    NOT "l6"."customer_id" IS NULL
+) AS "k7"
+  ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      5 * (
+        "q3"."r1" - 1
+      ) < 2 * "q3"."c1"
+      AND 5 * (
+        "q3"."r2" - 1
+      ) >= 2 * "q3"."c2"
+      AND 5 * (
+        "q3"."r3" - 1
+      ) >= 2 * "q3"."c3"
+    )
+    AND (
+      (
+        (
+          "q3"."r1" IS NULL OR NOT 5 * (
+            "q3"."r1" - 1
+          ) >= 3 * "q3"."c1"
+        )
+        OR (
+          "q3"."r2" IS NULL OR NOT 5 * (
+            "q3"."r2" - 1
+          ) >= 3 * "q3"."c2"
+        )
+        OR (
+          "q3"."r3" IS NULL OR NOT 5 * (
+            "q3"."r3" - 1
+          ) >= 3 * "q3"."c3"
+        )
+      )
+      AND (
+        (
+          (
+            NOT COALESCE("f2"."v9", 0) >= 900 AND NOT COALESCE("f2"."v10", 0) >= 4
+          )
+          AND "k5"."k" IS NULL
+        )
+        OR NOT "k7"."k" IS NULL
+      )
+    )
+  );
+
+-- segment: lifecycle__lapsed_customers
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  "e1"."email" AS "email"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS TEXT) AS "k"
+  FROM "main"."hand_picked" AS "l4"
+  WHERE
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l6"."customer_id" AS TEXT) AS "k"
+  FROM "main"."vip_blocklist" AS "l6"
+  WHERE
+    NOT "l6"."customer_id" IS NULL
+) AS "k7"
+  ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      "f2"."v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+      AND (
+        "f2"."v2" IS NULL
+        OR NOT (
+          "f2"."v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+          AND "f2"."v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+      )
+    )
+    AND (
+      (
+        (
+          "q3"."r1" IS NULL OR NOT 5 * (
+            "q3"."r1" - 1
+          ) >= 3 * "q3"."c1"
+        )
+        OR (
+          "q3"."r2" IS NULL OR NOT 5 * (
+            "q3"."r2" - 1
+          ) >= 3 * "q3"."c2"
+        )
+        OR (
+          "q3"."r3" IS NULL OR NOT 5 * (
+            "q3"."r3" - 1
+          ) >= 3 * "q3"."c3"
+        )
+      )
+      AND (
+        (
+          (
+            NOT COALESCE("f2"."v9", 0) >= 900 AND NOT COALESCE("f2"."v10", 0) >= 4
+          )
+          AND "k5"."k" IS NULL
+        )
+        OR NOT "k7"."k" IS NULL
+      )
+      AND (
+        (
+          "q3"."r1" IS NULL OR NOT 5 * (
+            "q3"."r1" - 1
+          ) < 2 * "q3"."c1"
+        )
+        OR (
+          "q3"."r2" IS NULL OR NOT 5 * (
+            "q3"."r2" - 1
+          ) >= 2 * "q3"."c2"
+        )
+        OR (
+          "q3"."r3" IS NULL OR NOT 5 * (
+            "q3"."r3" - 1
+          ) >= 2 * "q3"."c3"
+        )
+      )
+    )
+  );
+
+-- segment: lifecycle__hibernating
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l4"."customer_id" AS TEXT) AS "k"
+  FROM "main"."hand_picked" AS "l4"
+  WHERE
+    NOT "l4"."customer_id" IS NULL
+) AS "k5"
+  ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l6"."customer_id" AS TEXT) AS "k"
+  FROM "main"."vip_blocklist" AS "l6"
+  WHERE
+    NOT "l6"."customer_id" IS NULL
+) AS "k7"
+  ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
+LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+  ON "f2"."k" = "e1"."customer_id"
+LEFT JOIN (
+  SELECT
+    "b2"."customer_id" AS "k",
+    CASE
+      WHEN "f2"."v2" IS NULL
+      THEN NULL
+      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+    END AS "r1",
+    COUNT("f2"."v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT(*) OVER () AS "c2",
+    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    COUNT(*) OVER () AS "c3"
+  FROM "main"."customers" AS "b2"
+  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
+    ON "f2"."k" = "b2"."customer_id"
+  WHERE
+    NOT "b2"."customer_id" IS NULL
+) AS "q3"
+  ON "q3"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    (
+      5 * (
+        "q3"."r1" - 1
+      ) < 2 * "q3"."c1"
+      AND 5 * (
+        "q3"."r2" - 1
+      ) < 2 * "q3"."c2"
+      AND 5 * (
+        "q3"."r3" - 1
+      ) < 2 * "q3"."c3"
+    )
+    AND (
+      (
+        (
+          "q3"."r1" IS NULL OR NOT 5 * (
+            "q3"."r1" - 1
+          ) >= 3 * "q3"."c1"
+        )
+        OR (
+          "q3"."r2" IS NULL OR NOT 5 * (
+            "q3"."r2" - 1
+          ) >= 3 * "q3"."c2"
+        )
+        OR (
+          "q3"."r3" IS NULL OR NOT 5 * (
+            "q3"."r3" - 1
+          ) >= 3 * "q3"."c3"
+        )
+      )
+      AND (
+        (
+          (
+            NOT COALESCE("f2"."v9", 0) >= 900 AND NOT COALESCE("f2"."v10", 0) >= 4
+          )
+          AND "k5"."k" IS NULL
+        )
+        OR NOT "k7"."k" IS NULL
+      )
+      AND (
+        (
+          "q3"."r1" IS NULL OR NOT 5 * (
+            "q3"."r1" - 1
+          ) < 2 * "q3"."c1"
+        )
+        OR (
+          "q3"."r2" IS NULL OR NOT 5 * (
+            "q3"."r2" - 1
+          ) >= 2 * "q3"."c2"
+        )
+        OR (
+          "q3"."r3" IS NULL OR NOT 5 * (
+            "q3"."r3" - 1
+          ) >= 2 * "q3"."c3"
+        )
+      )
+      AND (
+        (
+          "f2"."v1" IS NULL OR NOT "f2"."v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+        )
+        OR (
+          "f2"."v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+          AND "f2"."v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        )
+      )
+    )
+  );
+
+-- segment: newsletter_ab_test
+SELECT
+  "e1"."customer_id" AS "customer_id",
+  CASE
+    WHEN (
+      CAST(CAST('x' || SUBSTRING(MD5('newsletter_ab_test:' || CAST("e1"."customer_id" AS TEXT)) FROM 1 FOR 8) AS BIT(32)) AS BIGINT) % 10000
+    ) < 1000
+    THEN 'control'
+    WHEN (
+      CAST(CAST('x' || SUBSTRING(MD5('newsletter_ab_test:' || CAST("e1"."customer_id" AS TEXT)) FROM 1 FOR 8) AS BIT(32)) AS BIGINT) % 10000
+    ) < 5500
+    THEN 'variant_a'
+    ELSE 'variant_b'
+  END AS "split",
+  "e1"."email" AS "email"
+FROM "main"."customers" AS "e1"
+LEFT JOIN (
+  SELECT DISTINCT
+    CAST("l2"."customer_id" AS TEXT) AS "k"
+  FROM "main"."newsletter" AS "l2"
+  WHERE
+    NOT "l2"."customer_id" IS NULL
+) AS "k3"
+  ON "k3"."k" = CAST("e1"."customer_id" AS TEXT)
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    NOT "k3"."k" IS NULL
+    AND (
+      (
+        "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+      )
+      AND "e1"."email_opt_in" = TRUE
+      AND POSITION('@' IN "e1"."email") > 0
+      AND (
+        "e1"."email" IS NULL OR NOT "e1"."email" ~ '^staff[0-9]+@'
+      )
+    )
+  );
+
+-- segment: high_value_cart_abandoners
+SELECT
+  "e1"."customer_id" AS "customer_id"
+FROM "main"."customers" AS "e1"
+LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
+  ON "f1"."k" = "e1"."customer_id"
+WHERE
+  NOT "e1"."customer_id" IS NULL
+  AND (
+    COALESCE("f1"."v5", 0) >= 1
+    AND COALESCE("f1"."v6", 0) = 0
+    AND (
+      (
+        "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE
+      )
+      AND "e1"."email_opt_in" = TRUE
+      AND POSITION('@' IN "e1"."email") > 0
+      AND (
+        "e1"."email" IS NULL OR NOT "e1"."email" ~ '^staff[0-9]+@'
+      )
+    )
+  );
