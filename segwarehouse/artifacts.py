@@ -120,7 +120,7 @@ def manifest(project, hash_sql: dict[str, str] | None = None) -> dict:
     from .compiler.dialects import to_sql
     from .compiler.segment import segment_query
     from .project.loader import relation_for
-    from .spec import types as t
+    from .language import types as t
     from .words import segment_words
 
     name = project.config.name

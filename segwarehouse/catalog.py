@@ -10,7 +10,7 @@ from sqlglot import exp
 from .errors import WarehouseError
 from .outputs import col, insert, number, table, text
 from .compiler.timeexpr import timestamp_literal
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 COLUMNS = ["segment", "project", "entity", "title", "description", "category", "tags", "materialized",

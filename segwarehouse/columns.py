@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .errors import SegwError, did_you_mean
 from .project.loader import Project, relation_for
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 TEXT_ONLY = t.TEXT_OPS + ("matches",)

@@ -20,7 +20,7 @@ from .compiler.timeexpr import Clock, delta
 from .errors import SegwError, did_you_mean
 from .outputs import col, table, text
 from .project.loader import Project
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 from .words import condition_words
 

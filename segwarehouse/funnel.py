@@ -16,7 +16,7 @@ from .compiler.segment import membership_condition
 from .explain import entity_frame, flag, frame_select
 from .words import condition_words
 from .project.loader import Project
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 

@@ -16,7 +16,7 @@ from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_wat
 from .outputs import col, insert, table, text
 from .project.loader import Project
 from .errors import SegwError
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 log = logging.getLogger("segwarehouse.run")

@@ -19,7 +19,7 @@ from .errors import SegwError, WarehouseError
 from .incremental import FULL, Increment, gone_members, plan_increment, stage_present_keys, write_state
 from .outputs import LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
 from .project.loader import Project
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 KEY = "_segw_key"

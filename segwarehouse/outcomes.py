@@ -31,7 +31,7 @@ from .columns import check_metric_columns
 from .errors import SegwError, did_you_mean
 from .outputs import col, insert, table, text
 from .project.loader import Project, relation_for
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 LEVEL = 0.95  # confidence level of intervals; tests are two-sided at 1 - LEVEL

@@ -18,7 +18,7 @@ from .catalog import definition_hash, orphans
 from .compiler.segment import segment_query
 from .outputs import col, table, text
 from .project.loader import Project
-from .spec import types as t
+from .language import types as t
 from .warehouse.base import Adapter
 
 CHANGES = ("entered", "exited", "moved")

@@ -10,7 +10,7 @@ from .columns import Catalog, check_segment_columns
 from .compiler.segment import segment_query
 from .materialize import output_columns
 from .project.loader import Project
-from .spec import types as t
+from .language import types as t
 from .warehouse import connect
 
 

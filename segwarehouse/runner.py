@@ -331,7 +331,7 @@ def _build_concurrently(project: Project, names: list[str], threads: int, build_
 
 def _blame_sql(project: Project, adapter, segment, as_of: dt.datetime, exc: SegwError) -> SegwError:
     """A warehouse error in a segment with `sql:` conditions: name the condition at fault, at its line."""
-    from .spec import types as t
+    from .language import types as t
     from .validate import check_runs
 
     names = [segment.name, *project.dependencies(segment.name)]

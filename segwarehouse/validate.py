@@ -10,7 +10,7 @@ from sqlglot import exp
 from .columns import Catalog, check_metric_columns, check_segment_columns, type_kind
 from .errors import Location, SegwError, WarehouseError, did_you_mean
 from .project.loader import Project, relation_for
-from .spec import types as t
+from .language import types as t
 from .warehouse import connect
 
 MAX_DISTINCT = 200  # a text column with at most this many values is checked for values that never occur

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .spec import types as t
+from .language import types as t
 
 OP_WORDS = {"equals": "is", "not_equals": "is not", "in": "is one of", "not_in": "is none of",
             "gt": "is greater than", "gte": "is at least", "lt": "is less than", "lte": "is at most",

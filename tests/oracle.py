@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 
 
 @dataclass

@@ -13,8 +13,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from ..errors import SegwError
-from ..spec import types as t
-from ..spec.types import relation_for
+from ..language import types as t
+from ..language.types import relation_for
 from .dialects import CaseSensitive, FilteredAgg, TimeColumn
 from .timeexpr import Clock, anniversary_codes, as_timestamp, timestamp_literal
 

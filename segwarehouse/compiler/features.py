@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from sqlglot import exp
 
-from ..spec import types as t
+from ..language import types as t
 from .conditions import RelationPass, Scope
 from .timeexpr import Clock
 

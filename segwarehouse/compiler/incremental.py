@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from ..spec import types as t
-from ..spec.types import relation_for
+from ..language import types as t
+from ..language.types import relation_for
 from .conditions import Scope, test, two_valued
 from .dialects import TimeColumn
 from .timeexpr import Clock, timestamp_literal

@@ -9,7 +9,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError, UnsupportedError
 
 from ..errors import SegwError
-from ..spec import types as t
+from ..language import types as t
 from .conditions import TEXT, Frame, Scope, compile_condition, measure_value
 from .dialects import HexToInt, to_sql
 from .timeexpr import Clock

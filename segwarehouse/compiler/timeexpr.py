@@ -7,7 +7,7 @@ import datetime as dt
 from dateutil.relativedelta import relativedelta
 from sqlglot import exp
 
-from ..spec.types import Ago, Duration
+from ..language.types import Ago, Duration
 from .dialects import UtcNow
 
 SQL_UNITS = {"minute": "MINUTE", "hour": "HOUR", "day": "DAY", "week": "DAY", "month": "MONTH",

@@ -8,6 +8,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..errors import SegwError, did_you_mean
+from ..language.cron import CRON_ALIASES, valid_cron  # noqa: F401  (the language owns cron text)
 from .yamlfile import load_yaml
 
 CONFIG_FILE = "segwarehouse.yml"
@@ -16,7 +17,6 @@ DEFAULT_SCHEDULE = "0 0 * * *"
 
 SEED_TYPES = ("text", "varchar", "string", "bigint", "integer", "int", "double", "float", "decimal",
               "numeric", "boolean", "date", "timestamp")
-CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
 class SeedConfig(BaseModel):
@@ -51,22 +51,6 @@ class ProjectConfig(BaseModel):
     dbt_project: Optional[str] = None  # a dbt project whose target/manifest.json resolves ref()/source()
     quoting: Optional[QuotingConfig] = None
     _locations: dict = PrivateAttr(default_factory=dict)  # (seed, column) -> Location in the file
-
-
-def valid_cron(value: Any) -> bool:
-    """Five cron fields croniter understands that fire on some real date (not `0 0 30 2 *`),
-    or one of croniter's aliases such as `@daily` (not `@reboot`)."""
-    import datetime as dt
-    from croniter import croniter
-    if isinstance(value, str) and value.strip().lower() in CRON_ALIASES:
-        return True
-    if not isinstance(value, str) or len(value.split()) != 5 or not croniter.is_valid(value):
-        return False
-    try:
-        croniter(value, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
-    except Exception:  # CroniterBadDateError: no such day in any year
-        return False
-    return True
 
 
 def load_config(project_dir: Path) -> ProjectConfig:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ..compiler.dialects import use_project_quoting
 from ..errors import Location, SegwError, did_you_mean
-from ..spec import types as t
-from ..spec.parse import Parser
-from ..spec.types import relation_for  # also imported from here by build and tools
+from ..language import types as t
+from ..language.parse import Parser
+from ..language.types import relation_for  # also imported from here by build and tools
 from .config import CONFIG_FILE, ProjectConfig, load_config, seed_config_location
 from .jinja import render
 from .models import Model, discover, jinja_with_macros, load_macros, seed_header
@@ -216,7 +216,7 @@ def _derived_segments(item: t.PriorityList, segments: dict[str, t.Segment],
                       lists: dict[str, t.StaticList]) -> list[t.Segment]:
     """[1.1] Each listed segment S gets `<list>__S` = S minus every segment listed before it, a
     `table` segment carrying S's columns and traits and built on S's schedule."""
-    from ..spec.parse import MAX_NAME
+    from ..language.parse import MAX_NAME
 
     out: list[t.Segment] = []
     before: list[str] = []

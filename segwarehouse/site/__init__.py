@@ -16,7 +16,7 @@ from sqlglot import exp
 from ..errors import SegwError
 from ..outputs import col, table, text
 from ..project.loader import Project
-from ..spec import types as t
+from ..language import types as t
 
 STATIC = Path(__file__).parent / "static"
 VENDORED = ("vega.min.js", "vega-lite.min.js", "LICENSE-vega.txt")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.oracle import Oracle, World, compare
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 
 ROWS = [{"id": 1, "txt": "a"}, {"id": 2, "txt": ""}, {"id": 3, "txt": " "}, {"id": 4, "txt": None},
         {"id": 5, "txt": "a "}]

@@ -33,7 +33,7 @@ from sqlglot import exp
 from segwarehouse.compiler.dialects import to_sql
 from segwarehouse.compiler.segment import compile_segment, segment_query
 from segwarehouse.project.loader import load_project
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = dt.datetime(2026, 11, 1, 6, 0, 0)  # a Sunday: this_week starts on Monday 2026-10-26

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 from tests.oracle import Oracle, World
 
 

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from segwarehouse.outcomes import report
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 from tests.oracle import split_of
 
 MEMBERS = 20_000

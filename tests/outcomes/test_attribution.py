@@ -202,7 +202,7 @@ def test_cli_report_json_and_save(built):
 def test_reference_edges():
     """The rules the engines are held to, spelled out on one member: entered at 00:00 on Jan 1,
     moved (or left) at Jan 10 00:00; 14-day window."""
-    from segwarehouse.spec import types as t
+    from segwarehouse.language import types as t
 
     start, end = dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 10)
     history = [("1", "a", start, end), ("1", "b", end, None), ("2", "a", start, None)]

@@ -112,7 +112,7 @@ def test_every_operator_at_its_edges(engine, project_factory, case):
 
 def test_oracle_pins_the_tricky_cases(case):
     rows, item_rows, _ = case
-    from segwarehouse.spec import types as t
+    from segwarehouse.language import types as t
     from segwarehouse.errors import Location
 
     loc = Location("x")

@@ -13,7 +13,7 @@ import segwarehouse
 from segwarehouse.compiler.conditions import parse_sql_condition
 from segwarehouse.errors import Location, SegwError
 from segwarehouse.project.loader import load_project
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 from tests.unit.test_bad_input import ENTITIES, GOOD_SEGMENTS, PROFILES
 
 KEYS = ["segments", "lists", "name", "entity", "rules", "all", "any", "none", "not", "property", "related",

@@ -230,8 +230,8 @@ def test_identifier_limits_are_the_engines():
 
 def test_work_tables_of_the_longest_segment_name_fit_every_server_engine():
     from segwarehouse import materialize
-    from segwarehouse.spec import parse
-    from segwarehouse.spec import types as t
+    from segwarehouse.language import parse
+    from segwarehouse.language import types as t
 
     segment = t.Segment(name="n" * parse.MAX_NAME, entity="e", rules=None)
     for cls in (PostgresAdapter, MySQLAdapter):

@@ -14,7 +14,7 @@ ROOMS = {
     "segwarehouse": "facade",
     "segwarehouse.errors": "errors",
     "segwarehouse.version": "errors",
-    "segwarehouse.spec": "language",
+    "segwarehouse.language": "language",
     "segwarehouse.words": "language",
     "segwarehouse.project": "project",
     "segwarehouse.compiler": "compiler",
@@ -40,10 +40,6 @@ BELOW = {
 
 # Today's back-edges (importer, imported): each says why it exists and where it should go.
 KNOWN_BACK_EDGES = {
-    # The parser reads YamlDoc nodes for their line numbers and checks cron text with the
-    # project's validator: both belong to the language (issue #18: the parser imports the project).
-    ("segwarehouse.spec.parse", "segwarehouse.project.yamlfile"): "YamlDoc/line_of belong below the parser",
-    ("segwarehouse.spec.parse", "segwarehouse.project.config"): "valid_cron belongs to the language",
     ("segwarehouse.project.loader", "segwarehouse.compiler.dialects"): "hands the project's `quoting:` to the dialect",
     # Adapters render expressions with the compiler's dialects and mask secrets with the project's
     # registry: a neutral SQL-rendering module and a neutral secrets module would end both.
@@ -136,7 +132,7 @@ def test_the_known_back_edges_only_shrink():
 
 # Compile is pure: project loading hands it a resolved Project (`sql:` rendered, list key columns
 # read from seed headers), so the compiler needs nothing but the language types and the errors.
-COMPILER_MAY_IMPORT = ("segwarehouse.compiler", "segwarehouse.spec", "segwarehouse.errors")
+COMPILER_MAY_IMPORT = ("segwarehouse.compiler", "segwarehouse.language", "segwarehouse.errors")
 # What reads files, the environment or templates; none of it belongs in a compile.
 COMPILER_MAY_NOT_USE = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file",
                         "is_dir", "glob", "rglob", "iterdir", "environ", "getenv", "from_string"}
@@ -150,7 +146,7 @@ def _within(module: str, prefixes: tuple[str, ...]) -> bool:
 def test_the_compiler_imports_only_the_language_and_the_errors():
     wrong = sorted(f"{importer} imports {target}" for importer, target in edges()
                    if _within(importer, ("segwarehouse.compiler",)) and not _within(target, COMPILER_MAY_IMPORT))
-    assert not wrong, ("the compiler may import only segwarehouse.spec, segwarehouse.errors and itself "
+    assert not wrong, ("the compiler may import only segwarehouse.language, segwarehouse.errors and itself "
                        "(the Project type under TYPE_CHECKING); resolve the rest at load:\n" + "\n".join(wrong))
 
 
@@ -175,12 +171,12 @@ def test_the_compiler_rules_catch_a_back_edge_and_a_file_read(tmp_path):
     tree = ast.parse(bad.read_text())
     assert {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} == {"segwarehouse.project.loader"}
     assert not _within("segwarehouse.project.loader", COMPILER_MAY_IMPORT)
-    assert _within("segwarehouse.spec.types", COMPILER_MAY_IMPORT)
+    assert _within("segwarehouse.language.types", COMPILER_MAY_IMPORT)
     assert not _within("segwarehouse.specials", COMPILER_MAY_IMPORT)
     assert any(isinstance(n, ast.Name) and n.id in COMPILER_MAY_NOT_USE for n in ast.walk(tree))
 
 
 def test_the_rule_sees_function_level_and_relative_imports():
     found = imports(PACKAGE / "project" / "loader.py")
-    assert "segwarehouse.spec.parse" in found and "segwarehouse.errors" in found
+    assert "segwarehouse.language.parse" in found and "segwarehouse.errors" in found
     assert imports(PACKAGE / "__main__.py") == {"segwarehouse.cli"}

@@ -13,7 +13,7 @@ import pytest
 from segwarehouse.compiler.segment import compile_segment
 from segwarehouse.errors import SegwError
 from segwarehouse.project.loader import load_project
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 from tests.unit.test_bad_input import GOOD_SEGMENTS, write_project
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from segwarehouse.compiler.timeexpr import period_bounds
 from segwarehouse.errors import SegwError
 from segwarehouse.materialize import output_columns
 from segwarehouse.project.loader import load_project
-from segwarehouse.spec import types as t
+from segwarehouse.language import types as t
 from tests.conftest import make_project
 from tests.oracle import calendar_period
 

@@ -10,8 +10,8 @@ import pytest
 
 from segwarehouse.errors import SegwError
 from segwarehouse.project.yamlfile import load_yaml
-from segwarehouse.spec import types as t
-from segwarehouse.spec.parse import Parser
+from segwarehouse.language import types as t
+from segwarehouse.language.parse import Parser
 
 C, D = t.Comparison, t.Duration
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any as AnyValue
+from typing import TYPE_CHECKING, Any as AnyValue
 
 from ..errors import Location, SegwError, did_you_mean
-from ..project.yamlfile import YamlDoc
 from . import types as t
+
+if TYPE_CHECKING:
+    from ..project.yamlfile import YamlDoc  # any document with at(node, key) serves
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 50
@@ -46,7 +48,7 @@ def type_name(value: AnyValue) -> str:
 class Parser:
     """Reads one YAML document's segments, lists or entities, reporting faults at their line."""
 
-    def __init__(self, doc: YamlDoc):
+    def __init__(self, doc: "YamlDoc"):
         self.doc = doc
 
     # -- helpers ---------------------------------------------------------------------------
@@ -472,7 +474,7 @@ class Parser:
         return t.PriorityList(name, names, loc=self.doc.at(parent, index), item_locs=locs)
 
     def schedule(self, value: AnyValue, node: AnyValue, key: AnyValue) -> str:
-        from ..project.config import valid_cron
+        from .cron import valid_cron
 
         if not valid_cron(value):
             self.fail(f"invalid cron schedule {value!r}", node, key,
