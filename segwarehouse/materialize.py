@@ -243,8 +243,10 @@ def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] |
     """The members as a table: exact text key, split and carried columns (among `keys` only, in an
     incremental run). Returns the number of rows staged."""
     adapter, schema = ctx.adapter, ctx.schema
-    query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables,
-                          features=features if keys is None else None)
+    query = features.query(ctx.segment.name) if features is not None and keys is None else None
+    if query is None:
+        query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables,
+                              features=features if keys is None else None)
     staged = exp.select(exp.alias_(adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
                         *[col(c, "q") for c in columns]).from_(
         query.subquery(exp.to_identifier("q", quoted=True)))

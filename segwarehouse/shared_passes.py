@@ -31,7 +31,7 @@ def shared_passes(adapter: Adapter, project: Project, names: list[str], incremen
     nothing is shared. An accelerator only: a pass that cannot be materialized, or whose entity
     another run holds (`lock(entity)`), is left to each segment's own query."""
     full = evaluated_in_full(project, names, increments)
-    features = plan_features(project, full, as_of) if len(full) > 1 else None
+    features = plan_features(project, full, as_of, schema=project.segment_schema) if len(full) > 1 else None
     if features is None or not features.passes:
         yield None
         return

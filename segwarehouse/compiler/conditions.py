@@ -68,6 +68,7 @@ class RelationPass:
     measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
     condition_sql: dict[str, str] = field(default_factory=dict)  # output column -> its condition as SQL
     table: tuple[str, str] | None = None  # (schema, table) where a run materialized the grouped rows
+    planned: tuple[str, str] | None = None  # where a run will materialize them (queries built while planning)
 
     def column(self, name: str) -> exp.Column:
         return exp.column(name, table=self.row, quoted=True)
@@ -90,8 +91,9 @@ class RelationPass:
 
     def join(self, frame: "Frame") -> exp.Join:
         on = exp.EQ(this=exp.column("k", table=self.derived, quoted=True), expression=frame.column(frame.entity.key))
-        if self.table is not None:
-            rows: exp.Expression = exp.alias_(exp.table_(self.table[1], db=self.table[0], quoted=True), self.derived,
+        where = self.table or self.planned
+        if where is not None:
+            rows: exp.Expression = exp.alias_(exp.table_(where[1], db=where[0], quoted=True), self.derived,
                                               table=True, quoted=True, copy=False)
         else:
             rows = self.grouped().subquery(exp.to_identifier(self.derived, quoted=True), copy=False)

@@ -33,6 +33,9 @@ class Features:
     readers: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     planning: str | None = None  # the segment being compiled while planning
     planned: set[str] = field(default_factory=set)  # segments whose measures the passes hold
+    schema: str | None = None  # where the run materializes the passes (queries built while planning read there)
+    reads: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # segment -> the passes it reads
+    queries: dict[str, exp.Select] = field(default_factory=dict)  # segment -> its query built while planning
     frozen: bool = False
 
     def relation_pass(self, scope: Scope, entity: t.Entity, relation: t.RelationSpec) -> RelationPass | None:
@@ -48,11 +51,23 @@ class Features:
         if key not in self.passes:
             own = Scope(self.project, Clock(self.as_of), self.sql_dialect)
             number = len(self.passes) + 1
-            self.passes[key] = RelationPass(own, relation, f"fr{number}", f"f{number}")
+            self.passes[key] = RelationPass(own, relation, f"fr{number}", f"f{number}",
+                                            planned=(self.schema, self.table_name(key)) if self.schema else None)
             self.readers[key] = set()
         if self.planning is not None:
             self.readers[key].add(self.planning)
+            self.reads.setdefault(self.planning, set()).add(key)
         return self.passes[key]
+
+    def query(self, name: str) -> exp.Select | None:
+        """The segment's query built while planning, once every pass it reads is materialized
+        (then it is final: the passes' measures and tables are fixed); None: compile it anew.
+        Each query is handed out once."""
+        query = self.queries.pop(name, None)
+        if query is None or not all(key in self.passes and self.passes[key].table is not None
+                                    for key in self.reads.get(name, ())):
+            return None
+        return query
 
     def share(self, readers_at_least: int = 2) -> None:
         """Keep the passes that enough segments read; the rest scan inside their one segment's query."""
@@ -83,22 +98,26 @@ def table_name(entity: str, relation: str) -> str:
 
 
 def plan_features(project: "Project", names: Iterable[str], as_of: dt.datetime,
-                  readers_at_least: int = 2) -> Features:
+                  readers_at_least: int = 2, schema: str | None = None) -> Features:
     """Compile each named segment once against one set of passes and keep those read by at least
-    `readers_at_least` segments. A segment that does not compile is left out (it fails on its own)."""
+    `readers_at_least` segments. A segment that does not compile is left out (it fails on its own).
+    With `schema` (where the run will materialize the passes), each segment's query is kept: once
+    its passes are materialized it is final, and the run need not compile it again."""
     from sqlglot.errors import SqlglotError
 
     from ..errors import SegwError
     from .segment import segment_query
 
-    features = Features(project, as_of, project.config.models_dialect or project.dialect)
+    features = Features(project, as_of, project.config.models_dialect or project.dialect, schema=schema)
     for name in names:
         features.planning = name
         try:
-            segment_query(project, project.segments[name], as_of, features=features)
+            query = segment_query(project, project.segments[name], as_of, features=features)
         except (SegwError, SqlglotError, ValueError):
             continue
         features.planned.add(name)
+        if schema is not None:
+            features.queries[name] = query
     features.planning = None
     features.share(readers_at_least)
     return features

@@ -94,9 +94,9 @@ def test_one_pass_for_all_segments_and_the_same_members(engine, project_factory,
     assert 0 < len(shared.members("buyers")) < 300
 
 
-def _nothing_shared(project, names, as_of):
+def _nothing_shared(project, names, as_of, **options):
     from segwarehouse.compiler.features import plan_features
-    return plan_features(project, names, as_of, readers_at_least=10 ** 9)
+    return plan_features(project, names, as_of, **{**options, "readers_at_least": 10 ** 9})
 
 
 def test_a_killed_runs_pass_is_dropped_by_the_next_run(project_factory):
