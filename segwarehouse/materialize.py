@@ -119,14 +119,16 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                   as_of: dt.datetime, started_at: dt.datetime,
                   clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False,
                   as_of_given: bool = True, increment: Increment | None = None,
-                  features: Features | None = None, present: set[str] | None = None) -> SegmentResult:
+                  features: Features | None = None, present: set[str] | None = None,
+                  facts: dict | None = None) -> SegmentResult:
     """Stage and diff one segment, then commit its changes, history, memberships, relation, catalog
     row and run record in one transaction. full_refresh also recreates its own relation from scratch.
 
     The caller holds the segment's writer lock, so its memberships cannot change meanwhile; the
     transaction itself is short (the evaluation and the diff happen before it). `features`: the
     run's shared relation passes, read by a full evaluation of a segment they were planned for.
-    `present`: the work tables the run found in the schema at its start (None: not looked)."""
+    `present`: the work tables the run found in the schema at its start (None: not looked).
+    `facts`: what the run learned once for all its segments (e.g. whether entity keys are unique)."""
     ctx = Context(adapter, project, segment, run_id, as_of, started_at, clock or utcnow, as_of_given)
     ctx.check()  # early: no evaluation for a segment that may not be written
     if segment.materialized == "view":
@@ -155,7 +157,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             made += [stage, delta]
             size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
                           increment.tables if increment.incremental else None,
-                          features if features is not None and segment.name in features.planned else None)
+                          features if features is not None and segment.name in features.planned else None,
+                          facts)
             reshape = full_refresh or _needs_reshape(ctx, stage, columns)
             if reshape:
                 made.append(adapter.aside_name(segment.name))
@@ -163,7 +166,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             increment = Increment(FULL, "its relation must be recreated", new_marks=increment.new_marks,
                                   tracked=True, entity_rows=increment.entity_rows, inputs=increment.inputs)
             adapter.drop(schema, stage, "table")
-            size = _stage(ctx, stage, columns)
+            size = _stage(ctx, stage, columns, facts=facts)
         # A new relation commits with the data: the adapter creates it in the transaction, or
         # fills it aside now and swaps it in after the commit (engines whose DDL commits at once).
         relation = (adapter.replacing_relation(
@@ -238,10 +241,25 @@ def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int
 
 
 @_phase("stage")
+def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
+    """Whether the entity's keys are unique, checked once per run (`facts` lives as long as the run)."""
+    entity = ctx.project.entities[ctx.segment.entity]
+    if ("unique keys", entity.name) not in facts:
+        schema, name = ctx.project.relation_of(entity.model)
+        key = exp.column(entity.key, quoted=True)
+        rows, distinct = ctx.adapter.fetchall(exp.select(
+            exp.Count(this=key.copy()), exp.Count(this=exp.Distinct(expressions=[ctx.adapter.key_text(key)])))
+            .from_(table(schema, name)))[0]
+        facts["unique keys", entity.name] = int(rows) == int(distinct)
+    return facts["unique keys", entity.name]
+
+
 def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] | None = None,
-           tables: dict[str, tuple[str, str]] | None = None, features: Features | None = None) -> int:
+           tables: dict[str, tuple[str, str]] | None = None, features: Features | None = None,
+           facts: dict | None = None) -> int:
     """The members as a table: exact text key, split and carried columns (among `keys` only, in an
-    incremental run). Returns the number of rows staged."""
+    incremental run). Returns the number of rows staged. Duplicate member keys are refused (checked
+    on the entity once per run with `facts`, and among the members only when it has duplicates)."""
     adapter, schema = ctx.adapter, ctx.schema
     query = features.query(ctx.segment.name) if features is not None and keys is None else None
     if query is None:
@@ -254,6 +272,9 @@ def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] |
     adapter.create_work_index(schema, stage, [KEY])
     adapter.create_work_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
     adapter.analyze(schema, stage)
+    if facts is not None and _entity_keys_unique(ctx, facts):
+        # One row per entity row (every join is on a key): unique entity keys give unique members.
+        return int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, stage))) or 0)
     size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
         this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
     if size != distinct:

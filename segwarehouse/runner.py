@@ -223,7 +223,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
                                             full_refresh=full_refresh, as_of_given=as_of_given,
                                             increment=increments.get(name), features=features,
-                                            present=present)
+                                            present=present, facts=facts)
             except LostRace as exc:
                 outcome = SegmentResult(name, "skipped", current_size(adapter, schema, name) or 0, 0, 0,
                                         exc.message, seg_started, clock())
@@ -249,6 +249,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
             events.segment_done(outcome)
 
         present = adapter.table_names(schema, "%_segw_%")  # work tables a killed run left behind
+        facts: dict = {}  # what segments of this run learn once for all (shared by worker threads)
         # Incremental segments: planned together, and their changed keys' rows read once for all.
         increments = plan_increments(adapter, project, names, as_of, full_refresh)
         features = None

@@ -44,6 +44,11 @@ class Scope:
         """Where a model's rows are read: the model, or a narrowed copy an incremental run made."""
         return (self.tables or {}).get(model) or self.project.relation_of(model)
 
+    def entity_relation(self, entity: t.Entity, alias: str) -> tuple[str, str]:
+        """Where a frame (named `alias`) reads the entity's rows: its model, or the run's wide table."""
+        found = self.features.entity_table(self, entity, alias) if self.features is not None else None
+        return found or self.relation_of(entity.model)
+
     def only_keys(self, key: exp.Expression) -> list[exp.Expression]:
         """`key IN (the keys to evaluate)` when an incremental run evaluates only some keys."""
         if self.keys is None:
@@ -68,7 +73,7 @@ class RelationPass:
     measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
     condition_sql: dict[str, str] = field(default_factory=dict)  # output column -> its condition as SQL
     table: tuple[str, str] | None = None  # (schema, table) where a run materialized the grouped rows
-    planned: tuple[str, str] | None = None  # where a run will materialize them (queries built while planning)
+    wide: bool = False  # its measures are columns of the entity's wide table (features.py), not a join
 
     def column(self, name: str) -> exp.Column:
         return exp.column(name, table=self.row, quoted=True)
@@ -91,13 +96,12 @@ class RelationPass:
 
     def join(self, frame: "Frame") -> exp.Join:
         on = exp.EQ(this=exp.column("k", table=self.derived, quoted=True), expression=frame.column(frame.entity.key))
-        where = self.table or self.planned
-        if where is not None:
-            rows: exp.Expression = exp.alias_(exp.table_(where[1], db=where[0], quoted=True), self.derived,
-                                              table=True, quoted=True, copy=False)
-        else:
-            rows = self.grouped().subquery(exp.to_identifier(self.derived, quoted=True), copy=False)
+        rows = self.grouped().subquery(exp.to_identifier(self.derived, quoted=True), copy=False)
         return exp.Join(this=rows, side="LEFT", on=on)
+
+    def wide_column(self, measure: str) -> str:
+        """The name of a measure's column in the entity's wide table."""
+        return f"_segw_{self.derived}_{measure}"
 
     def grouped(self) -> exp.Select:
         """The grouped scan: `k` (the foreign key) and one column per measure."""
@@ -120,9 +124,11 @@ class RelationPass:
             filters.append(exp.paren(exp.or_(*[c.copy() for c in unique], copy=False), copy=False) if len(unique) > 1
                            else unique[0].copy())
         outputs = [exp.alias_(fk.copy(), "k", quoted=True, copy=False)]
+        implied = (exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
+                   if relation.time else None)
         for alias, aggregate, condition, _ in measures:
             if condition is not None and len(measures) > 1:
-                aggregate = FilteredAgg(this=aggregate.copy(), expression=condition.copy())
+                aggregate = FilteredAgg(this=aggregate.copy(), expression=_without_bound(condition, implied))
             else:
                 aggregate = aggregate.copy()
             outputs.append(exp.alias_(aggregate, alias, quoted=True, copy=False))
@@ -131,6 +137,32 @@ class RelationPass:
                                   copy=False), copy=False)
                 .where(exp.and_(*filters, copy=False), copy=False)
                 .group_by(fk.copy(), copy=False))
+
+
+def _without_bound(condition: exp.Expression, bound: exp.Expression | None) -> exp.Expression:
+    """A measure's condition without its `time <= as_of` conjunct, which the pass's WHERE already
+    applies to every row, when another comparison of the same time column in it rejects the rows
+    without a time (as the dropped one did). One comparison less per row and measure."""
+    if bound is None:
+        return condition.copy()
+    parts: list[exp.Expression] = []
+
+    def flatten(node: exp.Expression) -> None:
+        if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+            flatten(node.this)
+        elif isinstance(node, exp.And):
+            flatten(node.this)
+            flatten(node.expression)
+        else:
+            parts.append(node)
+    flatten(condition)
+    bound_sql, column_sql = bound.sql(), bound.this.sql()
+    rest = [part for part in parts if part.sql() != bound_sql]
+    rejects_null = any(isinstance(part, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ)) and part.this.sql() == column_sql
+                       for part in rest)
+    if len(rest) == len(parts) or not rest or not rejects_null:
+        return condition.copy()
+    return exp.and_(*[part.copy() for part in rest], copy=False)
 
 
 @dataclass
@@ -174,7 +206,7 @@ class BucketPass:
                 count = exp.Window(this=exp.Count(this=value.copy()))
             outputs.append(exp.alias_(rank, f"r{number}", quoted=True, copy=False))
             outputs.append(exp.alias_(count, f"c{number}", quoted=True, copy=False))
-        schema, name = inner.scope.project.relation_of(entity.model)
+        schema, name = inner.scope.entity_relation(entity, inner.alias)
         query = exp.select(*outputs).from_(
             exp.alias_(exp.table_(name, db=schema, quoted=True), inner.alias, table=True, quoted=True, copy=False),
             copy=False)
@@ -218,7 +250,7 @@ class Frame:
 
     def all_joins(self) -> list[exp.Join]:
         """The list joins, then one grouped pass per related relation, then the bucket pass."""
-        joins = self.joins + [p.join(self) for p in self.passes.values()]
+        joins = self.joins + [p.join(self) for p in self.passes.values() if not p.wide]
         return joins + ([self.buckets.join(self)] if self.buckets is not None else [])
 
 
@@ -518,6 +550,8 @@ def measure_value(node: t.Related, frame: Frame) -> exp.Expression:
                                          relation.time is not None and node.window is not None,
                                          plain=node.where is None or all(isinstance(n, PLAIN_CONDITIONS)
                                                                           for n in t.walk(node.where)))
+    if rows.wide:  # a column of the entity's wide table, read on the frame's own row
+        value = exp.column(rows.wide_column(value.name), table=frame.alias, quoted=True)
     if measure.kind in ZERO_OVER_NO_ROWS:  # over zero rows: 0, never NULL
         value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
     return value

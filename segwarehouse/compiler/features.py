@@ -22,93 +22,139 @@ FEATURE_PREFIX = "_segw_f_"
 
 @dataclass
 class Features:
-    """The passes of one run at one as_of. Planning (`plan`) compiles every participating segment
-    once, collecting every measure and which segments read each pass; `share` then keeps the passes
-    that two or more segments read, which the run materializes (`materialized`) before compiling
-    the segments again, now reading those tables. Nothing here touches the warehouse."""
+    """The relation passes of one run at one as_of, per entity one wide table: the entity's rows
+    with every measure its segments need as columns, each relation read by one grouped scan.
+
+    Planning (`plan_features`) compiles every participating segment once against the planned wide
+    tables, collecting the measures and which segments read each entity; `share` keeps the entities
+    that two or more segments read; the run materializes their tables (`statements`,
+    `materialized`), and each segment is then a predicate over its entity's table: the query built
+    while planning (`query`) or, where a table could not be made, one compiled anew that scans on
+    its own. Nothing here touches the warehouse."""
     project: "Project"
     as_of: dt.datetime
     sql_dialect: str
-    passes: dict[tuple[str, str], RelationPass] = field(default_factory=dict)
-    readers: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    schema: str  # where the run materializes the wide tables
+    passes: dict[tuple[str, str], RelationPass] = field(default_factory=dict)  # (entity, relation) ->
+    readers: dict[str, set[str]] = field(default_factory=dict)  # entity -> segments that read it
     planning: str | None = None  # the segment being compiled while planning
     planned: set[str] = field(default_factory=set)  # segments whose measures the passes hold
-    schema: str | None = None  # where the run materializes the passes (queries built while planning read there)
-    reads: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # segment -> the passes it reads
     queries: dict[str, exp.Select] = field(default_factory=dict)  # segment -> its query built while planning
+    entities: list[str] = field(default_factory=list)  # entities whose wide table the run makes
+    wide: dict[str, tuple[str, str]] = field(default_factory=dict)  # entity -> its materialized table
+    aliases: dict[str, set[str]] = field(default_factory=dict)  # segment -> aliases its frames read the table by
+    columns: dict[str, list[exp.Identifier]] = field(default_factory=dict)  # entity -> columns its segments read
     frozen: bool = False
+
+    def _serves(self, scope: Scope) -> bool:
+        """A frame evaluating every key at this run's as_of (not a narrowed or live evaluation)."""
+        return scope.keys is None and scope.tables is None and not scope.clock.live and \
+            scope.clock.as_of == self.as_of
 
     def relation_pass(self, scope: Scope, entity: t.Entity, relation: t.RelationSpec) -> RelationPass | None:
         """The shared pass of this entity's relation for a frame of `scope`, or None where the frame
-        must scan on its own (a narrowed incremental evaluation, another clock, a pass not shared)."""
-        if scope.keys is not None or scope.tables is not None or scope.clock.live or \
-                scope.clock.as_of != self.as_of:
+        must scan on its own: its measures are then columns of the entity's wide table."""
+        if not self._serves(scope):
             return None
         key = (entity.name, relation.name)
         if self.frozen:
-            found = self.passes.get(key)
-            return found if found is not None and found.table is not None else None
+            return self.passes.get(key) if entity.name in self.wide else None
         if key not in self.passes:
             own = Scope(self.project, Clock(self.as_of), self.sql_dialect)
             number = len(self.passes) + 1
-            self.passes[key] = RelationPass(own, relation, f"fr{number}", f"f{number}",
-                                            planned=(self.schema, self.table_name(key)) if self.schema else None)
-            self.readers[key] = set()
-        if self.planning is not None:
-            self.readers[key].add(self.planning)
-            self.reads.setdefault(self.planning, set()).add(key)
+            self.passes[key] = RelationPass(own, relation, f"fr{number}", f"f{number}", wide=True)
         return self.passes[key]
 
+    def entity_table(self, scope: Scope, entity: t.Entity, alias: str) -> tuple[str, str] | None:
+        """Where a frame of `scope` (named `alias`) reads the entity's rows: its wide table, or None
+        (the entity's model)."""
+        if not self._serves(scope):
+            return None
+        if self.frozen:
+            return self.wide.get(entity.name)
+        if self.planning is not None:
+            self.readers.setdefault(entity.name, set()).add(self.planning)
+            self.aliases.setdefault(self.planning, set()).add(alias)
+        return (self.schema, table_name(entity.name))
+
     def query(self, name: str) -> exp.Select | None:
-        """The segment's query built while planning, once every pass it reads is materialized
-        (then it is final: the passes' measures and tables are fixed); None: compile it anew.
-        Each query is handed out once."""
+        """The segment's query built while planning, once its entity's wide table is materialized
+        (it is final then); None: compile it anew. Each query is handed out once."""
         query = self.queries.pop(name, None)
-        if query is None or not all(key in self.passes and self.passes[key].table is not None
-                                    for key in self.reads.get(name, ())):
+        if query is None or self.project.segments[name].entity not in self.wide:
             return None
         return query
 
     def share(self, readers_at_least: int = 2) -> None:
-        """Keep the passes that enough segments read; the rest scan inside their one segment's query."""
-        self.passes = {key: p for key, p in self.passes.items() if len(self.readers[key]) >= readers_at_least}
+        """Keep the entities that enough segments read and that have a relation to pass over."""
+        with_passes = {entity for entity, _ in self.passes}
+        self.entities = sorted(entity for entity, readers in self.readers.items()
+                               if len(readers) >= readers_at_least and entity in with_passes)
+        self.passes = {key: p for key, p in self.passes.items() if key[0] in self.entities}
+        for entity in self.entities:  # the entity's columns its segments' frames read, key first
+            key = exp.to_identifier(self.project.entities[entity].key, quoted=True)
+            read: dict[str, exp.Identifier] = {key.name.lower(): key}
+            for name in sorted(self.readers[entity] & set(self.queries)):
+                for column in self.queries[name].find_all(exp.Column):
+                    if column.table in self.aliases.get(name, ()) and not column.name.startswith("_segw_"):
+                        # as written: a `sql:` condition's unquoted name folds as the engine folds it
+                        if column.name.lower() not in read or column.this.quoted:
+                            read.setdefault(column.name.lower(), column.this)
+            self.columns[entity] = [read.pop(key.name.lower()), *[read[n] for n in sorted(read)]]
         self.frozen = True
 
-    def drop(self, key: tuple[str, str]) -> None:
-        """A pass that could not be materialized: its segments scan on their own."""
-        self.passes.pop(key, None)
+    def statements(self) -> Iterable[tuple[str, str, exp.Select]]:
+        """(entity, table name, query) of each wide table the run makes in `schema`."""
+        for entity_name in self.entities:
+            entity = self.project.entities[entity_name]
+            schema, name = self.project.relation_of(entity.model)
+            key = exp.column(entity.key, table="e", quoted=True)
+            query = exp.select(*[exp.Column(this=c.copy(), table=exp.to_identifier("e", quoted=True))
+                                 for c in self.columns[entity_name]]).from_(
+                exp.alias_(exp.table_(name, db=schema, quoted=True), "e", table=True, quoted=True, copy=False))
+            for (owner, _), relation_pass in self.passes.items():
+                if owner != entity_name:
+                    continue
+                for alias, *_ in relation_pass.measures.values():
+                    query = query.select(exp.alias_(exp.column(alias, table=relation_pass.derived, quoted=True),
+                                                    relation_pass.wide_column(alias), quoted=True), copy=False)
+                query = query.join(
+                    relation_pass.grouped().subquery(exp.to_identifier(relation_pass.derived, quoted=True)),
+                    on=exp.EQ(this=exp.column("k", table=relation_pass.derived, quoted=True), expression=key.copy()),
+                    join_type="LEFT", copy=False)
+            yield entity_name, table_name(entity_name), query
 
-    def table_name(self, key: tuple[str, str]) -> str:
-        return table_name(*key)
+    def materialized(self, entity: str) -> None:
+        self.wide[entity] = (self.schema, table_name(entity))
+        for (owner, _), relation_pass in self.passes.items():
+            if owner == entity:
+                relation_pass.table = self.wide[entity]
 
-    def statements(self, schema: str) -> Iterable[tuple[tuple[str, str], str, exp.Select]]:
-        """(pass, table name, grouped query) for each shared pass, to materialize in `schema`."""
-        for key, relation_pass in self.passes.items():
-            yield key, self.table_name(key), relation_pass.grouped()
-
-    def materialized(self, key: tuple[str, str], schema: str) -> None:
-        self.passes[key].table = (schema, self.table_name(key))
+    def drop(self, entity: str) -> None:
+        """A wide table that could not be made: its segments scan on their own."""
+        if entity in self.entities:
+            self.entities.remove(entity)
 
 
-def table_name(entity: str, relation: str) -> str:
-    """The work table of an entity's shared pass over a relation: short (any engine's identifier
-    limit) and the same in every run, so a killed run's leftover is found and dropped."""
-    digest = hashlib.md5(f"{entity}\0{relation}".encode()).hexdigest()[:12]
-    return f"{FEATURE_PREFIX}{digest}"
+def table_name(entity: str) -> str:
+    """The work table of an entity's wide features: short (any engine's identifier limit) and the
+    same in every run, so a killed run's leftover is found and dropped."""
+    return f"{FEATURE_PREFIX}{hashlib.md5(entity.encode()).hexdigest()[:12]}"
 
 
 def plan_features(project: "Project", names: Iterable[str], as_of: dt.datetime,
                   readers_at_least: int = 2, schema: str | None = None) -> Features:
-    """Compile each named segment once against one set of passes and keep those read by at least
-    `readers_at_least` segments. A segment that does not compile is left out (it fails on its own).
-    With `schema` (where the run will materialize the passes), each segment's query is kept: once
-    its passes are materialized it is final, and the run need not compile it again."""
+    """Compile each named segment once against the planned wide tables (in `schema`, by default
+    the segment schema) and keep the entities that at least `readers_at_least` of them read. Each
+    query is kept: once its entity's table is made it is final. A segment that does not compile
+    is left out (it fails on its own)."""
     from sqlglot.errors import SqlglotError
 
     from ..errors import SegwError
     from .segment import segment_query
 
-    features = Features(project, as_of, project.config.models_dialect or project.dialect, schema=schema)
+    features = Features(project, as_of, project.config.models_dialect or project.dialect,
+                        schema or project.segment_schema)
     for name in names:
         features.planning = name
         try:
@@ -116,29 +162,31 @@ def plan_features(project: "Project", names: Iterable[str], as_of: dt.datetime,
         except (SegwError, SqlglotError, ValueError):
             continue
         features.planned.add(name)
-        if schema is not None:
-            features.queries[name] = query
+        features.queries[name] = query
     features.planning = None
     features.share(readers_at_least)
     return features
 
 
 def plan_sql(project: "Project", names: Iterable[str], as_of: dt.datetime, dialect: str, schema: str) -> str:
-    """A run's plan as SQL text: each shared pass materialized, then each segment a query over
-    the passes (what `segw build` runs, bookkeeping aside); for reading and golden tests."""
+    """A run's plan as SQL text: each entity's wide table made, then each segment a query over it
+    (what `segw build` runs, bookkeeping aside); for reading and golden tests."""
     from .dialects import to_sql
     from .segment import segment_query
 
     names = list(names)
-    features = plan_features(project, names, as_of)
+    features = plan_features(project, names, as_of, schema=schema)
     parts = []
-    for key, name, query in list(features.statements(schema)):
-        parts.append(f"-- shared pass: {key[0]}.{key[1]}, read by {', '.join(sorted(features.readers[key]))}\n"
+    for entity, name, query in list(features.statements()):
+        relations = sorted(relation for owner, relation in features.passes if owner == entity)
+        parts.append(f"-- entity {entity}: one pass over {', '.join(relations)}; read by "
+                     f"{', '.join(sorted(features.readers[entity]))}\n"
                      f"CREATE TABLE {to_sql(exp.table_(name, db=schema, quoted=True), dialect)} AS\n"
                      f"{to_sql(query, dialect, pretty=True)};\n")
-        features.materialized(key, schema)
+        features.materialized(entity)
     for name in names:
-        segment = project.segments[name]
-        query = segment_query(project, segment, as_of, features=features if name in features.planned else None)
+        query = features.query(name) if name in features.planned else None
+        if query is None:
+            query = segment_query(project, project.segments[name], as_of)
         parts.append(f"-- segment: {name}\n{to_sql(query, dialect, pretty=True)};\n")
     return "\n".join(parts)

@@ -61,7 +61,7 @@ def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
         condition = membership_condition(segment, frame)
     finally:
         scope.segment = outer_segment
-    schema, name = scope.relation_of(entity.model)
+    schema, name = scope.entity_relation(entity, frame.alias)
     # The query is built in place (copy=False): every part is fresh and used once.
     query = exp.select(*outputs(frame)).from_(
         exp.alias_(exp.table_(name, db=schema, quoted=True), frame.alias, table=True, quoted=True, copy=False),

@@ -48,7 +48,7 @@ def work_tables(project) -> list[str]:
     """The shared-pass work tables of the events relation that exist in the segment schema."""
     adapter = project.adapter()
     try:
-        name = table_name("person", "events")
+        name = table_name("person")
         return [name] if adapter.relation_kind(project.segment_schema, name) is not None else []
     finally:
         adapter.close()
@@ -79,7 +79,7 @@ def test_one_pass_for_all_segments_and_the_same_members(engine, project_factory,
     shared = project_factory(engine, FILES)
     assert shared.build(as_of=AS_OF).exit_code == 0
     feature_tables = [s for s in statements if "CREATE TABLE" in s and FEATURE_PREFIX in s.split("AS SELECT")[0]]
-    assert len(feature_tables) == 1, feature_tables  # events, read by four segments, is scanned once
+    assert len(feature_tables) == 1, feature_tables  # one wide table of person: events scanned once
     segment_scans = [s for s in statements if "CREATE TABLE" in s and "_segw_stage" in s.split("AS SELECT")[0]
                      and ("events" in s.split("AS SELECT", 1)[1])]
     assert segment_scans == [], "a segment scanned events itself instead of reading the shared pass"
@@ -102,7 +102,7 @@ def _nothing_shared(project, names, as_of, **options):
 def test_a_killed_runs_pass_is_dropped_by_the_next_run(project_factory):
     project = project_factory("duckdb", FILES)
     assert project.build(as_of=AS_OF).exit_code == 0
-    leftover = table_name("person", "events")
+    leftover = table_name("person")
     adapter = project.adapter()
     try:
         adapter.execute_text(f'CREATE TABLE "{project.segment_schema}"."{leftover}" AS SELECT 1 AS k')

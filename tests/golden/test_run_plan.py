@@ -30,8 +30,12 @@ def test_run_plan_golden(dialect, request):
 
 
 def test_every_relation_is_scanned_once_per_run():
-    """The shape the plan exists for: each related model appears in exactly one FROM of the plan."""
+    """The shape the plan exists for: each related model appears in exactly one FROM of the plan,
+    and no segment joins a relation: each is a predicate over the entity's wide table."""
     names = [n for n, s in PROJECT.segments.items() if s.materialized != "view"]
     sql = plan_sql(PROJECT, names, AS_OF, "duckdb", "segments")
     for model in ("events", "orders"):
         assert sql.count(f'FROM "main"."{model}"') == 1, model
+    segments = sql.split("-- segment: ")[1:]
+    assert len(segments) == len(names)
+    assert all('FROM "segments"."_segw_f_' in part for part in segments)

@@ -13,10 +13,7 @@ LEFT JOIN (
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          CAST(`r2`.`occurred_at` AS DATETIME) > DATE_SUB(CURRENT_DATETIME('UTC'), INTERVAL 14 DAY)
-          AND CAST(`r2`.`occurred_at` AS DATETIME) <= CURRENT_DATETIME('UTC')
-        )
+        WHEN CAST(`r2`.`occurred_at` AS DATETIME) > DATE_SUB(CURRENT_DATETIME('UTC'), INTERVAL 14 DAY)
         AND `r2`.`event_name` = 'page_view'
         THEN 1
       END

@@ -23,10 +23,7 @@ LEFT JOIN (
     SUM(CASE WHEN `r6`.`status` = 'completed' THEN `r6`.`amount` END) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          CAST(`r6`.`ordered_at` AS DATETIME) > CAST('2025-11-01 06:00:00' AS DATETIME)
-          AND CAST(`r6`.`ordered_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
-        )
+        WHEN CAST(`r6`.`ordered_at` AS DATETIME) > CAST('2025-11-01 06:00:00' AS DATETIME)
         AND `r6`.`status` IN ('completed')
         THEN 1
       END

@@ -26,10 +26,7 @@ LEFT JOIN (
     SUM(CASE WHEN `r2`.`status` = 'completed' THEN `r2`.`amount` END) AS `v3`,
     COUNT(
       CASE
-        WHEN (
-          CAST(`r2`.`ordered_at` AS DATETIME) > CAST('2025-11-01 06:00:00' AS DATETIME)
-          AND CAST(`r2`.`ordered_at` AS DATETIME) <= CAST('2026-11-01 06:00:00' AS DATETIME)
-        )
+        WHEN CAST(`r2`.`ordered_at` AS DATETIME) > CAST('2025-11-01 06:00:00' AS DATETIME)
         AND `r2`.`status` IN ('completed')
         THEN 1
       END

@@ -13,10 +13,7 @@ LEFT JOIN (
     ) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > DATE_SUB(DAY, 14, now64(6, 'UTC'))
-          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= now64(6, 'UTC')
-        )
+        WHEN CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > DATE_SUB(DAY, 14, now64(6, 'UTC'))
         AND "r2"."event_name" = 'page_view'
         THEN 1
       END

@@ -18,20 +18,14 @@ LEFT JOIN (
     "r2"."customer_id" AS "k",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-        )
+        WHEN CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
         AND "r2"."event_name" = 'email_open'
         THEN 1
       END
     ) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-          AND CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-        )
+        WHEN CAST("r2"."occurred_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
         AND "r2"."event_name" = 'email_click'
         THEN 1
       END

@@ -29,10 +29,7 @@ LEFT JOIN (
     SUM(CASE WHEN "r6"."status" = 'completed' THEN "r6"."amount" END) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2025-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-          AND CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-        )
+        WHEN CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2025-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
         AND "r6"."status" IN ('completed')
         THEN 1
       END

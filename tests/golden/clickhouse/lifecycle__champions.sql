@@ -14,7 +14,6 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2026-08-03 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-        AND CAST("r6"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
         THEN 1
       END
     ) AS "v3"

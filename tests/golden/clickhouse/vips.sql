@@ -30,10 +30,7 @@ LEFT JOIN (
     SUM(CASE WHEN "r2"."status" = 'completed' THEN "r2"."amount" END) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2025-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-          AND CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) <= CAST('2026-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
-        )
+        WHEN CAST("r2"."ordered_at" AS Nullable(DateTime64(6, 'UTC'))) > CAST('2025-11-01 06:00:00' AS Nullable(DateTime64(6, 'UTC')))
         AND "r2"."status" IN ('completed')
         THEN 1
       END

@@ -15,11 +15,8 @@ LEFT JOIN (
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          CAST(`r2`.`occurred_at` AS TIMESTAMP) > (
-            TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()) - INTERVAL '14' DAY
-          )
-          AND CAST(`r2`.`occurred_at` AS TIMESTAMP) <= TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE())
+        WHEN CAST(`r2`.`occurred_at` AS TIMESTAMP) > (
+          TO_UTC_TIMESTAMP(CURRENT_TIMESTAMP(), CURRENT_TIMEZONE()) - INTERVAL '14' DAY
         )
         AND `r2`.`event_name` = 'page_view'
         THEN 1

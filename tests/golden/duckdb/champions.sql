@@ -12,8 +12,7 @@ LEFT JOIN (
     SUM("r6"."amount") AS "v1",
     MAX("r6"."ordered_at") AS "v2",
     COUNT(*) FILTER(WHERE
-      "r6"."ordered_at" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-      AND "r6"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)) AS "v3"
+      "r6"."ordered_at" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)) AS "v3"
   FROM "main"."orders" AS "r6"
   WHERE
     NOT "r6"."customer_id" IS NULL

@@ -10,11 +10,8 @@ LEFT JOIN (
       )
       AND "r2"."event_name" = 'page_view') AS "v1",
     COUNT(*) FILTER(WHERE
-      (
-        "r2"."occurred_at" > (
-          CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) - INTERVAL 14 DAY
-        )
-        AND "r2"."occurred_at" <= CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP)
+      "r2"."occurred_at" > (
+        CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) - INTERVAL 14 DAY
       )
       AND "r2"."event_name" = 'page_view') AS "v2",
     COUNT(*) FILTER(WHERE

@@ -13,10 +13,7 @@ LEFT JOIN (
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          `r2`.`occurred_at` > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
-          AND `r2`.`occurred_at` <= UTC_TIMESTAMP(6)
-        )
+        WHEN `r2`.`occurred_at` > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
         AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
         THEN 1
       END

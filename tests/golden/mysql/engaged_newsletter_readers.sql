@@ -16,20 +16,14 @@ LEFT JOIN (
     `r2`.`customer_id` AS `k`,
     COUNT(
       CASE
-        WHEN (
-          `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
-          AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        )
+        WHEN `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
         AND `r2`.`event_name` = ('email_open' COLLATE utf8mb4_bin)
         THEN 1
       END
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
-          AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        )
+        WHEN `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
         AND `r2`.`event_name` = ('email_click' COLLATE utf8mb4_bin)
         THEN 1
       END

@@ -6,23 +6,15 @@ LEFT JOIN (
     `r2`.`customer_id` AS `k`,
     COUNT(
       CASE
-        WHEN (
-          `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-          AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        )
-        AND (
-          `r2`.`event_name` = ('add_to_cart' COLLATE utf8mb4_bin)
-          AND `r2`.`cart_value` > 300
-        )
+        WHEN `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
+        AND `r2`.`event_name` = ('add_to_cart' COLLATE utf8mb4_bin)
+        AND `r2`.`cart_value` > 300
         THEN 1
       END
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-          AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        )
+        WHEN `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
         AND `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin)
         THEN 1
       END

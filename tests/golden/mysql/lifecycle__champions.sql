@@ -12,11 +12,7 @@ LEFT JOIN (
     SUM(`r6`.`amount`) AS `v1`,
     MAX(`r6`.`ordered_at`) AS `v2`,
     COUNT(
-      CASE
-        WHEN `r6`.`ordered_at` > CAST('2026-08-03 06:00:00' AS DATETIME(6))
-        AND `r6`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        THEN 1
-      END
+      CASE WHEN `r6`.`ordered_at` > CAST('2026-08-03 06:00:00' AS DATETIME(6)) THEN 1 END
     ) AS `v3`
   FROM `main`.`orders` AS `r6`
   WHERE

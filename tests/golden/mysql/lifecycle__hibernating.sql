@@ -25,10 +25,7 @@ LEFT JOIN (
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          `r6`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
-          AND `r6`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        )
+        WHEN `r6`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
         AND `r6`.`status` IN (('completed' COLLATE utf8mb4_bin))
         THEN 1
       END

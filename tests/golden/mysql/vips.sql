@@ -28,10 +28,7 @@ LEFT JOIN (
     ) AS `v1`,
     COUNT(
       CASE
-        WHEN (
-          `r2`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
-          AND `r2`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
-        )
+        WHEN `r2`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
         AND `r2`.`status` IN (('completed' COLLATE utf8mb4_bin))
         THEN 1
       END

@@ -15,16 +15,10 @@ LEFT JOIN (
   SELECT
     "r2"."customer_id" AS "k",
     COUNT(*) FILTER(WHERE
-      (
-        "r2"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-        AND "r2"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      )
+      "r2"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
       AND "r2"."event_name" = 'email_open') AS "v1",
     COUNT(*) FILTER(WHERE
-      (
-        "r2"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-        AND "r2"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      )
+      "r2"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
       AND "r2"."event_name" = 'email_click') AS "v2"
   FROM "main"."events" AS "r2"
   WHERE

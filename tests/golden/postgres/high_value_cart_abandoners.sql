@@ -5,18 +5,11 @@ LEFT JOIN (
   SELECT
     "r2"."customer_id" AS "k",
     COUNT(*) FILTER(WHERE
-      (
-        "r2"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-        AND "r2"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      )
-      AND (
-        "r2"."event_name" = 'add_to_cart' AND "r2"."cart_value" > 300
-      )) AS "v1",
+      "r2"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+      AND "r2"."event_name" = 'add_to_cart'
+      AND "r2"."cart_value" > 300) AS "v1",
     COUNT(*) FILTER(WHERE
-      (
-        "r2"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-        AND "r2"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      )
+      "r2"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
       AND "r2"."event_name" = 'purchase') AS "v2"
   FROM "main"."events" AS "r2"
   WHERE

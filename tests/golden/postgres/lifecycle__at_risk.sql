@@ -25,10 +25,7 @@ LEFT JOIN (
     SUM("r6"."amount") FILTER(WHERE
       "r6"."status" = 'completed') AS "v1",
     COUNT(*) FILTER(WHERE
-      (
-        "r6"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-        AND "r6"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      )
+      "r6"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
       AND "r6"."status" IN ('completed')) AS "v2",
     SUM("r6"."amount") AS "v3",
     MAX("r6"."ordered_at") AS "v4"

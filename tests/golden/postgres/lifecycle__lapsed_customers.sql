@@ -26,10 +26,7 @@ LEFT JOIN (
     SUM("r2"."amount") FILTER(WHERE
       "r2"."status" = 'completed') AS "v3",
     COUNT(*) FILTER(WHERE
-      (
-        "r2"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-        AND "r2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-      )
+      "r2"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
       AND "r2"."status" IN ('completed')) AS "v4"
   FROM "main"."orders" AS "r2"
   WHERE

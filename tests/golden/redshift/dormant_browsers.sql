@@ -15,11 +15,8 @@ LEFT JOIN (
     ) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > (
-            GETDATE() - INTERVAL '14 DAY'
-          )
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= GETDATE()
+        WHEN CAST("r2"."occurred_at" AS TIMESTAMP) > (
+          GETDATE() - INTERVAL '14 DAY'
         )
         AND "r2"."event_name" = 'page_view'
         THEN 1

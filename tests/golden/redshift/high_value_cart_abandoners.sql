@@ -6,22 +6,15 @@ LEFT JOIN (
     "r2"."customer_id" AS "k",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        )
-        AND (
-          "r2"."event_name" = 'add_to_cart' AND "r2"."cart_value" > 300
-        )
+        WHEN CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+        AND "r2"."event_name" = 'add_to_cart'
+        AND "r2"."cart_value" > 300
         THEN 1
       END
     ) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        )
+        WHEN CAST("r2"."occurred_at" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
         AND "r2"."event_name" = 'purchase'
         THEN 1
       END

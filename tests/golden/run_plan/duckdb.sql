@@ -1,111 +1,128 @@
--- shared pass: customer.events, read by engaged_newsletter_readers, high_value_cart_abandoners, loyal_multi_channel, zurich_women_product_viewers
-CREATE TABLE "segments"."_segw_f_67ed416876b3" AS
+-- entity customer: one pass over events, orders; read by adults_in_romandy, at_risk, big_basket_buyers, birthdays_this_week, champions, email_unreachable, engaged_newsletter_readers, hibernating, high_value_cart_abandoners, lapsed_customers, last_month_buyers, lifecycle__at_risk, lifecycle__champions, lifecycle__hibernating, lifecycle__lapsed_customers, lifecycle__vips, loyal_multi_channel, near_zurich, new_signups, newsletter_ab_test, onboarding_followups, reachable_customers, vips, zurich_women_product_viewers
+CREATE TABLE "segments"."_segw_f_91ec1f932475" AS
 SELECT
-  "fr1"."customer_id" AS "k",
-  COUNT(*) FILTER(WHERE
-    (
+  "e"."customer_id",
+  "e"."birthday",
+  "e"."city",
+  "e"."country",
+  "e"."email",
+  "e"."email_opt_in",
+  "e"."first_name",
+  "e"."gender",
+  "e"."last_name",
+  "e"."latitude",
+  "e"."longitude",
+  "e"."signed_up_at",
+  "e"."suppressed",
+  "f1"."v1" AS "_segw_f1_v1",
+  "f1"."v2" AS "_segw_f1_v2",
+  "f1"."v3" AS "_segw_f1_v3",
+  "f1"."v4" AS "_segw_f1_v4",
+  "f1"."v5" AS "_segw_f1_v5",
+  "f1"."v6" AS "_segw_f1_v6",
+  "f2"."v1" AS "_segw_f2_v1",
+  "f2"."v2" AS "_segw_f2_v2",
+  "f2"."v3" AS "_segw_f2_v3",
+  "f2"."v4" AS "_segw_f2_v4",
+  "f2"."v5" AS "_segw_f2_v5",
+  "f2"."v6" AS "_segw_f2_v6",
+  "f2"."v7" AS "_segw_f2_v7",
+  "f2"."v8" AS "_segw_f2_v8",
+  "f2"."v9" AS "_segw_f2_v9",
+  "f2"."v10" AS "_segw_f2_v10",
+  "f2"."v11" AS "_segw_f2_v11",
+  "f2"."v12" AS "_segw_f2_v12",
+  "f2"."v13" AS "_segw_f2_v13",
+  "f2"."v14" AS "_segw_f2_v14"
+FROM "main"."customers" AS "e"
+LEFT JOIN (
+  SELECT
+    "fr1"."customer_id" AS "k",
+    COUNT(*) FILTER(WHERE
       "fr1"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND "fr1"."event_name" = 'email_open') AS "v1",
-  COUNT(*) FILTER(WHERE
-    (
+      AND "fr1"."event_name" = 'email_open') AS "v1",
+    COUNT(*) FILTER(WHERE
       "fr1"."occurred_at" > CAST('2026-08-01 06:00:00' AS TIMESTAMP)
-      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND "fr1"."event_name" = 'email_click') AS "v2",
-  COUNT(*) FILTER(WHERE
-    (
+      AND "fr1"."event_name" = 'email_click') AS "v2",
+    COUNT(*) FILTER(WHERE
       "fr1"."occurred_at" > CAST('2026-10-02 06:00:00' AS TIMESTAMP)
-      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND (
-      "fr1"."event_name" = 'page_view' AND LEFT("fr1"."page", 8) = 'product/'
-    )) AS "v3",
-  COUNT(DISTINCT "fr1"."event_name") AS "v4",
-  COUNT(*) FILTER(WHERE
-    (
+      AND "fr1"."event_name" = 'page_view'
+      AND LEFT("fr1"."page", 8) = 'product/') AS "v3",
+    COUNT(DISTINCT "fr1"."event_name") AS "v4",
+    COUNT(*) FILTER(WHERE
       "fr1"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-    )
-    AND (
-      "fr1"."event_name" = 'add_to_cart' AND "fr1"."cart_value" > 300
-    )) AS "v5",
-  COUNT(*) FILTER(WHERE
-    (
+      AND "fr1"."event_name" = 'add_to_cart'
+      AND "fr1"."cart_value" > 300) AS "v5",
+    COUNT(*) FILTER(WHERE
       "fr1"."occurred_at" > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-      AND "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      AND "fr1"."event_name" = 'purchase') AS "v6"
+  FROM "main"."events" AS "fr1"
+  WHERE
+    NOT "fr1"."customer_id" IS NULL
+    AND (
+      "fr1"."occurred_at" IS NULL
+      OR "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
-    AND "fr1"."event_name" = 'purchase') AS "v6"
-FROM "main"."events" AS "fr1"
-WHERE
-  NOT "fr1"."customer_id" IS NULL
-  AND (
-    "fr1"."occurred_at" IS NULL
-    OR "fr1"."occurred_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-  )
-GROUP BY
-  "fr1"."customer_id";
-
--- shared pass: customer.orders, read by at_risk, big_basket_buyers, champions, hibernating, lapsed_customers, last_month_buyers, lifecycle__at_risk, lifecycle__champions, lifecycle__hibernating, lifecycle__lapsed_customers, lifecycle__vips, loyal_multi_channel, vips
-CREATE TABLE "segments"."_segw_f_414548d91438" AS
-SELECT
-  "fr2"."customer_id" AS "k",
-  MIN("fr2"."ordered_at") AS "v1",
-  MAX("fr2"."ordered_at") AS "v2",
-  COUNT(*) AS "v3",
-  SUM("fr2"."amount") AS "v4",
-  COUNT(*) FILTER(WHERE
-    "fr2"."ordered_at" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-    AND "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)) AS "v5",
-  COUNT(*) FILTER(WHERE
-    (
-      "fr2"."ordered_at" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
-      AND "fr2"."ordered_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    )
-    AND "fr2"."status" = 'completed') AS "v6",
-  COUNT(*) FILTER(WHERE
-    "fr2"."ordered_at" >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND "fr2"."ordered_at" < CAST('2026-01-02 00:00:00' AS TIMESTAMP)) AS "v7",
-  SUM("fr2"."amount") FILTER(WHERE
-    (
-      "fr2"."ordered_at" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
-      AND "fr2"."ordered_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    )
-    AND "fr2"."status" = 'completed') AS "v8",
-  SUM("fr2"."amount") FILTER(WHERE
-    "fr2"."status" = 'completed') AS "v9",
-  COUNT(*) FILTER(WHERE
-    (
+  GROUP BY
+    "fr1"."customer_id"
+) AS "f1"
+  ON "f1"."k" = "e"."customer_id"
+LEFT JOIN (
+  SELECT
+    "fr2"."customer_id" AS "k",
+    MIN("fr2"."ordered_at") AS "v1",
+    MAX("fr2"."ordered_at") AS "v2",
+    COUNT(*) AS "v3",
+    SUM("fr2"."amount") AS "v4",
+    COUNT(*) FILTER(WHERE
+      "fr2"."ordered_at" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)) AS "v5",
+    COUNT(*) FILTER(WHERE
+      (
+        "fr2"."ordered_at" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+        AND "fr2"."ordered_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      )
+      AND "fr2"."status" = 'completed') AS "v6",
+    COUNT(*) FILTER(WHERE
+      "fr2"."ordered_at" >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
+      AND "fr2"."ordered_at" < CAST('2026-01-02 00:00:00' AS TIMESTAMP)) AS "v7",
+    SUM("fr2"."amount") FILTER(WHERE
+      (
+        "fr2"."ordered_at" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+        AND "fr2"."ordered_at" < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      )
+      AND "fr2"."status" = 'completed') AS "v8",
+    SUM("fr2"."amount") FILTER(WHERE
+      "fr2"."status" = 'completed') AS "v9",
+    COUNT(*) FILTER(WHERE
       "fr2"."ordered_at" > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-      AND "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+      AND "fr2"."status" IN ('completed')) AS "v10",
+    AVG("fr2"."amount") FILTER(WHERE
+      (
+        "fr2"."status" IS NULL OR NOT "fr2"."status" IN ('returned', 'cancelled')
+      )) AS "v11",
+    MAX("fr2"."amount") AS "v12",
+    MIN("fr2"."amount") AS "v13",
+    COUNT(DISTINCT "fr2"."order_id") FILTER(WHERE
+      "fr2"."ordered_at" >= CAST('2025-01-01 00:00:00' AS TIMESTAMP)
+      AND "fr2"."ordered_at" < CAST('2031-01-01 00:00:00' AS TIMESTAMP)) AS "v14"
+  FROM "main"."orders" AS "fr2"
+  WHERE
+    NOT "fr2"."customer_id" IS NULL
+    AND (
+      "fr2"."ordered_at" IS NULL
+      OR "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
     )
-    AND "fr2"."status" IN ('completed')) AS "v10",
-  AVG("fr2"."amount") FILTER(WHERE
-    (
-      "fr2"."status" IS NULL OR NOT "fr2"."status" IN ('returned', 'cancelled')
-    )) AS "v11",
-  MAX("fr2"."amount") AS "v12",
-  MIN("fr2"."amount") AS "v13",
-  COUNT(DISTINCT "fr2"."order_id") FILTER(WHERE
-    "fr2"."ordered_at" >= CAST('2025-01-01 00:00:00' AS TIMESTAMP)
-    AND "fr2"."ordered_at" < CAST('2031-01-01 00:00:00' AS TIMESTAMP)) AS "v14"
-FROM "main"."orders" AS "fr2"
-WHERE
-  NOT "fr2"."customer_id" IS NULL
-  AND (
-    "fr2"."ordered_at" IS NULL
-    OR "fr2"."ordered_at" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-  )
-GROUP BY
-  "fr2"."customer_id";
+  GROUP BY
+    "fr2"."customer_id"
+) AS "f2"
+  ON "f2"."k" = "e"."customer_id";
 
 -- segment: engaged_newsletter_readers
 SELECT
   "e1"."customer_id" AS "customer_id",
   "e1"."email" AS "email",
   "e1"."first_name" AS "first_name"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l2"."customer_id" AS TEXT) AS "k"
@@ -114,13 +131,11 @@ LEFT JOIN (
     NOT "l2"."customer_id" IS NULL
 ) AS "k3"
   ON "k3"."k" = CAST("e1"."customer_id" AS TEXT)
-LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
-  ON "f1"."k" = "e1"."customer_id"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE("f1"."v1", 0) >= 1
-    AND COALESCE("f1"."v2", 0) >= 1
+    COALESCE("e1"."_segw_f1_v1", 0) >= 1
+    AND COALESCE("e1"."_segw_f1_v2", 0) >= 1
     AND NOT "k3"."k" IS NULL
     AND "e1"."suppressed" = FALSE
   );
@@ -130,21 +145,19 @@ SELECT
   "e1"."customer_id" AS "customer_id",
   "e1"."email" AS "email",
   "e1"."city" AS "city"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
-  ON "f1"."k" = "e1"."customer_id"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
     "e1"."gender" = 'female'
     AND LOWER("e1"."city") = LOWER('zurich')
-    AND COALESCE("f1"."v3", 0) >= 1
+    AND COALESCE("e1"."_segw_f1_v3", 0) >= 1
   );
 
 -- segment: email_unreachable
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -162,18 +175,16 @@ WHERE
 SELECT
   "e1"."customer_id" AS "customer_id",
   "e1"."email" AS "email"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    "f2"."v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+    "e1"."_segw_f2_v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
     AND (
-      "f2"."v2" IS NULL
+      "e1"."_segw_f2_v2" IS NULL
       OR NOT (
-        "f2"."v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-        AND "f2"."v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+        "e1"."_segw_f2_v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+        AND "e1"."_segw_f2_v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
       )
     )
   );
@@ -181,7 +192,7 @@ WHERE
 -- segment: new_signups
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -198,7 +209,7 @@ WHERE
 -- segment: birthdays_this_week
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -209,7 +220,7 @@ WHERE
 -- segment: adults_in_romandy
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -231,7 +242,7 @@ WHERE
 -- segment: near_zurich
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -273,7 +284,7 @@ WHERE
 -- segment: onboarding_followups
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -301,28 +312,26 @@ SELECT
   "e1"."customer_id" AS "customer_id",
   "e1"."email" AS "email",
   "e1"."first_name" AS "first_name",
-  COALESCE("f2"."v4", 0) AS "lifetime_spend",
-  "f2"."v2" AS "last_order_at",
-  COALESCE("f2"."v5", 0) AS "orders_90d"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+  COALESCE("e1"."_segw_f2_v4", 0) AS "lifetime_spend",
+  "e1"."_segw_f2_v2" AS "last_order_at",
+  COALESCE("e1"."_segw_f2_v5", 0) AS "orders_90d"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -344,27 +353,25 @@ WHERE
 -- segment: at_risk
 SELECT
   "e1"."customer_id" AS "customer_id",
-  COALESCE("f2"."v4", 0) AS "lifetime_spend",
-  "f2"."v2" AS "last_order_at"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+  COALESCE("e1"."_segw_f2_v4", 0) AS "lifetime_spend",
+  "e1"."_segw_f2_v2" AS "last_order_at"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -386,23 +393,23 @@ WHERE
 -- segment: hibernating
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -424,14 +431,12 @@ WHERE
 -- segment: last_month_buyers
 SELECT
   "e1"."customer_id" AS "customer_id",
-  COALESCE("f2"."v8", 0) AS "completed_last_month"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+  COALESCE("e1"."_segw_f2_v8", 0) AS "completed_last_month"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE("f2"."v6", 0) >= 1 OR COALESCE("f2"."v7", 0) >= 1
+    COALESCE("e1"."_segw_f2_v6", 0) >= 1 OR COALESCE("e1"."_segw_f2_v7", 0) >= 1
   );
 
 -- segment: vips
@@ -440,7 +445,7 @@ SELECT
   "e1"."email" AS "email",
   "e1"."first_name" AS "first_name",
   "e1"."last_name" AS "last_name"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l2"."customer_id" AS TEXT) AS "k"
@@ -457,14 +462,12 @@ LEFT JOIN (
     NOT "l4"."customer_id" IS NULL
 ) AS "k5"
   ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
     (
       (
-        COALESCE("f2"."v9", 0) >= 900 OR COALESCE("f2"."v10", 0) >= 4
+        COALESCE("e1"."_segw_f2_v9", 0) >= 900 OR COALESCE("e1"."_segw_f2_v10", 0) >= 4
       )
       OR NOT "k3"."k" IS NULL
     )
@@ -474,32 +477,26 @@ WHERE
 -- segment: big_basket_buyers
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    "f2"."v11" > 250
-    AND "f2"."v12" >= 350
+    "e1"."_segw_f2_v11" > 250
+    AND "e1"."_segw_f2_v12" >= 350
     AND (
-      "f2"."v13" >= 50 AND "f2"."v13" <= 10000
+      "e1"."_segw_f2_v13" >= 50 AND "e1"."_segw_f2_v13" <= 10000
     )
   );
 
 -- segment: loyal_multi_channel
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
-  ON "f1"."k" = "e1"."customer_id"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE("f1"."v4", 0) >= 4
-    AND COALESCE("f2"."v14", 0) >= 4
+    COALESCE("e1"."_segw_f1_v4", 0) >= 4
+    AND COALESCE("e1"."_segw_f2_v14", 0) >= 4
     AND (
       "e1".customer_id <= 2000
       AND (
@@ -513,7 +510,7 @@ WHERE
 -- segment: reachable_customers
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
@@ -532,28 +529,26 @@ SELECT
   "e1"."customer_id" AS "customer_id",
   "e1"."email" AS "email",
   "e1"."first_name" AS "first_name",
-  COALESCE("f2"."v4", 0) AS "lifetime_spend",
-  "f2"."v2" AS "last_order_at",
-  COALESCE("f2"."v5", 0) AS "orders_90d"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
+  COALESCE("e1"."_segw_f2_v4", 0) AS "lifetime_spend",
+  "e1"."_segw_f2_v2" AS "last_order_at",
+  COALESCE("e1"."_segw_f2_v5", 0) AS "orders_90d"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -578,7 +573,7 @@ SELECT
   "e1"."email" AS "email",
   "e1"."first_name" AS "first_name",
   "e1"."last_name" AS "last_name"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l2"."customer_id" AS TEXT) AS "k"
@@ -595,24 +590,22 @@ LEFT JOIN (
     NOT "l4"."customer_id" IS NULL
 ) AS "k5"
   ON "k5"."k" = CAST("e1"."customer_id" AS TEXT)
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
 LEFT JOIN (
   SELECT
     "b6"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b6"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b6"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b6"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b6"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b6"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b6"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b6"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b6"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b6"
   WHERE
     NOT "b6"."customer_id" IS NULL
 ) AS "q7"
@@ -623,7 +616,7 @@ WHERE
     (
       (
         (
-          COALESCE("f2"."v9", 0) >= 900 OR COALESCE("f2"."v10", 0) >= 4
+          COALESCE("e1"."_segw_f2_v9", 0) >= 900 OR COALESCE("e1"."_segw_f2_v10", 0) >= 4
         )
         OR NOT "k3"."k" IS NULL
       )
@@ -651,9 +644,9 @@ WHERE
 -- segment: lifecycle__at_risk
 SELECT
   "e1"."customer_id" AS "customer_id",
-  COALESCE("f2"."v4", 0) AS "lifetime_spend",
-  "f2"."v2" AS "last_order_at"
-FROM "main"."customers" AS "e1"
+  COALESCE("e1"."_segw_f2_v4", 0) AS "lifetime_spend",
+  "e1"."_segw_f2_v2" AS "last_order_at"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l4"."customer_id" AS TEXT) AS "k"
@@ -670,24 +663,22 @@ LEFT JOIN (
     NOT "l6"."customer_id" IS NULL
 ) AS "k7"
   ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -727,7 +718,8 @@ WHERE
       AND (
         (
           (
-            NOT COALESCE("f2"."v9", 0) >= 900 AND NOT COALESCE("f2"."v10", 0) >= 4
+            NOT COALESCE("e1"."_segw_f2_v9", 0) >= 900
+            AND NOT COALESCE("e1"."_segw_f2_v10", 0) >= 4
           )
           AND "k5"."k" IS NULL
         )
@@ -740,7 +732,7 @@ WHERE
 SELECT
   "e1"."customer_id" AS "customer_id",
   "e1"."email" AS "email"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l4"."customer_id" AS TEXT) AS "k"
@@ -757,24 +749,22 @@ LEFT JOIN (
     NOT "l6"."customer_id" IS NULL
 ) AS "k7"
   ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -783,12 +773,12 @@ WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
     (
-      "f2"."v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+      "e1"."_segw_f2_v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
       AND (
-        "f2"."v2" IS NULL
+        "e1"."_segw_f2_v2" IS NULL
         OR NOT (
-          "f2"."v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-          AND "f2"."v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          "e1"."_segw_f2_v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+          AND "e1"."_segw_f2_v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
       )
     )
@@ -813,7 +803,8 @@ WHERE
       AND (
         (
           (
-            NOT COALESCE("f2"."v9", 0) >= 900 AND NOT COALESCE("f2"."v10", 0) >= 4
+            NOT COALESCE("e1"."_segw_f2_v9", 0) >= 900
+            AND NOT COALESCE("e1"."_segw_f2_v10", 0) >= 4
           )
           AND "k5"."k" IS NULL
         )
@@ -842,7 +833,7 @@ WHERE
 -- segment: lifecycle__hibernating
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l4"."customer_id" AS TEXT) AS "k"
@@ -859,24 +850,22 @@ LEFT JOIN (
     NOT "l6"."customer_id" IS NULL
 ) AS "k7"
   ON "k7"."k" = CAST("e1"."customer_id" AS TEXT)
-LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-  ON "f2"."k" = "e1"."customer_id"
 LEFT JOIN (
   SELECT
     "b2"."customer_id" AS "k",
     CASE
-      WHEN "f2"."v2" IS NULL
+      WHEN "b2"."_segw_f2_v2" IS NULL
       THEN NULL
-      ELSE RANK() OVER (ORDER BY CASE WHEN "f2"."v2" IS NULL THEN 1 ELSE 0 END, "f2"."v2")
+      ELSE RANK() OVER (
+        ORDER BY CASE WHEN "b2"."_segw_f2_v2" IS NULL THEN 1 ELSE 0 END, "b2"."_segw_f2_v2"
+      )
     END AS "r1",
-    COUNT("f2"."v2") OVER () AS "c1",
-    RANK() OVER (ORDER BY COALESCE("f2"."v3", 0)) AS "r2",
+    COUNT("b2"."_segw_f2_v2") OVER () AS "c1",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v3", 0)) AS "r2",
     COUNT(*) OVER () AS "c2",
-    RANK() OVER (ORDER BY COALESCE("f2"."v4", 0)) AS "r3",
+    RANK() OVER (ORDER BY COALESCE("b2"."_segw_f2_v4", 0)) AS "r3",
     COUNT(*) OVER () AS "c3"
-  FROM "main"."customers" AS "b2"
-  LEFT JOIN "segments"."_segw_f_414548d91438" AS "f2"
-    ON "f2"."k" = "b2"."customer_id"
+  FROM "segments"."_segw_f_91ec1f932475" AS "b2"
   WHERE
     NOT "b2"."customer_id" IS NULL
 ) AS "q3"
@@ -916,7 +905,8 @@ WHERE
       AND (
         (
           (
-            NOT COALESCE("f2"."v9", 0) >= 900 AND NOT COALESCE("f2"."v10", 0) >= 4
+            NOT COALESCE("e1"."_segw_f2_v9", 0) >= 900
+            AND NOT COALESCE("e1"."_segw_f2_v10", 0) >= 4
           )
           AND "k5"."k" IS NULL
         )
@@ -941,11 +931,12 @@ WHERE
       )
       AND (
         (
-          "f2"."v1" IS NULL OR NOT "f2"."v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
+          "e1"."_segw_f2_v1" IS NULL
+          OR NOT "e1"."_segw_f2_v1" < CAST('2026-05-05 06:00:00' AS TIMESTAMP)
         )
         OR (
-          "f2"."v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-          AND "f2"."v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
+          "e1"."_segw_f2_v2" > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
+          AND "e1"."_segw_f2_v2" <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         )
       )
     )
@@ -966,7 +957,7 @@ SELECT
     ELSE 'variant_b'
   END AS "split",
   "e1"."email" AS "email"
-FROM "main"."customers" AS "e1"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 LEFT JOIN (
   SELECT DISTINCT
     CAST("l2"."customer_id" AS TEXT) AS "k"
@@ -994,14 +985,12 @@ WHERE
 -- segment: high_value_cart_abandoners
 SELECT
   "e1"."customer_id" AS "customer_id"
-FROM "main"."customers" AS "e1"
-LEFT JOIN "segments"."_segw_f_67ed416876b3" AS "f1"
-  ON "f1"."k" = "e1"."customer_id"
+FROM "segments"."_segw_f_91ec1f932475" AS "e1"
 WHERE
   NOT "e1"."customer_id" IS NULL
   AND (
-    COALESCE("f1"."v5", 0) >= 1
-    AND COALESCE("f1"."v6", 0) = 0
+    COALESCE("e1"."_segw_f1_v5", 0) >= 1
+    AND COALESCE("e1"."_segw_f1_v6", 0) = 0
     AND (
       (
         "e1"."suppressed" IS NULL OR NOT "e1"."suppressed" = TRUE

@@ -13,10 +13,7 @@ LEFT JOIN (
     ) AS "V1",
     COUNT(
       CASE
-        WHEN (
-          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > DATEADD(DAY, 14 * -1, SYSDATE())
-          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= SYSDATE()
-        )
+        WHEN CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > DATEADD(DAY, 14 * -1, SYSDATE())
         AND "R2"."EVENT_NAME" = 'page_view'
         THEN 1
       END

@@ -6,22 +6,15 @@ LEFT JOIN (
     "R2"."CUSTOMER_ID" AS "K",
     COUNT(
       CASE
-        WHEN (
-          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        )
-        AND (
-          "R2"."EVENT_NAME" = 'add_to_cart' AND "R2"."CART_VALUE" > 300
-        )
+        WHEN CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
+        AND "R2"."EVENT_NAME" = 'add_to_cart'
+        AND "R2"."CART_VALUE" > 300
         THEN 1
       END
     ) AS "V1",
     COUNT(
       CASE
-        WHEN (
-          CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
-          AND CAST("R2"."OCCURRED_AT" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        )
+        WHEN CAST("R2"."OCCURRED_AT" AS TIMESTAMP) > CAST('2026-10-25 06:00:00' AS TIMESTAMP)
         AND "R2"."EVENT_NAME" = 'purchase'
         THEN 1
       END

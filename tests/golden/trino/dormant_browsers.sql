@@ -13,10 +13,7 @@ LEFT JOIN (
     ) AS "v1",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."occurred_at" AS TIMESTAMP) > DATE_ADD('DAY', 14 * -1, CAST(AT_TIMEZONE(CURRENT_TIMESTAMP, 'UTC') AS TIMESTAMP))
-          AND CAST("r2"."occurred_at" AS TIMESTAMP) <= CAST(AT_TIMEZONE(CURRENT_TIMESTAMP, 'UTC') AS TIMESTAMP)
-        )
+        WHEN CAST("r2"."occurred_at" AS TIMESTAMP) > DATE_ADD('DAY', 14 * -1, CAST(AT_TIMEZONE(CURRENT_TIMESTAMP, 'UTC') AS TIMESTAMP))
         AND "r2"."event_name" = 'page_view'
         THEN 1
       END

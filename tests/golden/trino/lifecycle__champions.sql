@@ -14,7 +14,6 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN CAST("r6"."ordered_at" AS TIMESTAMP) > CAST('2026-08-03 06:00:00' AS TIMESTAMP)
-        AND CAST("r6"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
         THEN 1
       END
     ) AS "v3"

@@ -26,10 +26,7 @@ LEFT JOIN (
     SUM(CASE WHEN "r2"."status" = 'completed' THEN "r2"."amount" END) AS "v3",
     COUNT(
       CASE
-        WHEN (
-          CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
-          AND CAST("r2"."ordered_at" AS TIMESTAMP) <= CAST('2026-11-01 06:00:00' AS TIMESTAMP)
-        )
+        WHEN CAST("r2"."ordered_at" AS TIMESTAMP) > CAST('2025-11-01 06:00:00' AS TIMESTAMP)
         AND "r2"."status" IN ('completed')
         THEN 1
       END
