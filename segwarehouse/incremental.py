@@ -102,7 +102,7 @@ def _as_datetime(value) -> dt.datetime | None:
 
 
 def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of: dt.datetime,
-                   full_refresh: bool, marks_read: dict | None = None) -> Increment:
+                   full_refresh: bool, run_reads: dict | None = None) -> Increment:
     """Decide full or incremental for this run, and read the new high-water marks first, so rows
     that arrive while the segment is evaluated are picked up by the next run."""
     mode, reason = static_mode(project, segment)
@@ -111,14 +111,16 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
     if mode == FULL:
         return Increment(FULL, reason)
     reads = reads_of(project, segment)
-    marks_read = {} if marks_read is None else marks_read  # (model, column) -> mark, once per run
-    if "inputs" not in marks_read:
-        marks_read["inputs"] = inputs_digest(project, adapter)
-    inputs = marks_read["inputs"]
+    # What a run reads once for all its segments: each (model, column) mark, the inputs digest,
+    # each entity row count.
+    run_reads = {} if run_reads is None else run_reads
+    if "inputs" not in run_reads:
+        run_reads["inputs"] = inputs_digest(project, adapter)
+    inputs = run_reads["inputs"]
     for model, loaded_at in sources(reads).values():
-        if (model, loaded_at) not in marks_read:
-            marks_read[model, loaded_at] = _as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
-    new_marks = {name: marks_read[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
+        if (model, loaded_at) not in run_reads:
+            run_reads[model, loaded_at] = _as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
+    new_marks = {name: run_reads[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
     state = read_state(adapter, project.segment_schema, segment.name)
     since = _as_datetime(state.get("as_of")) if state else None
     if full_refresh:
@@ -136,11 +138,11 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
         if set(marks) != set(new_marks):
             return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True, inputs=inputs)
         then, nulls, now = _entity_rows(adapter, project, reads.entity, marks[ENTITY_SOURCE],
-                                        new_marks[ENTITY_SOURCE], marks_read)
+                                        new_marks[ENTITY_SOURCE], run_reads)
         gone = bool(nulls) or state.get("entity_rows") is None or int(then) != int(state["entity_rows"])
         return Increment(INCREMENTAL, None, since, marks, new_marks, tracked=True, entity_rows=int(now),
                          rows_may_be_gone=gone, inputs=inputs)
-    now = _entity_rows(adapter, project, reads.entity, None, new_marks[ENTITY_SOURCE], marks_read)[2]
+    now = _entity_rows(adapter, project, reads.entity, None, new_marks[ENTITY_SOURCE], run_reads)[2]
     return Increment(FULL, reason, new_marks=new_marks, tracked=True, entity_rows=int(now), inputs=inputs)
 
 
@@ -178,13 +180,13 @@ def plan_increments(adapter: Adapter, project: Project, names: list[str], as_of:
     """The plan of every incremental segment of a run, reading each source's mark once. A segment
     built later under its lock may find a newer state; evaluating from this older one re-evaluates
     a superset of the keys, which gives the same members."""
-    marks_read: dict = {}
+    run_reads: dict = {}
     plans = {}
     for name in names:
         if project.segments[name].materialized == "incremental":
             try:
                 plans[name] = plan_increment(adapter, project, project.segments[name], as_of, full_refresh,
-                                             marks_read)
+                                             run_reads)
             except SegwError:  # the segment's own build meets the fault again and reports it
                 if adapter.broken:
                     break

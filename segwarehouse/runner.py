@@ -252,7 +252,6 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         facts: dict = {}  # what segments of this run learn once for all (shared by worker threads)
         # Incremental segments: planned together, and their changed keys' rows read once for all.
         increments = plan_increments(adapter, project, names, as_of, full_refresh)
-        features = None
         with shared_inputs(adapter, project, increments, as_of,
                            lambda entity: writer_lock(adapter, project, f"increments:{entity}", 0)), \
                 shared_passes(adapter, project, names, increments, as_of,

@@ -72,7 +72,7 @@ class RelationPass:
     derived: str  # alias of the grouped result
     measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
     condition_sql: dict[str, str] = field(default_factory=dict)  # output column -> its condition as SQL
-    table: tuple[str, str] | None = None  # (schema, table) where a run materialized the grouped rows
+    frozen: bool = False  # its rows are materialized: every measure was planned, none may be added
     wide: bool = False  # its measures are columns of the entity's wide table (features.py), not a join
 
     def column(self, name: str) -> exp.Column:
@@ -87,7 +87,7 @@ class RelationPass:
         condition_sql = condition.sql(copy=not plain) if condition is not None else ""
         key = aggregate.sql(copy=False) + " | " + condition_sql  # aggregates are ours: never rewritten
         if key not in self.measures:
-            if self.table is not None:  # planned and materialized: a new measure would be a planning bug
+            if self.frozen:  # planned and materialized: a new measure would be a planning bug
                 raise AssertionError(f"measure {key!r} was not planned for the shared pass of "
                                      f"'{self.relation.name}'")
             self.measures[key] = (f"v{len(self.measures) + 1}", aggregate, condition, windowed)
@@ -111,9 +111,11 @@ class RelationPass:
         fk = self.column(relation.foreign_key)
         filters: list[exp.Expression] = [exp.not_(exp.Is(this=fk.copy(), expression=exp.null()), copy=False),
                                          *self.scope.only_keys(fk.copy())]
-        if relation.time:
-            # Rows later than as_of never count; rows without a time count only without a window.
-            not_future = exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
+        # Rows later than as_of never count; rows without a time count only without a window.
+        up_to_now = (exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
+                     if relation.time else None)
+        if up_to_now is not None:
+            not_future = up_to_now.copy()
             if not all(windowed for *_, windowed in measures):
                 not_future = exp.paren(exp.or_(exp.Is(this=self.column(relation.time), expression=exp.null()),
                                                not_future, copy=False), copy=False)
@@ -124,11 +126,9 @@ class RelationPass:
             filters.append(exp.paren(exp.or_(*[c.copy() for c in unique], copy=False), copy=False) if len(unique) > 1
                            else unique[0].copy())
         outputs = [exp.alias_(fk.copy(), "k", quoted=True, copy=False)]
-        implied = (exp.LTE(this=TimeColumn(this=self.column(relation.time)), expression=clock.now())
-                   if relation.time else None)
         for alias, aggregate, condition, _ in measures:
             if condition is not None and len(measures) > 1:
-                aggregate = FilteredAgg(this=aggregate.copy(), expression=_without_bound(condition, implied))
+                aggregate = FilteredAgg(this=aggregate.copy(), expression=_without_bound(condition, up_to_now))
             else:
                 aggregate = aggregate.copy()
             outputs.append(exp.alias_(aggregate, alias, quoted=True, copy=False))
@@ -156,9 +156,8 @@ def _without_bound(condition: exp.Expression, bound: exp.Expression | None) -> e
         else:
             parts.append(node)
     flatten(condition)
-    bound_sql, column_sql = bound.sql(), bound.this.sql()
-    rest = [part for part in parts if part.sql() != bound_sql]
-    rejects_null = any(isinstance(part, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ)) and part.this.sql() == column_sql
+    rest = [part for part in parts if part != bound]  # sqlglot compares expressions by structure
+    rejects_null = any(isinstance(part, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ)) and part.this == bound.this
                        for part in rest)
     if len(rest) == len(parts) or not rest or not rejects_null:
         return condition.copy()

@@ -1,6 +1,6 @@
-"""A run's shared relation passes: one grouped scan per entity and relation for every segment a run
-evaluates in full, computing all their measures as conditional aggregates (the wide feature table
-an expert writes by hand); each segment is then a predicate over the materialized passes."""
+"""A run's shared relation passes: per entity, one wide table of the columns and every measure the
+run's fully evaluated segments need, each relation read by one grouped scan with conditional
+aggregates (the feature table an expert writes by hand); each segment is then a predicate over it."""
 from __future__ import annotations
 
 import datetime as dt
@@ -91,17 +91,23 @@ class Features:
         self.entities = sorted(entity for entity, readers in self.readers.items()
                                if len(readers) >= readers_at_least and entity in with_passes)
         self.passes = {key: p for key, p in self.passes.items() if key[0] in self.entities}
-        for entity in self.entities:  # the entity's columns its segments' frames read, key first
-            key = exp.to_identifier(self.project.entities[entity].key, quoted=True)
-            read: dict[str, exp.Identifier] = {key.name.lower(): key}
-            for name in sorted(self.readers[entity] & set(self.queries)):
-                for column in self.queries[name].find_all(exp.Column):
-                    if column.table in self.aliases.get(name, ()) and not column.name.startswith("_segw_"):
-                        # as written: a `sql:` condition's unquoted name folds as the engine folds it
-                        if column.name.lower() not in read or column.this.quoted:
-                            read.setdefault(column.name.lower(), column.this)
-            self.columns[entity] = [read.pop(key.name.lower()), *[read[n] for n in sorted(read)]]
+        self.columns = {entity: self._columns_read(entity) for entity in self.entities}
         self.frozen = True
+
+    def _columns_read(self, entity: str) -> list[exp.Identifier]:
+        """The entity's columns that its segments' frames read, the key first, each as written (a
+        `sql:` condition's unquoted name folds as the engine folds it)."""
+        key = exp.to_identifier(self.project.entities[entity].key, quoted=True)
+        read: dict[str, exp.Identifier] = {key.name.lower(): key}
+        for name in sorted(self.readers[entity] & set(self.queries)):
+            for column in self.queries[name].find_all(exp.Column):
+                if column.table in self.aliases.get(name, ()) and not column.name.startswith("_segw_"):
+                    if column.name.lower() not in read or column.this.quoted:
+                        read.setdefault(column.name.lower(), column.this)
+        return [read.pop(key.name.lower()), *[read[n] for n in sorted(read)]]
+
+    def passes_of(self, entity: str) -> list[RelationPass]:
+        return [relation_pass for (owner, _), relation_pass in self.passes.items() if owner == entity]
 
     def statements(self) -> Iterable[tuple[str, str, exp.Select]]:
         """(entity, table name, query) of each wide table the run makes in `schema`."""
@@ -112,9 +118,7 @@ class Features:
             query = exp.select(*[exp.Column(this=c.copy(), table=exp.to_identifier("e", quoted=True))
                                  for c in self.columns[entity_name]]).from_(
                 exp.alias_(exp.table_(name, db=schema, quoted=True), "e", table=True, quoted=True, copy=False))
-            for (owner, _), relation_pass in self.passes.items():
-                if owner != entity_name:
-                    continue
+            for relation_pass in self.passes_of(entity_name):
                 for alias, *_ in relation_pass.measures.values():
                     query = query.select(exp.alias_(exp.column(alias, table=relation_pass.derived, quoted=True),
                                                     relation_pass.wide_column(alias), quoted=True), copy=False)
@@ -126,9 +130,8 @@ class Features:
 
     def materialized(self, entity: str) -> None:
         self.wide[entity] = (self.schema, table_name(entity))
-        for (owner, _), relation_pass in self.passes.items():
-            if owner == entity:
-                relation_pass.table = self.wide[entity]
+        for relation_pass in self.passes_of(entity):
+            relation_pass.frozen = True
 
     def drop(self, entity: str) -> None:
         """A wide table that could not be made: its segments scan on their own."""
@@ -178,7 +181,7 @@ def plan_sql(project: "Project", names: Iterable[str], as_of: dt.datetime, diale
     features = plan_features(project, names, as_of, schema=schema)
     parts = []
     for entity, name, query in list(features.statements()):
-        relations = sorted(relation for owner, relation in features.passes if owner == entity)
+        relations = sorted(relation_pass.relation.name for relation_pass in features.passes_of(entity))
         parts.append(f"-- entity {entity}: one pass over {', '.join(relations)}; read by "
                      f"{', '.join(sorted(features.readers[entity]))}\n"
                      f"CREATE TABLE {to_sql(exp.table_(name, db=schema, quoted=True), dialect)} AS\n"
