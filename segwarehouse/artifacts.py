@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import secrets
 import uuid
 from pathlib import Path
 
@@ -93,9 +95,13 @@ def write_json(root: Path, name: str, document: dict) -> Path:
 
     path = root / "target" / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(SECRETS.mask(json.dumps(document, indent=2, default=str)) + "\n")
-    tmp.replace(path)  # a reader never sees half a file
+    # A name of its own: two runs of one project (a schedule and a manual run) may write at once.
+    tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(SECRETS.mask(json.dumps(document, indent=2, default=str)) + "\n")
+        tmp.replace(path)  # a reader never sees half a file
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

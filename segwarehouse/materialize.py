@@ -23,6 +23,7 @@ from .language import types as t
 from .warehouse.base import Adapter
 
 KEY = "_segw_key"
+TYPED_KEY = "_segw_typed_key"  # the delta's entity key, as the entity types it
 CHANGE_ORDER = {"exited": 1, "moved": 2, "entered": 3}  # within one run: exits, moves, then entries
 BIG_DELTA = 1000  # changes after which the output tables' statistics are refreshed
 
@@ -153,13 +154,20 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 adapter.relation_kind(schema, segment.name) == "table" and \
                 [c for c, _ in adapter.column_types(schema, segment.name)] == columns
         reshape, size, counts = False, 0, dict.fromkeys(CHANGE_ORDER, 0)
+        shared = features if features is not None and segment.name in features.planned else None
+        members = None  # the members as a query, diffed without a stage table (see `_diff_directly`)
         if not idle:
             made += [stage, delta]
-            size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
-                          increment.tables if increment.incremental else None,
-                          features if features is not None and segment.name in features.planned else None,
-                          facts)
-            reshape = full_refresh or _needs_reshape(ctx, stage, columns)
+            if not increment.incremental and not full_refresh and _diff_directly(ctx, columns, facts):
+                members = _staged_select(ctx, columns, features=shared)
+                _stage_types(ctx, stage, members)
+                if _needs_reshape(ctx, stage, columns):
+                    members = None
+                    adapter.drop(schema, stage, "table")
+            if members is None:
+                size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
+                              increment.tables if increment.incremental else None, shared, facts)
+                reshape = full_refresh or _needs_reshape(ctx, stage, columns)
             if reshape:
                 made.append(adapter.aside_name(segment.name))
         if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
@@ -174,20 +182,21 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             if reshape else nullcontext(None))
         with relation as replace:
             if not idle:
-                counts = _stage_delta(ctx, stage, delta, changed if increment.incremental else None)
+                counts = _stage_delta(ctx, stage, delta, changed if increment.incremental else None, members)
             with adapter.transaction():
                 _take_writer_row(adapter, schema)
                 stored = ctx.check()
                 _apply_delta(ctx, delta, counts)
                 if replace is not None:
                     replace()
-                elif not idle and segment.materialized == "table":
+                elif not idle and (segment.materialized == "table" or _keys_only(columns)):
                     _refresh_relation(ctx, stage, columns, delta, counts)
                 elif not idle:
                     _refresh_relation(ctx, stage, columns, delta if increment.incremental else None)
-                if increment.incremental:  # the stage held only the changed keys
-                    size = (stored.size if stored is not None and stored.size is not None
-                            else current_size(adapter, schema, segment.name) or 0) + counts["entered"] - counts["exited"]
+                if increment.incremental or members is not None:  # no stage counted the members
+                    size = (stored.size + counts["entered"] - counts["exited"]
+                            if stored is not None and stored.size is not None
+                            else current_size(adapter, schema, segment.name) or 0)  # memberships, changed
                 finished = ctx.clock()
                 write_catalog(adapter, schema, project, segment, size, as_of, finished)
                 write_state(adapter, project, segment, increment, as_of, finished)
@@ -254,6 +263,38 @@ def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
     return facts["unique keys", entity.name]
 
 
+def _keys_only(columns: list[str]) -> bool:
+    """A relation of keys (and splits) holds exactly the memberships: their changes are its changes."""
+    return set(columns[1:]) <= {"split"}
+
+
+def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool:
+    """Whether a full evaluation may diff the members' query against memberships without writing
+    them to a stage table first: the engine has FULL JOIN (one pass), the relation holds only keys
+    and splits (so it takes the diff too), and the entity's keys are unique (nothing to count)."""
+    return (ctx.adapter.full_outer_join and ctx.segment.materialized in ("table", "incremental")
+            and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts))
+
+
+def _staged_select(ctx: Context, columns: list[str], keys: tuple[str, str] | None = None,
+                   tables: dict[str, tuple[str, str]] | None = None,
+                   features: Features | None = None) -> exp.Select:
+    """The members: exact text key, then the relation's columns (among `keys` only, incrementally)."""
+    query = features.query(ctx.segment.name) if features is not None and keys is None else None
+    if query is None:
+        query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables,
+                              features=features if keys is None else None)
+    return exp.select(exp.alias_(ctx.adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
+                      *[col(c, "q") for c in columns]).from_(query.subquery(exp.to_identifier("q", quoted=True)))
+
+
+@_phase("stage")
+def _stage_types(ctx: Context, stage: str, members: exp.Select) -> None:
+    """An empty stage table with the members' column types, for `_needs_reshape` to compare."""
+    ctx.adapter.execute(exp.Create(this=table(ctx.schema, stage), kind="TABLE",
+                                   expression=members.copy().where(exp.false())))
+
+
 def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] | None = None,
            tables: dict[str, tuple[str, str]] | None = None, features: Features | None = None,
            facts: dict | None = None) -> int:
@@ -261,13 +302,7 @@ def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] |
     incremental run). Returns the number of rows staged. Duplicate member keys are refused (checked
     on the entity once per run with `facts`, and among the members only when it has duplicates)."""
     adapter, schema = ctx.adapter, ctx.schema
-    query = features.query(ctx.segment.name) if features is not None and keys is None else None
-    if query is None:
-        query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables,
-                              features=features if keys is None else None)
-    staged = exp.select(exp.alias_(adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
-                        *[col(c, "q") for c in columns]).from_(
-        query.subquery(exp.to_identifier("q", quoted=True)))
+    staged = _staged_select(ctx, columns, keys, tables, features)
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
     adapter.create_work_index(schema, stage, [KEY])
     adapter.create_work_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
@@ -314,13 +349,24 @@ def _create_relation(ctx: Context, name: str, stage: str, columns: list[str], fi
 
 
 @_phase("diff")
-def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = None) -> dict[str, int]:
+def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = None,
+                 members: exp.Select | None = None) -> dict[str, int]:
     """Entries, exits and split moves against memberships, as a keyed table (set-based joins);
-    in an incremental run only members among the `changed` keys may exit."""
+    in an incremental run only members among the `changed` keys may exit. The members come from
+    the `stage` table, or straight from their query (`members`, engines with FULL JOIN). The delta
+    keeps the typed key of entries and moves, which a relation of keys takes as its new rows."""
     adapter, schema = ctx.adapter, ctx.schema
-    build = _delta_in_one_pass if adapter.full_outer_join else _delta_by_union
     among = None if changed is None else exp.select(col(KEY)).from_(table(schema, changed)).subquery()
-    changes = build(schema, ctx.segment.name, stage, bool(ctx.segment.splits), among)
+    key_column = ctx.project.entities[ctx.segment.entity].key
+    staged = (table(schema, stage, "s") if members is None
+              else members.subquery(exp.to_identifier("s", quoted=True)))
+    if members is not None and adapter.relation_commits_with_data:
+        changes = _delta_against_relation(adapter, schema, ctx.segment.name, staged, key_column,
+                                          bool(ctx.segment.splits))
+    elif adapter.full_outer_join:
+        changes = _delta_in_one_pass(schema, ctx.segment.name, staged, key_column, bool(ctx.segment.splits), among)
+    else:
+        changes = _delta_by_union(schema, ctx.segment.name, stage, key_column, bool(ctx.segment.splits), among)
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
                                expression=exp.select("*").from_(changes.subquery("c"))))
     adapter.create_work_index(schema, delta, ["key"])
@@ -339,10 +385,10 @@ def _split_changed(has_split: bool) -> exp.Expression:
                    expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))
 
 
-def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool,
+def _delta_in_one_pass(schema: str, name: str, staged: exp.Expression, key_column: str, has_split: bool,
                        among: exp.Subquery | None = None) -> exp.Select:
-    """Entries, exits and moves from one FULL JOIN of the staged members and the stored ones
-    (those whose key is `among` the re-evaluated ones, when given)."""
+    """Entries, exits and moves from one FULL JOIN of the staged members (aliased `s`) and the
+    stored ones (those whose key is `among` the re-evaluated ones, when given)."""
     stored = (exp.select(col("key"), col("split")).from_(table(schema, "memberships"))
               .where(col("segment").eq(text(name)), *([exp.In(this=col("key"), query=among)] if among else [])))
     gone, new = exp.Is(this=col(KEY, "s"), expression=exp.null()), exp.Is(this=col("key", "m"), expression=exp.null())
@@ -350,29 +396,54 @@ def _delta_in_one_pass(schema: str, name: str, stage: str, has_split: bool,
                       default=text("moved"))
     split = exp.Case(ifs=[exp.If(this=gone.copy(), true=col("split", "m"))], default=_staged_split(has_split))
     return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[col("key", "m")]), "key", quoted=True),
-                       exp.alias_(change, "change", quoted=True), exp.alias_(split, "split", quoted=True))
-            .from_(table(schema, stage, "s"))
+                       exp.alias_(change, "change", quoted=True), exp.alias_(split, "split", quoted=True),
+                       exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
+            .from_(staged)
             .join(stored.subquery(exp.to_identifier("m", quoted=True)), on=col("key", "m").eq(col(KEY, "s")),
                   join_type="FULL OUTER")
             .where(exp.or_(new.copy(), gone.copy(), _split_changed(has_split))))
 
 
-def _delta_by_union(schema: str, name: str, stage: str, has_split: bool,
+def _delta_against_relation(adapter: Adapter, schema: str, name: str, staged: exp.Expression, key_column: str,
+                            has_split: bool) -> exp.Select:
+    """Entries, exits and moves from one FULL JOIN of the members (aliased `s`) and the segment's
+    own relation of keys (and splits) on the typed key: cheaper than text keys of memberships.
+    The relation holds exactly the memberships: it is written in the same transaction as they
+    are (`relation_commits_with_data`: a replaced relation cannot lag behind them)."""
+    typed_s, typed_r = col(key_column, "s"), col(key_column, "r")
+    gone, new = exp.Is(this=typed_s, expression=exp.null()), exp.Is(this=typed_r, expression=exp.null())
+    change = exp.Case(ifs=[exp.If(this=new, true=text("entered")), exp.If(this=gone.copy(), true=text("exited"))],
+                      default=text("moved"))
+    stored_split = col("split", "r") if has_split else exp.cast(exp.null(), "TEXT")
+    split = exp.Case(ifs=[exp.If(this=gone.copy(), true=stored_split)], default=_staged_split(has_split))
+    moved = exp.NEQ(this=exp.Coalesce(this=_staged_split(has_split), expressions=[text("")]),
+                    expression=exp.Coalesce(this=stored_split.copy(), expressions=[text("")]))
+    return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[adapter.key_text(typed_r.copy())]),
+                                  "key", quoted=True),
+                       exp.alias_(change, "change", quoted=True), exp.alias_(split, "split", quoted=True),
+                       exp.alias_(typed_s.copy(), TYPED_KEY, quoted=True))
+            .from_(staged)
+            .join(table(schema, name, "r"), on=typed_r.copy().eq(typed_s.copy()), join_type="FULL OUTER")
+            .where(exp.or_(new.copy(), gone.copy(), moved)))
+
+
+def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_split: bool,
                     among: exp.Subquery | None = None) -> exp.Select:
     """The same from three indexed joins (engines without FULL JOIN: MySQL/MariaDB)."""
     mine = table(schema, "memberships", "m")
     on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
     entered = (exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
                           exp.alias_(text("entered"), "change", quoted=True),
-                          exp.alias_(_staged_split(has_split), "split", quoted=True))
+                          exp.alias_(_staged_split(has_split), "split", quoted=True),
+                          exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
                .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
                .where(exp.Is(this=col("key", "m"), expression=exp.null())))
-    exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"))
+    exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"), exp.null())
               .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
                                        join_type="LEFT")
               .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null()),
                      *([exp.In(this=col("key", "m"), query=among)] if among else [])))
-    moved = (exp.select(col(KEY, "s"), text("moved"), _staged_split(has_split))
+    moved = (exp.select(col(KEY, "s"), text("moved"), _staged_split(has_split), col(key_column, "s"))
              .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
              .where(_split_changed(has_split)))
     return exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
@@ -456,15 +527,16 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str |
     adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
     target = table(schema, name)
     rows = exp.select(*[col(c, "s") for c in columns]).from_(table(schema, stage, "s"))
+    if counts is not None and _keys_only(columns):
+        # Only keys (and splits): the relation is the memberships, so their changes are its changes.
+        if any(counts.values()):
+            adapter.execute(exp.delete(target.copy(), where=exp.In(
+                this=adapter.key_text(col(columns[0], name)), query=_keys_of(schema, delta, "exited", "moved"))))
+            adapter.execute(insert(target, columns, exp.select(
+                col(TYPED_KEY), *[col(c) for c in columns[1:]]).from_(table(schema, delta)).where(
+                exp.In(this=col("change"), expressions=[text("entered"), text("moved")]))))
+        return
     if ctx.segment.materialized == "table":
-        if counts is not None and set(columns[1:]) <= {"split"}:
-            # Only keys (and splits): the relation is the memberships, so their changes are its changes.
-            if any(counts.values()):
-                adapter.execute(exp.delete(target.copy(), where=exp.In(
-                    this=adapter.key_text(col(columns[0], name)), query=_keys_of(schema, delta, "exited", "moved"))))
-                adapter.execute(insert(target, columns, rows.where(exp.In(
-                    this=col(KEY, "s"), query=_keys_of(schema, delta, "entered", "moved")))))
-            return
         adapter.execute(exp.delete(target.copy()))
         adapter.execute(insert(target, columns, rows))
         return

@@ -380,6 +380,12 @@ class Adapter:
         """Where a replacement of `name` is built before it is swapped in (a work table)."""
         return f"{name}__segw_new"
 
+    @property
+    def relation_commits_with_data(self) -> bool:
+        """Whether a segment's relation, even when replaced, commits in the same transaction as
+        its memberships (so it can stand for them); else a replaced one is swapped in after it."""
+        return self.transactional_ddl
+
     @contextmanager
     def replacing_relation(self, schema: str, name: str, create: Callable[[str], None] | None,
                            kind: str = "table"):
