@@ -160,10 +160,6 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             made += [stage, delta]
             if not increment.incremental and not full_refresh and _diff_directly(ctx, columns, facts):
                 members = _staged_select(ctx, columns, features=shared)
-                _stage_types(ctx, stage, members)
-                if _needs_reshape(ctx, stage, columns):
-                    members = None
-                    adapter.drop(schema, stage, "table")
             if members is None:
                 size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
                               increment.tables if increment.incremental else None, shared, facts)
@@ -273,7 +269,19 @@ def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool
     them to a stage table first: the engine has FULL JOIN (one pass), the relation holds only keys
     and splits (so it takes the diff too), and the entity's keys are unique (nothing to count)."""
     return (ctx.adapter.full_outer_join and ctx.segment.materialized in ("table", "incremental")
-            and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts))
+            and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts)
+            and _relation_unchanged(ctx, columns, facts))
+
+
+def _relation_unchanged(ctx: Context, columns: list[str], facts: dict) -> bool:
+    """The relation exists with these columns and its key has the entity key's type: it needs no
+    reshape (otherwise the members are staged and `_needs_reshape` decides or refuses)."""
+    adapter, entity = ctx.adapter, ctx.project.entities[ctx.segment.entity]
+    if ("key type", entity.name) not in facts:
+        facts["key type", entity.name] = dict(adapter.column_types(*ctx.project.relation_of(entity.model))).get(entity.key)
+    have = adapter.column_types(ctx.schema, ctx.segment.name)
+    return ([c for c, _ in have] == columns and adapter.relation_kind(ctx.schema, ctx.segment.name) == "table"
+            and have[0][1] == facts["key type", entity.name])
 
 
 def _staged_select(ctx: Context, columns: list[str], keys: tuple[str, str] | None = None,
@@ -286,13 +294,6 @@ def _staged_select(ctx: Context, columns: list[str], keys: tuple[str, str] | Non
                               features=features if keys is None else None)
     return exp.select(exp.alias_(ctx.adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
                       *[col(c, "q") for c in columns]).from_(query.subquery(exp.to_identifier("q", quoted=True)))
-
-
-@_phase("stage")
-def _stage_types(ctx: Context, stage: str, members: exp.Select) -> None:
-    """An empty stage table with the members' column types, for `_needs_reshape` to compare."""
-    ctx.adapter.execute(exp.Create(this=table(ctx.schema, stage), kind="TABLE",
-                                   expression=members.copy().where(exp.false())))
 
 
 def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] | None = None,
@@ -370,9 +371,10 @@ def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = Non
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
                                expression=exp.select("*").from_(changes.subquery("c"))))
     adapter.create_work_index(schema, delta, ["key"])
-    adapter.analyze(schema, delta)
     counts = dict(adapter.fetchall(exp.select(col("change"), exp.Count(this=exp.Star()))
                                    .from_(table(schema, delta)).group_by(col("change"))))
+    if sum(counts.values()) > BIG_DELTA:  # a few rows plan well without statistics
+        adapter.analyze(schema, delta)
     return {change: int(counts.get(change, 0)) for change in CHANGE_ORDER}
 
 

@@ -197,7 +197,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                 result.models = build_models(adapter, project, as_of, events.model,
                                              restore=lambda: restore_views(adapter, project), only=only,
                                              force=full_refresh)
-        result.warnings = [SECRETS.mask(str(w)) for w in collect_warnings(project, adapter)]
+        result.warnings = [SECRETS.mask(str(w)) for w in collect_warnings(project, adapter, names)]
         if warn_error and result.warnings:
             raise SegwError(f"{len(result.warnings)} warning(s) with --warn-error: {result.warnings[0]}",
                             hint="fix the warnings, or build without --warn-error")

@@ -100,14 +100,18 @@ def _limit0(project: Project, segment: t.Segment, adapter, as_of: dt.datetime) -
 
 # -- warnings ----------------------------------------------------------------------------------
 
-def collect_warnings(project: Project, adapter) -> list[ValidationWarning]:
+def collect_warnings(project: Project, adapter, names=None) -> list[ValidationWarning]:
     """Likely mistakes found in the data: an `event:`, `equals` or `in` value that never occurs in
-    a low-cardinality text column, and a list whose keys match no entity row. Relations not built
-    yet are skipped. Each warning has `.message` and `.location`."""
+    a low-cardinality text column, and a list whose keys match no entity row, for the segments
+    `names` (default: all) and the lists they read. Relations not built yet are skipped. Each
+    warning has `.message` and `.location`."""
     catalog = Catalog(adapter, project, skip_unbuilt=True)
     values = _DistinctValues(project, adapter, catalog)
+    segments = [project.segments[n] for n in names] if names is not None else list(project.segments.values())
     found: list[ValidationWarning] = []
-    for segment in project.segments.values():
+    lists_read: set[str] = set()
+    for segment in segments:
+        lists_read |= {n for n in segment.references() if n in project.lists}
         if segment.rules is None:
             continue
         entity = project.entities[segment.entity]
@@ -117,8 +121,8 @@ def collect_warnings(project: Project, adapter) -> list[ValidationWarning]:
             elif isinstance(node, t.Related):
                 relation = relation_for(entity, node)
                 if node.event is not None and relation.event_name:
-                    known = values.of(relation.model, relation.event_name)
-                    if known is not None and node.event not in known:
+                    known = values.missing(relation.model, relation.event_name, [node.event])
+                    if known is not None:
                         found.append(_never(f"event '{node.event}'", relation.model, relation.event_name,
                                             node.event, known, node.loc))
                 if node.where is not None:
@@ -126,6 +130,8 @@ def collect_warnings(project: Project, adapter) -> list[ValidationWarning]:
                         if isinstance(inner, t.Property):
                             found += _value_warnings(values, relation.model, inner)
     for item in project.lists.values():
+        if names is not None and item.name not in lists_read:
+            continue
         warning = _list_warning(project, adapter, catalog, item)
         if warning:
             found.append(warning)
@@ -136,11 +142,43 @@ def collect_warnings(project: Project, adapter) -> list[ValidationWarning]:
 
 
 class _DistinctValues:
-    """The distinct values of text columns with at most MAX_DISTINCT of them (else None)."""
+    """The distinct values of text columns with at most MAX_DISTINCT of them (else None), read only
+    for a column in which a wanted value was not found: finding a value that occurs stops at its
+    first row, while listing the distinct values reads the whole table."""
 
     def __init__(self, project: Project, adapter, catalog: Catalog):
         self.project, self.adapter, self.catalog = project, adapter, catalog
         self.cache: dict[tuple[str, str, str], set[str] | None] = {}
+        self.found: dict[tuple[str, str, str, str, bool], bool] = {}  # (schema, table, column, value, ignore_case)
+
+    def missing(self, model: str, column: str, wanted, ignore_case: bool = False) -> set[str] | None:
+        """The column's values if one of the text values `wanted` never occurs in it (and the column
+        is text with few values), else None."""
+        wanted = [v for v in wanted if isinstance(v, str)]
+        schema, name = self.project.relation_of(model)
+        types = self.catalog.types(schema, name) or {}
+        if not wanted or type_kind(types.get(column)) != "text":
+            return None
+        if all(self._occurs(schema, name, column, value, ignore_case) for value in wanted):
+            return None
+        known = self.of(model, column)
+        if not known:
+            return None
+        present = {k.lower() for k in known} if ignore_case else known
+        return known if any((v.lower() if ignore_case else v) not in present for v in wanted) else None
+
+    def _occurs(self, schema: str, name: str, column: str, value: str, ignore_case: bool) -> bool:
+        key = (schema, name, column, value.lower() if ignore_case else value, ignore_case)
+        if key not in self.found:
+            column_ref = exp.column(column, quoted=True)
+            test = (exp.Lower(this=column_ref.copy()).eq(exp.Literal.string(value.lower())) if ignore_case
+                    else column_ref.copy().eq(exp.Literal.string(value)))
+            rows = self.adapter.fetchall(exp.select(column_ref).from_(exp.table_(name, db=schema, quoted=True))
+                                         .where(test).limit(1))
+            # Compared here too: an engine's collation may match another case or accent.
+            same = (lambda v: str(v).lower() == value.lower()) if ignore_case else (lambda v: str(v) == value)
+            self.found[key] = bool(rows) and same(rows[0][0])
+        return self.found[key]
 
     def of(self, model: str, column: str) -> set[str] | None:
         schema, name = self.project.relation_of(model)
@@ -164,10 +202,10 @@ def _value_warnings(values: _DistinctValues, model: str, node: t.Property) -> li
     test = node.test
     if test.op not in ("equals", "in"):
         return []
-    known = values.of(model, node.column)
+    wanted = test.value if test.op == "in" else (test.value,)
+    known = values.missing(model, node.column, wanted, test.ignore_case)
     if not known:
         return []
-    wanted = test.value if test.op == "in" else (test.value,)
     out = []
     for value in wanted:
         if not isinstance(value, str):
@@ -207,9 +245,9 @@ def _list_warning(project: Project, adapter, catalog: Catalog, item: t.StaticLis
     if not total:
         return None
     entity_key = exp.cast(exp.column(entity.key, table="e", quoted=True), "TEXT")
-    matched = adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(
+    matched = adapter.fetchall(exp.select(exp.Literal.number(1)).from_(
         exp.alias_(exp.table_(entity_name, db=entity_schema, quoted=True), "e", table=True, quoted=True))
-        .where(entity_key.isin(query=keys)))
+        .where(entity_key.isin(query=keys)).limit(1))
     if matched:
         return None
     return ValidationWarning(f"none of the {total} keys of list '{item.name}' ({model}.{column}) matches a "

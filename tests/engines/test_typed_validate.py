@@ -209,3 +209,25 @@ def test_list_keys_with_leading_zeros_stay_text(engine, project_factory):
     assert project.members("listed") == {"00001"}
     assert project.members("added") == {"00001"}
     assert project.members("suppressed") == {"00002", "1"}  # the suppression list suppresses 00001
+
+
+def test_warnings_compare_case_as_the_segment_does_and_cover_only_the_segments_built(built):
+    """A value found only in another case is a warning unless `ignore_case` says so, also where the
+    engine's collation would match it (MariaDB); a build warns about its own segments only."""
+    from segwarehouse.validate import collect_warnings
+    built.write("segments/case.yml", """
+        segments:
+          - {name: lower_ch, entity: person, rules: {property: country, equals: ch}}
+          - {name: any_ch, entity: person, rules: {property: country, equals: ch, ignore_case: true}}
+          - {name: loud_horror, entity: person, rules: {event: HORROR}}
+    """)
+    project = built.load()
+    adapter = built.adapter()
+    try:
+        every = [w.message for w in collect_warnings(project, adapter)]
+        only = [w.message for w in collect_warnings(project, adapter, ["any_ch", "swiss", "scary"])]
+    finally:
+        adapter.close()
+    assert sorted(every) == ["event 'HORROR' never occurs in events.kind",
+                             "value 'ch' never occurs in people.country"]
+    assert only == []
