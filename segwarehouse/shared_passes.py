@@ -49,7 +49,8 @@ def shared_passes(adapter: Adapter, project: Project, names: list[str], incremen
                 adapter.drop(schema, name, "table")  # a killed run's leftover
                 adapter.execute(exp.Create(this=table(schema, name), kind="TABLE", expression=query))
                 made.append(name)
-                adapter.analyze(schema, name)
+                # Not analyzed: each segment reads it whole with a filter, and PostgreSQL sizes a
+                # table without statistics from its pages; sampling it cost more than it saved.
                 features.materialized(entity)
             except SegwError as exc:  # the segments meet the fault in their own queries
                 log.debug("no shared passes for entity %s: %s", entity, exc)
