@@ -252,8 +252,12 @@ def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
     if ("unique keys", entity.name) not in facts:
         schema, name = ctx.project.relation_of(entity.model)
         key = exp.column(entity.key, quoted=True)
+        # Integers have one text each, so they are counted as they are (no cast of every row).
+        key_type = dict(ctx.adapter.column_types(schema, name)).get(entity.key) or ""
+        integer = "int" in key_type and "interval" not in key_type and "point" not in key_type
         rows, distinct = ctx.adapter.fetchall(exp.select(
-            exp.Count(this=key.copy()), exp.Count(this=exp.Distinct(expressions=[ctx.adapter.key_text(key)])))
+            exp.Count(this=key.copy()),
+            exp.Count(this=exp.Distinct(expressions=[key.copy() if integer else ctx.adapter.key_text(key)])))
             .from_(table(schema, name)))[0]
         facts["unique keys", entity.name] = int(rows) == int(distinct)
     return facts["unique keys", entity.name]
