@@ -117,11 +117,11 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def manifest(project, hash_sql: dict[str, str] | None = None) -> dict:
+def manifest(project, hash_sql: dict[str, str] | None = None, known: dict[str, str] | None = None) -> dict:
     """Every segment and list with its definition, hashes and dependencies, for other tools.
     `hash_sql`: segment -> the SQL its compiled_sql_hash is taken from, where a caller already
     compiled it (see compile_segment); the others are compiled here unless the previous manifest
-    has the hash of the same definition."""
+    has the hash of the same definition (`known`, as compiled_hashes gives it, if read already)."""
     from .catalog import HASH_AS_OF, definition_hash
     from .compiler.dialects import to_sql
     from .compiler.segment import segment_query
@@ -132,7 +132,7 @@ def manifest(project, hash_sql: dict[str, str] | None = None) -> dict:
     name = project.config.name
     segments, lists = {}, {}
     parents: dict[str, list[str]] = {}
-    known = _compiled_hashes(project)
+    known = _compiled_hashes(project) if known is None else known
     for item in project.lists.values():
         lists[f"list.{name}.{item.name}"] = {
             "unique_id": f"list.{name}.{item.name}", "resource_type": "list", "name": item.name,
@@ -181,6 +181,18 @@ def manifest(project, hash_sql: dict[str, str] | None = None) -> dict:
             "child_map": {uid: sorted(kids) for uid, kids in children.items()}}
 
 
+def hash_needed(project, known: dict[str, str]) -> set[str]:
+    """The segments whose compiled_sql_hash the manifest cannot take from `known` (definition hash
+    -> compiled SQL hash, as compiled_hashes gives it): new or changed since the last manifest."""
+    from .catalog import definition_hash
+    return {name for name, segment in project.segments.items() if definition_hash(project, segment) not in known}
+
+
+def compiled_hashes(project) -> dict[str, str]:
+    """definition hash -> compiled SQL hash, from the manifest the last command wrote (if any)."""
+    return _compiled_hashes(project)
+
+
 def _compiled_hashes(project) -> dict[str, str]:
     """definition hash -> compiled SQL hash, from the manifest the last command wrote (if any)."""
     try:
@@ -191,5 +203,5 @@ def _compiled_hashes(project) -> dict[str, str]:
         return {}
 
 
-def write_manifest(project, hash_sql: dict[str, str] | None = None) -> Path:
-    return write_json(project.root, "manifest.json", manifest(project, hash_sql))
+def write_manifest(project, hash_sql: dict[str, str] | None = None, known: dict[str, str] | None = None) -> Path:
+    return write_json(project.root, "manifest.json", manifest(project, hash_sql, known))

@@ -184,7 +184,8 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     """Compile segments to SQL for a dialect; writes target/manifest.json too."""
     import gc
 
-    from .artifacts import write_if_changed, write_manifest
+    from .artifacts import compiled_hashes, hash_needed, write_if_changed, write_manifest
+    from .catalog import HASH_AS_OF
     from .compiler.dialects import DIALECTS
     from .compiler.segment import compile_segment
     from .runner import parse_as_of
@@ -199,19 +200,23 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     out = console()
     folder = project.root / "target" / "compiled" / dialect
     hash_sql: dict[str, str] = {}  # SQL the manifest's compiled_sql_hash needs, compiled here once
+    known = compiled_hashes(project)  # ... unless the last manifest has it
+    needed = hash_needed(project, known)
     gc.freeze()  # the loaded project is long-lived: the collector need not scan it again and again
     try:
-        for name in names:
-            sql = compile_segment(project, project.segments[name], moment, dialect, hash_sql=hash_sql) + ";\n"
+        for number, name in enumerate(names):
+            sql = compile_segment(project, project.segments[name], moment, dialect,
+                                  hash_sql=hash_sql if name in needed else None, hash_as_of=HASH_AS_OF) + ";\n"
             if write:
-                folder.mkdir(parents=True, exist_ok=True)
+                if number == 0:
+                    folder.mkdir(parents=True, exist_ok=True)
                 write_if_changed(folder / f"{name}.sql", sql)
             else:
                 out.print(f"-- {name} ({dialect})", style="dim")
                 click.echo(sql)
     finally:
         gc.unfreeze()
-        write_manifest(project, hash_sql)
+        write_manifest(project, hash_sql, known)
     if write:
         out.print(f"compiled {len(names)} segments to {folder}")
 

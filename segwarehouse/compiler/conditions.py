@@ -16,7 +16,7 @@ from ..errors import SegwError
 from ..language import types as t
 from ..language.types import relation_for
 from .dialects import CaseSensitive, FilteredAgg, TimeColumn
-from .timeexpr import Clock, anniversary_codes, as_timestamp, timestamp_literal
+from .timeexpr import TWIN, Clock, as_timestamp, at_twin, timestamp_literal
 
 if TYPE_CHECKING:
     from ..project.loader import Project
@@ -72,6 +72,8 @@ class RelationPass:
     derived: str  # alias of the grouped result
     measures: dict[str, tuple[str, exp.Expression, exp.Expression | None, bool]] = field(default_factory=dict)
     condition_sql: dict[str, str] = field(default_factory=dict)  # output column -> its condition as SQL
+    twin_keys: dict[str, str] = field(default_factory=dict)  # a measure's key at the clock's twin -> its key
+    twin_condition_sql: dict[str, str] = field(default_factory=dict)  # condition_sql at the twin
     frozen: bool = False  # its rows are materialized: every measure was planned, none may be added
     wide: bool = False  # its measures are columns of the entity's wide table (features.py), not a join
 
@@ -85,7 +87,18 @@ class RelationPass:
         the compiler made (no parsed `sql:`), which sqlglot writes without rewriting them, so
         they need no copy to be written (a parsed `a / b` may be rewritten in place)."""
         condition_sql = condition.sql(copy=not plain) if condition is not None else ""
-        key = aggregate.sql(copy=False) + " | " + condition_sql  # aggregates are ours: never rewritten
+        aggregate_sql = aggregate.sql(copy=False)  # aggregates are ours: never rewritten
+        key = aggregate_sql + " | " + condition_sql
+        clock = self.scope.clock
+        if clock.twin is not None and clock.twin_same:
+            # the measures found equal must be the same at the twin (1 month ago may be 30 days ago)
+            twin_sql = _twin_sql(condition, plain, condition_sql) if condition is not None else ""
+            twin_key = aggregate_sql + " | " + twin_sql
+            if self.twin_keys.get(twin_key, key) != key or (key in self.measures) != (twin_key in self.twin_keys):
+                clock.twin_same = False
+            elif key not in self.measures:
+                self.twin_keys[twin_key] = key
+                self.twin_condition_sql[f"v{len(self.measures) + 1}"] = twin_sql
         if key not in self.measures:
             if self.frozen:  # planned and materialized: a new measure would be a planning bug
                 raise AssertionError(f"measure {key!r} was not planned for the shared pass of "
@@ -123,12 +136,16 @@ class RelationPass:
         conditions = [condition for _, _, condition, _ in measures]
         if all(c is not None for c in conditions):  # read only the rows some measure needs
             unique = list({self.condition_sql[alias]: c for alias, _, c, _ in measures}.values())
+            if clock.twin is not None and clock.twin_same:  # the same conditions equal at the twin
+                pairs = {(self.condition_sql[alias], self.twin_condition_sql.get(alias)) for alias, *_ in measures}
+                clock.twin_same = len(pairs) == len(unique) == len({twin for _, twin in pairs})
             filters.append(exp.paren(exp.or_(*[c.copy() for c in unique], copy=False), copy=False) if len(unique) > 1
                            else unique[0].copy())
         outputs = [exp.alias_(fk.copy(), "k", quoted=True, copy=False)]
         for alias, aggregate, condition, _ in measures:
             if condition is not None and len(measures) > 1:
-                aggregate = FilteredAgg(this=aggregate.copy(), expression=_without_bound(condition, up_to_now))
+                aggregate = FilteredAgg(this=aggregate.copy(),
+                                        expression=_without_bound(condition, up_to_now, clock))
             else:
                 aggregate = aggregate.copy()
             outputs.append(exp.alias_(aggregate, alias, quoted=True, copy=False))
@@ -139,7 +156,18 @@ class RelationPass:
                 .group_by(fk.copy(), copy=False))
 
 
-def _without_bound(condition: exp.Expression, bound: exp.Expression | None) -> exp.Expression:
+def _twin_sql(condition: exp.Expression, plain: bool, condition_sql: str) -> str:
+    """condition.sql() (`condition_sql`) of a condition built with a twin clock, at the twin."""
+    back = at_twin(condition)
+    if back is None:
+        return condition_sql
+    try:
+        return condition.sql(copy=not plain)
+    finally:
+        back()
+
+
+def _without_bound(condition: exp.Expression, bound: exp.Expression | None, clock: Clock) -> exp.Expression:
     """A measure's condition without its `time <= as_of` conjunct, which the pass's WHERE already
     applies to every row, when another comparison of the same time column in it rejects the rows
     without a time (as the dropped one did). One comparison less per row and measure."""
@@ -157,6 +185,12 @@ def _without_bound(condition: exp.Expression, bound: exp.Expression | None) -> e
             parts.append(node)
     flatten(condition)
     rest = [part for part in parts if part != bound]  # sqlglot compares expressions by structure
+    if clock.twin is not None and clock.twin_same:  # the same parts are the bound at the twin
+        backs = [at_twin(part) for part in parts] + [at_twin(bound)]
+        clock.twin_same = [part for part in parts if part != bound] == rest
+        for back in reversed(backs):
+            if back is not None:
+                back()
     rejects_null = any(isinstance(part, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ)) and part.this == bound.this
                        for part in rest)
     if len(rest) == len(parts) or not rest or not rejects_null:
@@ -424,7 +458,7 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
             raise SegwError("`anniversary_within` cannot be used in a `view` segment",
                             scope.segment.loc if scope.segment else None,
                             "make the segment `materialized: table` or `incremental`")
-        codes = anniversary_codes(clock.as_of, value)
+        codes, twin_codes = clock.anniversary(value)
         if not codes:
             raise SegwError(f"`anniversary_within: {value}` covers less than a day",
                             hint="use a duration of at least 1 day")
@@ -432,7 +466,10 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         code = exp.Add(this=exp.Mul(this=exp.Extract(this=exp.var("MONTH"), expression=time),
                                     expression=exp.Literal.number(100)),
                        expression=exp.Extract(this=exp.var("DAY"), expression=time.copy()))
-        return exp.In(this=code, expressions=[exp.Literal.number(c) for c in codes])
+        found = exp.In(this=code, expressions=codes)
+        if twin_codes:
+            found.meta[TWIN] = twin_codes
+        return found
     raise AssertionError(op)
 
 

@@ -62,6 +62,12 @@ class TimeColumn(exp.Expression, exp.Func):
 BARE_TIME_COLUMNS = ("duckdb", "postgres", "mysql")
 
 
+# Dialects whose generator writes a plain tree (only nodes the compiler made, no parsed `sql:`)
+# without rewriting it, so the same tree can be written twice without a copy (checked on every
+# example segment by tests/unit/test_compile_reuse.py). Snowflake, for one, rewrites DATE_SUB in place.
+WRITES_PLAIN_TREES_AS_IS = ("duckdb", "postgres", "mysql")
+
+
 class UtcNow(exp.Expression, exp.Func):
     """The current time as a timestamp without time zone, in UTC (live view segments)."""
     arg_types = {}
@@ -254,6 +260,17 @@ def _folding_identifiers(name: str, base):
     return {"table_parts": table_parts, "identifier_sql": identifier_sql}
 
 
+def _filter_clause(self, expression: FilteredAgg) -> str:
+    """AGG(x) FILTER(WHERE condition), written from the aggregate and condition themselves (no
+    copies: a cold compile writes many), which are then handed back to the FilteredAgg."""
+    aggregate, condition = expression.this, expression.expression
+    try:
+        return self.sql(exp.Filter(this=aggregate, expression=exp.Where(this=condition)))
+    finally:
+        expression.set("this", aggregate)
+        expression.set("expression", condition)
+
+
 def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
     transforms = {
         HexToInt: lambda self, e: self.sql(HEX_TO_INT[name](e.this)),
@@ -261,9 +278,8 @@ def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
         CaseSensitive: lambda self, e: self.sql(e, "this"),
         TimeColumn: (lambda self, e: self.sql(e, "this")) if name in BARE_TIME_COLUMNS
         else (lambda self, e: self.sql(_cast(e.this.copy(), "TIMESTAMP"))),
-        FilteredAgg: (lambda self, e: self.sql(exp.Filter(this=e.this.copy(),
-                                                          expression=exp.Where(this=e.expression.copy()))))
-        if name in FILTER_CLAUSE else (lambda self, e: self.sql(_case_aggregate(e.this, e.expression))),
+        FilteredAgg: _filter_clause if name in FILTER_CLAUSE
+        else (lambda self, e: self.sql(_case_aggregate(e.this, e.expression))),
     }
     if name == "mysql":
         # COLLATE, not BINARY: BINARY would make LEFT/RIGHT/LOCATE count bytes, not characters.

@@ -11,8 +11,8 @@ from sqlglot.errors import SqlglotError, UnsupportedError
 from ..errors import SegwError
 from ..language import types as t
 from .conditions import TEXT, Frame, Scope, compile_condition, measure_value
-from .dialects import HexToInt, to_sql
-from .timeexpr import Clock
+from .dialects import WRITES_PLAIN_TREES_AS_IS, HexToInt, to_sql
+from .timeexpr import Clock, at_twin
 
 if TYPE_CHECKING:
     from ..project.loader import Project
@@ -85,10 +85,11 @@ def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | Non
 
 def _query(project: Project, segment: t.Segment, as_of: dt.datetime | None, sql_dialect: str | None = None,
            keys: tuple[str, str] | None = None, tables: dict[str, tuple[str, str]] | None = None,
-           features=None) -> tuple[exp.Select, Clock]:
-    """segment_query, and the clock it was built with (did it read as_of?)."""
+           features=None, twin: dt.datetime | None = None) -> tuple[exp.Select, Clock]:
+    """segment_query, and the clock it was built with (did it read as_of?), with a `twin` instant
+    for the clock if given (see Clock)."""
     entity = project.entities[segment.entity]
-    clock = Clock(None if segment.materialized == "view" else as_of)
+    clock = Clock(None if segment.materialized == "view" else as_of, twin)
     scope = Scope(project, clock, sql_dialect or project.config.models_dialect or project.dialect,
                   keys=keys, tables=tables, features=features)
 
@@ -126,19 +127,53 @@ def _unsupported_condition(project: Project, segment: t.Segment, dialect: str) -
     return None
 
 
+def _plain(project: Project, segment: t.Segment) -> bool:
+    """Whether the segment's query holds only nodes the compiler made: no parsed `sql:` condition
+    in it, its traits, its related `where:`s or any segment it reads. sqlglot writes such a tree
+    without rewriting it, so it can be written twice without a copy."""
+    names, seen = [segment.name], set()
+    while names:
+        name = names.pop()
+        if name in seen or name not in project.segments:
+            continue  # a list, or a segment already looked at
+        seen.add(name)
+        other = project.segments[name]
+        names.extend(other.include)
+        names.extend(other.exclude)
+        stack = [trait.measure for trait in other.traits] + ([other.rules] if other.rules is not None else [])
+        while stack:
+            for node in t.walk(stack.pop()):
+                if isinstance(node, t.Sql):
+                    return False
+                if isinstance(node, t.Related) and node.where is not None:
+                    stack.append(node.where)
+                elif isinstance(node, t.InSegment):
+                    names.append(node.segment)
+    return True
+
+
 def compile_segment(project: Project, segment: t.Segment, as_of: dt.datetime | None,
-                    dialect: str, pretty: bool = True, hash_sql: dict[str, str] | None = None) -> str:
+                    dialect: str, pretty: bool = True, hash_sql: dict[str, str] | None = None,
+                    hash_as_of: dt.datetime | None = None) -> str:
     """The segment's SELECT as SQL text in a dialect, or a SegwError naming what cannot be said.
 
     With `hash_sql`, also records there (under the segment's name) the SQL its compiled_sql_hash
-    is taken from (the project's dialect, not pretty, at catalog.HASH_AS_OF) when the same query
-    is that one: the dialect is the project's and the query does not depend on as_of (or both
-    are live), so the manifest need not build it a second time."""
-    query, clock = _query(project, segment, as_of)
+    is taken from (the project's dialect, not pretty, at `hash_as_of`: catalog.HASH_AS_OF) when
+    this query gives it, so the manifest need not build it a second time: the dialect is the
+    project's, and the query does not depend on as_of (or both are live), or it does and was
+    built with hash_as_of as its clock's twin and would be built the same way there."""
+    same_dialect = hash_sql is not None and dialect == project.dialect
+    query, clock = _query(project, segment, as_of, twin=hash_as_of if same_dialect else None)
     same_clock = not clock.read and (as_of is not None or segment.materialized == "view")
     try:
-        if hash_sql is not None and same_clock and dialect == project.dialect:
-            hash_sql[segment.name] = to_sql(query, dialect)  # copied: the query is written again below
+        if same_dialect and (same_clock or (clock.twin is not None and clock.twin_same)):
+            # the query is written again below: copied unless that leaves it as it was
+            as_is = dialect in WRITES_PLAIN_TREES_AS_IS and _plain(project, segment)
+            tree = query if as_is else query.copy()
+            back = None if same_clock else at_twin(tree)
+            hash_sql[segment.name] = to_sql(tree, dialect, copy=False)
+            if back is not None:
+                back()
         return to_sql(query, dialect, pretty=pretty, copy=False)  # the query is fresh and unshared
     except UnsupportedError as exc:
         culprit = _unsupported_condition(project, segment, dialect)

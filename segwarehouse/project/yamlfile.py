@@ -329,9 +329,66 @@ def _load_fast(text: str) -> Any:
     yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     try:
+        if not anchors:
+            try:
+                return _construct(root, yaml.constructor)
+            except _NotPlain:
+                yaml = YAML(typ="rt")  # a fresh constructor: the first one has seen some nodes
+                yaml.Constructor = _Constructor
+                yaml.allow_duplicate_keys = False
         return yaml.constructor.construct_document(root)
+    except _Fallback:
+        raise
     except Exception:  # duplicate key, bad value, deep recursion...: the slow path reports it
         raise _Fallback from None
+
+
+class _NotPlain(Exception):
+    """A merge (`<<`) or value (`=`) key: ruamel's constructor builds the document."""
+
+
+_SPECIAL_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+def _construct(node: Any, constructor: RoundTripConstructor) -> Any:
+    """What ruamel's round-trip constructor makes of a document without anchors or aliases, with
+    its mappings, sequences and plain or quoted strings built here (ruamel's generic machinery
+    costs more than the building). Other scalars are ruamel's; depth is bounded by MAX_DEPTH."""
+    kind = type(node)
+    if kind is ScalarNode:
+        if node.ctag is _STR_TAG and node.style not in ("|", ">"):
+            return node.value
+        return constructor.construct_object(node)
+    start = node.start_mark
+    if kind is MappingNode:
+        data = CommentedMap()
+        lines = data.lc
+        lines.line, lines.col = start.line, start.column
+        for key_node, value_node in node.value:
+            if key_node.ctag is not _STR_TAG and key_node.tag in _SPECIAL_KEYS:
+                raise _NotPlain
+            key = _construct(key_node, constructor)
+            if key in data:  # a duplicate key: the slow path reports it
+                raise _Fallback
+            value = _construct(value_node, constructor)
+            key_mark, value_mark = key_node.start_mark, value_node.start_mark
+            lines.add_kv_line_col(key, [key_mark.line, key_mark.column, value_mark.line, value_mark.column])
+            data[key] = value
+    else:
+        data = CommentedSeq()
+        lines = data.lc
+        lines.line, lines.col = start.line, start.column
+        items = []
+        for index, child in enumerate(node.value):
+            items.append(_construct(child, constructor))
+            lines.add_idx_line_col(index, [child.start_mark.line, child.start_mark.column])
+        data.extend(items)
+    if data:
+        if node.flow_style is True:
+            data.fa.set_flow_style()
+        elif node.flow_style is False:
+            data.fa.set_block_style()
+    return data
 
 
 def _load_yaml_slow(text: str, shown: str) -> YamlDoc:

@@ -12,8 +12,8 @@ from sqlglot import exp
 
 from segwarehouse import artifacts
 from segwarehouse.catalog import HASH_AS_OF
-from segwarehouse.compiler.dialects import to_sql
-from segwarehouse.compiler.segment import compile_segment, segment_query
+from segwarehouse.compiler.dialects import WRITES_PLAIN_TREES_AS_IS, to_sql
+from segwarehouse.compiler.segment import _plain, compile_segment, segment_query
 from segwarehouse.compiler.timeexpr import Clock
 from segwarehouse.project.loader import load_project
 
@@ -95,6 +95,23 @@ def test_manifest_hashes_equal_with_and_without_reuse(monkeypatch):
     some = next(iter(hash_sql))
     assert reused[artifacts.unique_id(PROJECT.config.name, some)]["compiled_sql_hash"] == \
         hashlib.sha256(hash_sql[some].encode()).hexdigest()
+
+
+@pytest.mark.parametrize("dialect", WRITES_PLAIN_TREES_AS_IS)
+def test_a_plain_tree_is_written_twice_without_a_copy(dialect):
+    # compile_segment writes a plain query (no parsed `sql:`) flat for the hash, then pretty for the
+    # file, without copying it in these dialects: sqlglot must not have rewritten it in between.
+    plain = parsed = 0
+    for segment in PROJECT.segments.values():
+        if not _plain(PROJECT, segment):
+            parsed += 1
+            continue
+        query = segment_query(PROJECT, segment, AS_OF)
+        flat, pretty = to_sql(query, dialect, copy=False), to_sql(query, dialect, pretty=True, copy=False)
+        assert flat == to_sql(segment_query(PROJECT, segment, AS_OF), dialect), segment.name
+        assert pretty == to_sql(segment_query(PROJECT, segment, AS_OF), dialect, pretty=True), segment.name
+        plain += 1
+    assert plain and parsed  # the example project has both kinds
 
 
 def test_write_if_changed_keeps_an_unchanged_file(tmp_path):

@@ -51,6 +51,7 @@ TRICKY = {
                       "        - {property: c, in: [1, 2, 3]}\n    schedule: \"0 */6 * * *\"\n",
     "strings_like_numbers": "a: 1.2.3\nb: 0x\nc: 0o\nd: 1e\ne: 1_\nf: 0b\ng: +\nh: -x\ni: .5\nj: 1,000\n",
     "equals_and_value": "=: x\na: =\n",
+    "merge_without_anchors": "x:\n  <<: {a: 1}\n  b: 2\ny: [1, {c: 3}]\n",
     "anchor_on_empty": "a: &e\nb: *e\n",
     "aliased_keys_values": "k: &k key\nmap:\n  x: *k\n",
     # These take the slow path on purpose; the results must still be the same.
