@@ -132,7 +132,7 @@ def manifest(project, hash_sql: dict[str, str] | None = None, known: dict[str, s
     name = project.config.name
     segments, lists = {}, {}
     parents: dict[str, list[str]] = {}
-    known = _compiled_hashes(project) if known is None else known
+    known = compiled_hashes(project) if known is None else known
     for item in project.lists.values():
         lists[f"list.{name}.{item.name}"] = {
             "unique_id": f"list.{name}.{item.name}", "resource_type": "list", "name": item.name,
@@ -189,11 +189,6 @@ def hash_needed(project, known: dict[str, str]) -> set[str]:
 
 
 def compiled_hashes(project) -> dict[str, str]:
-    """definition hash -> compiled SQL hash, from the manifest the last command wrote (if any)."""
-    return _compiled_hashes(project)
-
-
-def _compiled_hashes(project) -> dict[str, str]:
     """definition hash -> compiled SQL hash, from the manifest the last command wrote (if any)."""
     try:
         previous = json.loads((project.root / "target" / "manifest.json").read_text())

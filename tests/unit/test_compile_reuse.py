@@ -84,7 +84,7 @@ def test_hash_sql_is_the_manifest_query_or_absent():
 
 
 def test_manifest_hashes_equal_with_and_without_reuse(monkeypatch):
-    monkeypatch.setattr(artifacts, "_compiled_hashes", lambda project: {})  # no previous manifest
+    monkeypatch.setattr(artifacts, "compiled_hashes", lambda project: {})  # no previous manifest
     hash_sql: dict[str, str] = {}
     for segment in PROJECT.segments.values():
         compile_segment(PROJECT, segment, AS_OF, PROJECT.dialect, hash_sql=hash_sql)

@@ -84,7 +84,7 @@ def test_a_choice_that_goes_another_way_at_hash_as_of_is_not_shared(project, nam
 
 
 def test_manifest_hashes_are_the_same_shared_or_not(project, monkeypatch):
-    monkeypatch.setattr(artifacts, "_compiled_hashes", lambda project: {})  # no previous manifest
+    monkeypatch.setattr(artifacts, "compiled_hashes", lambda project: {})  # no previous manifest
     hash_sql: dict[str, str] = {}
     for segment in project.segments.values():
         compile_segment(project, segment, AS_OFS[0], project.dialect, hash_sql=hash_sql, hash_as_of=HASH_AS_OF)
