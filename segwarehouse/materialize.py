@@ -253,7 +253,7 @@ def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
         schema, name = ctx.project.relation_of(entity.model)
         key = exp.column(entity.key, quoted=True)
         # Integers have one text each, so they are counted as they are (no cast of every row).
-        key_type = dict(ctx.adapter.column_types(schema, name)).get(entity.key) or ""
+        key_type = _entity_key_type(ctx, facts) or ""
         integer = "int" in key_type and "interval" not in key_type and "point" not in key_type
         rows, distinct = ctx.adapter.fetchall(exp.select(
             exp.Count(this=key.copy()),
@@ -280,12 +280,18 @@ def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool
 def _relation_unchanged(ctx: Context, columns: list[str], facts: dict) -> bool:
     """The relation exists with these columns and its key has the entity key's type: it needs no
     reshape (otherwise the members are staged and `_needs_reshape` decides or refuses)."""
-    adapter, entity = ctx.adapter, ctx.project.entities[ctx.segment.entity]
-    if ("key type", entity.name) not in facts:
-        facts["key type", entity.name] = dict(adapter.column_types(*ctx.project.relation_of(entity.model))).get(entity.key)
+    adapter = ctx.adapter
     have = adapter.column_types(ctx.schema, ctx.segment.name)
     return ([c for c, _ in have] == columns and adapter.relation_kind(ctx.schema, ctx.segment.name) == "table"
-            and have[0][1] == facts["key type", entity.name])
+            and have[0][1] == _entity_key_type(ctx, facts))
+
+
+def _entity_key_type(ctx: Context, facts: dict) -> str | None:
+    """The type of the entity's key column in its model, read once per run (`facts`)."""
+    entity = ctx.project.entities[ctx.segment.entity]
+    if ("key type", entity.name) not in facts:
+        facts["key type", entity.name] = dict(ctx.adapter.column_types(*ctx.project.relation_of(entity.model))).get(entity.key)
+    return facts["key type", entity.name]
 
 
 def _staged_select(ctx: Context, columns: list[str], keys: tuple[str, str] | None = None,
@@ -386,51 +392,49 @@ def _staged_split(has_split: bool) -> exp.Expression:
     return col("split", "s") if has_split else exp.cast(exp.null(), "TEXT")
 
 
-def _split_changed(has_split: bool) -> exp.Expression:
+def _split_changed(has_split: bool, stored_split: exp.Expression | None = None) -> exp.Expression:
+    stored_split = col("split", "m") if stored_split is None else stored_split
     return exp.NEQ(this=exp.Coalesce(this=_staged_split(has_split), expressions=[text("")]),
-                   expression=exp.Coalesce(this=col("split", "m"), expressions=[text("")]))
+                   expression=exp.Coalesce(this=stored_split, expressions=[text("")]))
 
 
 def _delta_in_one_pass(schema: str, name: str, staged: exp.Expression, key_column: str, has_split: bool,
                        among: exp.Subquery | None = None) -> exp.Select:
     """Entries, exits and moves from one FULL JOIN of the staged members (aliased `s`) and the
-    stored ones (those whose key is `among` the re-evaluated ones, when given)."""
+    stored ones in memberships (those whose key is `among` the re-evaluated ones, when given)."""
     stored = (exp.select(col("key"), col("split")).from_(table(schema, "memberships"))
               .where(col("segment").eq(text(name)), *([exp.In(this=col("key"), query=among)] if among else [])))
-    gone, new = exp.Is(this=col(KEY, "s"), expression=exp.null()), exp.Is(this=col("key", "m"), expression=exp.null())
-    change = exp.Case(ifs=[exp.If(this=new, true=text("entered")), exp.If(this=gone.copy(), true=text("exited"))],
-                      default=text("moved"))
-    split = exp.Case(ifs=[exp.If(this=gone.copy(), true=col("split", "m"))], default=_staged_split(has_split))
-    return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[col("key", "m")]), "key", quoted=True),
-                       exp.alias_(change, "change", quoted=True), exp.alias_(split, "split", quoted=True),
-                       exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
-            .from_(staged)
-            .join(stored.subquery(exp.to_identifier("m", quoted=True)), on=col("key", "m").eq(col(KEY, "s")),
-                  join_type="FULL OUTER")
-            .where(exp.or_(new.copy(), gone.copy(), _split_changed(has_split))))
+    return _full_join_delta(staged, stored.subquery(exp.to_identifier("m", quoted=True)), col("key", "m"),
+                            col("key", "m"), col(KEY, "s"), col("split", "m"), key_column, has_split)
 
 
 def _delta_against_relation(adapter: Adapter, schema: str, name: str, staged: exp.Expression, key_column: str,
                             has_split: bool) -> exp.Select:
-    """Entries, exits and moves from one FULL JOIN of the members (aliased `s`) and the segment's
-    own relation of keys (and splits) on the typed key: cheaper than text keys of memberships.
-    The relation holds exactly the memberships: it is written in the same transaction as they
-    are (`relation_commits_with_data`: a replaced relation cannot lag behind them)."""
-    typed_s, typed_r = col(key_column, "s"), col(key_column, "r")
-    gone, new = exp.Is(this=typed_s, expression=exp.null()), exp.Is(this=typed_r, expression=exp.null())
+    """The same against the segment's own relation of keys (and splits), joined on the typed key:
+    cheaper than the text keys of memberships. The relation holds exactly the memberships: it is
+    written in the same transaction as they are (`relation_commits_with_data`: a replaced
+    relation cannot lag behind them)."""
+    typed = col(key_column, "r")
+    return _full_join_delta(staged, table(schema, name, "r"), typed, adapter.key_text(typed.copy()),
+                            col(key_column, "s"), col("split", "r") if has_split else exp.cast(exp.null(), "TEXT"),
+                            key_column, has_split)
+
+
+def _full_join_delta(staged: exp.Expression, stored: exp.Expression, stored_key: exp.Expression,
+                     stored_text_key: exp.Expression, staged_key: exp.Expression, stored_split: exp.Expression,
+                     key_column: str, has_split: bool) -> exp.Select:
+    """Entries, exits and moves of staged members `s` against `stored` ones, FULL JOINed on
+    stored_key = staged_key: the text key, the change, the split and the staged typed key."""
+    gone, new = exp.Is(this=col(KEY, "s"), expression=exp.null()), exp.Is(this=stored_key, expression=exp.null())
     change = exp.Case(ifs=[exp.If(this=new, true=text("entered")), exp.If(this=gone.copy(), true=text("exited"))],
                       default=text("moved"))
-    stored_split = col("split", "r") if has_split else exp.cast(exp.null(), "TEXT")
     split = exp.Case(ifs=[exp.If(this=gone.copy(), true=stored_split)], default=_staged_split(has_split))
-    moved = exp.NEQ(this=exp.Coalesce(this=_staged_split(has_split), expressions=[text("")]),
-                    expression=exp.Coalesce(this=stored_split.copy(), expressions=[text("")]))
-    return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[adapter.key_text(typed_r.copy())]),
-                                  "key", quoted=True),
+    return (exp.select(exp.alias_(exp.Coalesce(this=col(KEY, "s"), expressions=[stored_text_key]), "key", quoted=True),
                        exp.alias_(change, "change", quoted=True), exp.alias_(split, "split", quoted=True),
-                       exp.alias_(typed_s.copy(), TYPED_KEY, quoted=True))
+                       exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
             .from_(staged)
-            .join(table(schema, name, "r"), on=typed_r.copy().eq(typed_s.copy()), join_type="FULL OUTER")
-            .where(exp.or_(new.copy(), gone.copy(), moved)))
+            .join(stored, on=stored_key.copy().eq(staged_key), join_type="FULL OUTER")
+            .where(exp.or_(new.copy(), gone.copy(), _split_changed(has_split, stored_split.copy()))))
 
 
 def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_split: bool,
