@@ -121,8 +121,8 @@ def collect_warnings(project: Project, adapter, names=None) -> list[ValidationWa
             elif isinstance(node, t.Related):
                 relation = relation_for(entity, node)
                 if node.event is not None and relation.event_name:
-                    known = values.missing(relation.model, relation.event_name, [node.event])
-                    if known is not None:
+                    absent, known = values.missing(relation.model, relation.event_name, [node.event])
+                    if absent:
                         found.append(_never(f"event '{node.event}'", relation.model, relation.event_name,
                                             node.event, known, node.loc))
                 if node.where is not None:
@@ -151,21 +151,21 @@ class _DistinctValues:
         self.cache: dict[tuple[str, str, str], set[str] | None] = {}
         self.found: dict[tuple[str, str, str, str, bool], bool] = {}  # (schema, table, column, value, ignore_case)
 
-    def missing(self, model: str, column: str, wanted, ignore_case: bool = False) -> set[str] | None:
-        """The column's values if one of the text values `wanted` never occurs in it (and the column
-        is text with few values), else None."""
+    def missing(self, model: str, column: str, wanted, ignore_case: bool = False) -> tuple[list[str], set[str]]:
+        """The text values of `wanted` that never occur in the column, and the column's values to
+        suggest from; nothing unless the column is text with few values."""
         wanted = [v for v in wanted if isinstance(v, str)]
         schema, name = self.project.relation_of(model)
         types = self.catalog.types(schema, name) or {}
         if not wanted or type_kind(types.get(column)) != "text":
-            return None
+            return [], set()
         if all(self._occurs(schema, name, column, value, ignore_case) for value in wanted):
-            return None
+            return [], set()
         known = self.of(model, column)
         if not known:
-            return None
+            return [], set()
         present = {k.lower() for k in known} if ignore_case else known
-        return known if any((v.lower() if ignore_case else v) not in present for v in wanted) else None
+        return [v for v in wanted if (v.lower() if ignore_case else v) not in present], known
 
     def _occurs(self, schema: str, name: str, column: str, value: str, ignore_case: bool) -> bool:
         key = (schema, name, column, value.lower() if ignore_case else value, ignore_case)
@@ -203,17 +203,8 @@ def _value_warnings(values: _DistinctValues, model: str, node: t.Property) -> li
     if test.op not in ("equals", "in"):
         return []
     wanted = test.value if test.op == "in" else (test.value,)
-    known = values.missing(model, node.column, wanted, test.ignore_case)
-    if not known:
-        return []
-    out = []
-    for value in wanted:
-        if not isinstance(value, str):
-            continue
-        present = {k.lower() for k in known} if test.ignore_case else known
-        if (value.lower() if test.ignore_case else value) not in present:
-            out.append(_never(f"value '{value}'", model, node.column, value, known, node.loc))
-    return out
+    absent, known = values.missing(model, node.column, wanted, test.ignore_case)
+    return [_never(f"value '{value}'", model, node.column, value, known, node.loc) for value in absent]
 
 
 def _never(what: str, model: str, column: str, value: str, known: set[str], loc) -> ValidationWarning:
