@@ -37,8 +37,8 @@ class Increment:
     entity_rows: int | None = None  # entity rows loaded up to the new mark (kept for the next run)
     rows_may_be_gone: bool = True  # whether some entity row the last run saw may have been deleted
     tables: dict[str, tuple[str, str]] | None = None  # narrowed copies of the models it reads (shared)
-    gone: tuple[str, str] | None = None  # (schema, table) of member keys whose entity row is gone (shared)
-    nothing_changed: bool = False  # the run's shared scan found no key to re-evaluate for any segment
+    keys_table: tuple[str, str] | None = None  # (schema, table) of the run's changed keys of its entity (shared)
+    nothing_changed: bool = False  # the run's shared scan found no key this segment must re-evaluate
     inputs: str | None = None  # inputs_digest as this run read it (one read per run)
 
     @property
@@ -199,7 +199,8 @@ COPY_AT_MOST = 0.01  # narrowed copies are made while the changed keys are at mo
 
 def gone_members(adapter: Adapter, project: Project, entity_name: str, segments: list[str],
                  present: tuple[str, str] | None = None) -> exp.Select:
-    """Member keys of these segments whose entity row no longer exists: one anti-join for all.
+    """Members (segment, key) of these segments whose entity row no longer exists: one anti-join
+    for all.
     `present`: a table of the entity's keys as text (column `x`, indexed), where the engine joins
     by nested loops (see `stage_present_keys`)."""
     entity = project.entities[entity_name]
@@ -207,7 +208,8 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
     keys = table(*present, "p") if present is not None else exp.select(
         exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True)).from_(
         table(entity_schema, entity_table, "e")).subquery(exp.to_identifier("p", quoted=True))
-    return (exp.select(col("key", "m")).distinct().from_(table(project.segment_schema, "memberships", "m"))
+    return (exp.select(col("segment", "m"), col("key", "m")).distinct()
+            .from_(table(project.segment_schema, "memberships", "m"))
             .join(keys, on=col("x", "p").eq(col("key", "m")), join_type="LEFT")
             .where(exp.In(this=col("segment", "m"), expressions=[text(n) for n in segments]),
                    exp.Is(this=col("x", "p"), expression=exp.null())))
@@ -230,15 +232,21 @@ def stage_present_keys(adapter: Adapter, project: Project, entity_name: str, sch
     return schema, name
 
 
+FLAGGED_AT_MOST = 200  # segments of one entity whose own changes the shared scan flags one by one
+
+
 @contextmanager
 def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Increment], as_of: dt.datetime,
                   lock) -> Iterator[None]:
-    """Per entity, for the segments of this run evaluated incrementally: the keys any of them
-    re-evaluates (one scan per source, not one per segment), and copies of the entity's and the
-    relations' rows of those keys only, which each segment then reads instead of the whole tables.
-    An accelerator: when another run holds the entity's lock (`lock(entity)`), or a copy cannot be
-    made, segments read the tables themselves. The copies are dropped at the end."""
-    from .compiler.incremental import changed_conditions, keys_where
+    """Per entity, for the segments of this run evaluated incrementally: one table of the keys
+    any of them re-evaluates (one scan per source, not one per segment), each flagged with the
+    segments whose own changes name it, and the members whose entity row is gone. Each segment
+    then evaluates those keys (a superset of its own: the same members) or, with none of its own,
+    only moves its as_of on. Where few segments have changes, copies of the entity's and the
+    relations' rows of those keys, which they read instead of the whole tables. An accelerator:
+    when another run holds the entity's lock (`lock(entity)`), or a table cannot be made, each
+    segment finds its own keys. The tables are dropped at the end."""
+    from .compiler.incremental import changed_conditions, flagged_keys
 
     by_entity: dict[str, list[str]] = {}
     for name, increment in increments.items():
@@ -249,34 +257,35 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
         made: list[str] = []
         stack.callback(lambda: adapter.drop_quietly(schema, *made))
         for entity, names in sorted(by_entity.items()):
-            if not stack.enter_context(lock(entity)):
+            if len(names) > FLAGGED_AT_MOST or not stack.enter_context(lock(entity)):
                 continue
             prefix = shared_prefix(entity)
             try:
                 _drop_leftovers(adapter, schema, prefix)
-                changes = [change for name in names for change in changed_conditions(
-                    project, project.segments[name], increments[name].since, as_of, increments[name].marks,
-                    project.dialect).values()]
+                changes = [list(changed_conditions(project, project.segments[name], increments[name].since, as_of,
+                                                   increments[name].marks, project.dialect).values())
+                           for name in names]
                 keys = f"{prefix}keys"
-                adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE", expression=exp.select(
-                    col("k")).distinct().from_(keys_where(project, changes).subquery(exp.to_identifier("u")))))
+                adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE",
+                                           expression=flagged_keys(project, changes, adapter.key_text)))
                 made.append(keys)
-                adapter.create_work_index(schema, keys, ["k"])
-                gone = None
+                sums = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), *[
+                    exp.func("SUM", col(f"f{number}")) for number in range(len(names))]).from_(table(schema, keys)))[0]
+                count, own = int(sums[0] or 0), {name: int(v or 0) for name, v in zip(names, sums[1:])}
                 if any(increments[name].rows_may_be_gone for name in names):
-                    gone = (schema, f"{prefix}gone")
+                    gone = f"{prefix}gone"
                     made.append(f"{prefix}present")
                     present = stage_present_keys(adapter, project, entity, schema, f"{prefix}present")
-                    adapter.execute(exp.Create(this=table(*gone), kind="TABLE",
+                    adapter.execute(exp.Create(this=table(schema, gone), kind="TABLE",
                                                expression=gone_members(adapter, project, entity, names, present)))
-                    made.append(gone[1])
-                copies: dict[str, tuple[str, str]] = {}
-                key_columns: dict[str, set[str]] = {}
-                for change in changes:
-                    key_columns.setdefault(change.model, set()).add(change.key)
-                count = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, keys))) or 0)
-                nothing = count == 0 and (gone is None or not adapter.scalar(
-                    exp.select(exp.Count(this=exp.Star())).from_(table(*gone))))
+                    made.append(gone)
+                    for segment, members_gone in adapter.fetchall(
+                            exp.select(col("segment"), exp.Count(this=exp.Star())).from_(table(schema, gone))
+                            .group_by(col("segment"))):
+                        own[segment] = own.get(segment, 0) + int(members_gone)
+                    adapter.execute(insert(table(schema, keys), ["k", "_segw_key"], exp.select(
+                        exp.null(), col("key")).from_(exp.select(col("key")).distinct().from_(
+                            table(schema, gone)).subquery(exp.to_identifier("g", quoted=True)))))
                 everyone = max(increments[name].entity_rows or 0 for name in names)
                 if count > everyone * adapter.incremental_up_to:
                     # So many keys changed that evaluating everyone costs less on this engine.
@@ -287,27 +296,45 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                             new_marks=increments[name].new_marks, tracked=True,
                             entity_rows=increments[name].entity_rows, inputs=increments[name].inputs)
                     continue
-                if count > everyone * COPY_AT_MOST:  # copies as large as the tables cost more than they save
-                    key_columns = {}
-                for index, (model, columns) in enumerate(sorted(key_columns.items())):
-                    copy_name = f"{prefix}{index}"
-                    source_schema, source_name = project.relation_of(model)
-                    wanted = exp.or_(*[exp.In(this=col(c), query=exp.select(col("k")).from_(table(schema, keys)).subquery())
-                                       for c in sorted(columns)])
-                    adapter.execute(exp.Create(this=table(schema, copy_name), kind="TABLE", expression=exp.select(
-                        exp.Star()).from_(table(source_schema, source_name)).where(wanted)))
-                    made.append(copy_name)
-                    for c in sorted(columns):
-                        adapter.create_work_index(schema, copy_name, [c])
-                    copies[model] = (schema, copy_name)
+                adapter.create_work_index(schema, keys, ["k"])
+                adapter.create_work_index(schema, keys, ["_segw_key"])
+                adapter.analyze(schema, keys)
+                busy = [name for name in names if own[name]]
+                copies: dict[str, tuple[str, str]] = {}
+                if len(busy) == 1 and count <= everyone * COPY_AT_MOST:
+                    # One segment reads them (two or more share a wide table of these keys instead,
+                    # shared_passes.py); copies as large as the tables would cost more than they save.
+                    copies = _copy_rows_of_keys(adapter, project, schema, prefix, keys,
+                                                [c for c in changes[names.index(busy[0])]], made)
             except SegwError as exc:  # the segments will meet the fault themselves, one by one
                 log.debug("no shared inputs for entity %s: %s", entity, exc)
                 continue
             for name in names:
                 increments[name].tables = copies or None
-                increments[name].gone = gone
-                increments[name].nothing_changed = nothing
+                increments[name].keys_table = (schema, keys)
+                increments[name].nothing_changed = not own[name]
         yield
+
+
+def _copy_rows_of_keys(adapter: Adapter, project: Project, schema: str, prefix: str, keys: str,
+                       changes: list, made: list[str]) -> dict[str, tuple[str, str]]:
+    """Copies of each source's rows of the changed keys (model -> (schema, table)), indexed."""
+    key_columns: dict[str, set[str]] = {}
+    for change in changes:
+        key_columns.setdefault(change.model, set()).add(change.key)
+    copies = {}
+    for index, (model, columns) in enumerate(sorted(key_columns.items())):
+        copy_name = f"{prefix}{index}"
+        source_schema, source_name = project.relation_of(model)
+        wanted = exp.or_(*[exp.In(this=col(c), query=exp.select(col("k")).from_(table(schema, keys)).subquery())
+                           for c in sorted(columns)])
+        adapter.execute(exp.Create(this=table(schema, copy_name), kind="TABLE", expression=exp.select(
+            exp.Star()).from_(table(source_schema, source_name)).where(wanted)))
+        made.append(copy_name)
+        for c in sorted(columns):
+            adapter.create_work_index(schema, copy_name, [c])
+        copies[model] = (schema, copy_name)
+    return copies
 
 
 def shared_prefix(entity: str) -> str:

@@ -148,9 +148,12 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     try:
         idle = False  # an incremental run with no key to re-evaluate: only the as_of moves on
         if increment.incremental:
-            if not increment.nothing_changed:
+            if increment.keys_table is not None:  # the run's keys of this entity (shared, not ours to drop)
+                changed = increment.keys_table[1]
+            elif not increment.nothing_changed:
                 made += [changed, f"{changed}_p"]
-            idle = (increment.nothing_changed or _stage_changed_keys(ctx, increment, changed) == 0) and \
+            idle = (increment.nothing_changed or (increment.keys_table is None and
+                                                  _stage_changed_keys(ctx, increment, changed) == 0)) and \
                 adapter.relation_kind(schema, segment.name) == "table" and \
                 [c for c, _ in adapter.column_types(schema, segment.name)] == columns
         reshape, size, counts = False, 0, dict.fromkeys(CHANGE_ORDER, 0)
@@ -224,15 +227,11 @@ def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int
     edge since the last run (typed `k` and exact text), and members whose entity row is gone.
     Returns how many."""
     adapter, schema, project, segment = ctx.adapter, ctx.schema, ctx.project, ctx.segment
-    keys = changed_keys(project, segment, increment.since, ctx.as_of, increment.marks, project.dialect,
-                        increment.tables)
+    keys = changed_keys(project, segment, increment.since, ctx.as_of, increment.marks, project.dialect)
     rows = exp.select(col("k"), exp.alias_(adapter.key_text(col("k")), KEY, quoted=True)).distinct().from_(
         keys.subquery(exp.to_identifier("u", quoted=True)))
     adapter.execute(exp.Create(this=table(schema, changed), kind="TABLE", expression=rows))
-    if increment.gone is not None:  # found for every segment of the run at once
-        adapter.execute(insert(table(schema, changed), ["k", KEY],
-                               exp.select(exp.null(), col("key")).from_(table(*increment.gone))))
-    elif increment.rows_may_be_gone:
+    if increment.rows_may_be_gone:
         present = stage_present_keys(adapter, project, segment.entity, schema, f"{changed}_p")
         gone = gone_members(adapter, project, segment.entity, [segment.name], present)
         adapter.execute(insert(table(schema, changed), ["k", KEY], exp.select(exp.null(), col("key")).from_(
@@ -298,10 +297,11 @@ def _staged_select(ctx: Context, columns: list[str], keys: tuple[str, str] | Non
                    tables: dict[str, tuple[str, str]] | None = None,
                    features: Features | None = None) -> exp.Select:
     """The members: exact text key, then the relation's columns (among `keys` only, incrementally)."""
-    query = features.query(ctx.segment.name) if features is not None and keys is None else None
+    served = features is not None and keys == features.keys and tables is None
+    query = features.query(ctx.segment.name) if served else None
     if query is None:
         query = segment_query(ctx.project, ctx.segment, ctx.as_of, keys=keys, tables=tables,
-                              features=features if keys is None else None)
+                              features=features if served else None)
     return exp.select(exp.alias_(ctx.adapter.key_text(col(columns[0], "q")), KEY, quoted=True),
                       *[col(c, "q") for c in columns]).from_(query.subquery(exp.to_identifier("q", quoted=True)))
 

@@ -222,7 +222,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                     check_segment_columns(project, segment, catalog, typed=True)
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
                                             full_refresh=full_refresh, as_of_given=as_of_given,
-                                            increment=increments.get(name), features=features,
+                                            increment=increments.get(name), features=passes.of(name),
                                             present=present, facts=facts)
             except LostRace as exc:
                 outcome = SegmentResult(name, "skipped", current_size(adapter, schema, name) or 0, 0, 0,
@@ -255,7 +255,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         with shared_inputs(adapter, project, increments, as_of,
                            lambda entity: writer_lock(adapter, project, f"increments:{entity}", 0)), \
                 shared_passes(adapter, project, names, increments, as_of,
-                              lambda entity: writer_lock(adapter, project, f"passes:{entity}", 0)) as features:
+                              lambda entity: writer_lock(adapter, project, f"passes:{entity}", 0)) as passes:
             if threads > 1 and adapter.concurrent_writers and len(names) > 1:
                 _build_concurrently(project, names, threads, build_one, finish, connected, events, result,
                                     should_stop, fail_fast, clock)

@@ -45,10 +45,12 @@ class Features:
     aliases: dict[str, set[str]] = field(default_factory=dict)  # segment -> aliases its frames read the table by
     columns: dict[str, list[exp.Identifier]] = field(default_factory=dict)  # entity -> columns its segments read
     frozen: bool = False
+    keys: tuple[str, str] | None = None  # (schema, table) of an incremental run's changed keys, column `k`
 
     def _serves(self, scope: Scope) -> bool:
-        """A frame evaluating every key at this run's as_of (not a narrowed or live evaluation)."""
-        return scope.keys is None and scope.tables is None and not scope.clock.live and \
+        """A frame evaluating this run's keys (every key, or the changed keys the tables were
+        narrowed to) at its as_of, reading the models themselves (not a live evaluation)."""
+        return scope.keys == self.keys and scope.tables is None and not scope.clock.live and \
             scope.clock.as_of == self.as_of
 
     def relation_pass(self, scope: Scope, entity: t.Entity, relation: t.RelationSpec) -> RelationPass | None:
@@ -60,7 +62,7 @@ class Features:
         if self.frozen:
             return self.passes.get(key) if entity.name in self.wide else None
         if key not in self.passes:
-            own = Scope(self.project, Clock(self.as_of), self.sql_dialect)
+            own = Scope(self.project, Clock(self.as_of), self.sql_dialect, keys=self.keys)
             number = len(self.passes) + 1
             self.passes[key] = RelationPass(own, relation, f"fr{number}", f"f{number}", wide=True)
         return self.passes[key]
@@ -75,7 +77,10 @@ class Features:
         if self.planning is not None:
             self.readers.setdefault(entity.name, set()).add(self.planning)
             self.aliases.setdefault(self.planning, set()).add(alias)
-        return (self.schema, table_name(entity.name))
+        return (self.schema, self.table_name(entity.name))
+
+    def table_name(self, entity: str) -> str:
+        return table_name(entity) + ("_k" if self.keys is not None else "")
 
     def query(self, name: str) -> exp.Select | None:
         """The segment's query built while planning, once its entity's wide table is materialized
@@ -118,6 +123,9 @@ class Features:
             query = exp.select(*[exp.Column(this=c.copy(), table=exp.to_identifier("e", quoted=True))
                                  for c in self.columns[entity_name]]).from_(
                 exp.alias_(exp.table_(name, db=schema, quoted=True), "e", table=True, quoted=True, copy=False))
+            if self.keys is not None:  # an incremental run's table: the changed keys' rows only
+                query = query.where(*Scope(self.project, Clock(self.as_of), self.sql_dialect,
+                                           keys=self.keys).only_keys(key.copy()), copy=False)
             for relation_pass in self.passes_of(entity_name):
                 for alias, *_ in relation_pass.measures.values():
                     query = query.select(exp.alias_(exp.column(alias, table=relation_pass.derived, quoted=True),
@@ -126,10 +134,10 @@ class Features:
                     relation_pass.grouped().subquery(exp.to_identifier(relation_pass.derived, quoted=True)),
                     on=exp.EQ(this=exp.column("k", table=relation_pass.derived, quoted=True), expression=key.copy()),
                     join_type="LEFT", copy=False)
-            yield entity_name, table_name(entity_name), query
+            yield entity_name, self.table_name(entity_name), query
 
     def materialized(self, entity: str) -> None:
-        self.wide[entity] = (self.schema, table_name(entity))
+        self.wide[entity] = (self.schema, self.table_name(entity))
         for relation_pass in self.passes_of(entity):
             relation_pass.frozen = True
 
@@ -146,22 +154,24 @@ def table_name(entity: str) -> str:
 
 
 def plan_features(project: "Project", names: Iterable[str], as_of: dt.datetime,
-                  readers_at_least: int = 2, schema: str | None = None) -> Features:
+                  readers_at_least: int = 2, schema: str | None = None,
+                  keys: tuple[str, str] | None = None) -> Features:
     """Compile each named segment once against the planned wide tables (in `schema`, by default
     the segment schema) and keep the entities that at least `readers_at_least` of them read. Each
     query is kept: once its entity's table is made it is final. A segment that does not compile
-    is left out (it fails on its own)."""
+    is left out (it fails on its own). With `keys` (an incremental run's changed keys), the tables
+    hold those keys' rows only and serve segments evaluated among them."""
     from sqlglot.errors import SqlglotError
 
     from ..errors import SegwError
     from .segment import segment_query
 
     features = Features(project, as_of, project.config.models_dialect or project.dialect,
-                        schema or project.segment_schema)
+                        schema or project.segment_schema, keys=keys)
     for name in names:
         features.planning = name
         try:
-            query = segment_query(project, project.segments[name], as_of, features=features)
+            query = segment_query(project, project.segments[name], as_of, keys=keys, features=features)
         except (SegwError, SqlglotError, ValueError):
             continue
         features.planned.add(name)

@@ -279,6 +279,40 @@ def keys_where(project: Project, changes: list[Changed],
     return union
 
 
+def flagged_keys(project: Project, changes: list[list[Changed]], key_text) -> exp.Select:
+    """Each key (`k`) that some segment re-evaluates, once, with its exact text (`_segw_key`,
+    written by `key_text`) and a flag per segment (`f0`, `f1`, ...: 1 where that segment's own
+    conditions hold): one scan per source for all segments, and each segment still learns whether
+    it has anything to re-evaluate."""
+    by_source: dict[tuple[str, str], list[list[exp.Expression]]] = {}
+    for number, segment_changes in enumerate(changes):
+        for change in segment_changes:
+            per_segment = by_source.setdefault((change.model, change.key), [[] for _ in changes])
+            per_segment[number].append(change.condition)
+    queries = []
+    for (model, key), per_segment in by_source.items():
+        schema, name = project.relation_of(model)
+        unique = list({d.sql(): d for conditions in per_segment for c in conditions
+                       for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
+        column = exp.column(key, table=ROW, quoted=True)
+        flags = [exp.alias_(exp.Case().when(exp.or_(*[c.copy() for c in conditions]), exp.Literal.number(1))
+                            .else_(exp.Literal.number(0)) if conditions else exp.Literal.number(0),
+                            f"f{number}", quoted=True) for number, conditions in enumerate(per_segment)]
+        queries.append(exp.select(exp.alias_(column, "k", quoted=True), *flags)
+                       .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
+                       .where(exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
+                                       exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False))))
+    union = queries[0]
+    for query in queries[1:]:
+        union = exp.union(union, query, distinct=False)
+    return (exp.select(exp.column("k", table="u", quoted=True),
+                       exp.alias_(key_text(exp.column("k", table="u", quoted=True)), "_segw_key", quoted=True),
+                       *[exp.alias_(exp.Max(this=exp.column(f"f{number}", table="u", quoted=True)), f"f{number}",
+                                    quoted=True) for number in range(len(changes))])
+            .from_(union.subquery(exp.to_identifier("u", quoted=True)))
+            .group_by(exp.column("k", table="u", quoted=True)))
+
+
 def changed_keys(project: Project, segment: t.Segment, since: dt.datetime, as_of: dt.datetime,
                  marks: dict[str, dt.datetime | None], dialect: str,
                  tables: dict[str, tuple[str, str]] | None = None) -> exp.Query:

@@ -69,8 +69,13 @@ def _select(segment: t.Segment, scope: Scope, outputs) -> exp.Select:
     for join in frame.all_joins():
         query = query.join(join, copy=False)
     key = frame.column(entity.key)
+    # A wide table of an incremental run's changed keys holds those keys only: no second filter
+    # (which, on a table without statistics, PostgreSQL may plan as a nested loop).
+    narrowed = scope.keys is not None and scope.features is not None and \
+        (schema, name) == (scope.features.schema, scope.features.table_name(entity.name))
     return query.where(exp.and_(exp.not_(exp.Is(this=key, expression=exp.null()), copy=False),
-                                *scope.only_keys(key.copy()), condition, copy=False), copy=False)
+                                *([] if narrowed else scope.only_keys(key.copy())), condition, copy=False),
+                       copy=False)
 
 
 def segment_query(project: Project, segment: t.Segment, as_of: dt.datetime | None,

@@ -244,9 +244,19 @@ RUNS = [(engine, 1) for engine in ENGINES] + [("duckdb", 2)]  # the servers cost
 
 
 @pytest.mark.parametrize("engine, seed", RUNS)
-def test_incremental_equals_table(project_factory, engine, seed):
+def test_incremental_equals_table(project_factory, engine, seed, monkeypatch):
     from segwarehouse.incremental import stored_modes
+    from segwarehouse.shared_passes import Passes
 
+    among_changed_keys: list[str] = []  # segments evaluated over the wide table of the changed keys
+    serving = Passes.of
+
+    def spy(passes, name):
+        features = serving(passes, name)
+        if features is not None and features.keys is not None:
+            among_changed_keys.append(name)
+        return features
+    monkeypatch.setattr(Passes, "of", spy)
     project = project_factory(engine)
     project.write("models/entities.yml", ENTITIES.format(schema=project.model_schema))
     project.write("segments/all.yml", segments_yaml())
@@ -277,3 +287,4 @@ def test_incremental_equals_table(project_factory, engine, seed):
     finally:
         world.close()
     assert modes_seen == {"incremental", "full"}
+    assert among_changed_keys and all(name.endswith("_inc") for name in among_changed_keys)

@@ -40,7 +40,7 @@ def test_incremental_a_wrong_loaded_at_column_is_named_with_its_line(on_spark):
 
 def test_incremental_when_most_keys_changed_everyone_is_evaluated(on_spark, monkeypatch):
     from segwarehouse.warehouse.spark import SparkAdapter
-    monkeypatch.setattr(SparkAdapter, "incremental_up_to", 0.05)  # the test sets DuckDB's; same here
+    monkeypatch.setattr(SparkAdapter, "incremental_up_to", 0.15)  # the test sets DuckDB's; same here
     incremental.test_when_most_keys_changed_everyone_is_evaluated(on_spark, monkeypatch)
 
 

@@ -1,0 +1,124 @@
+"""An incremental run's shared work per entity: one scan finds every segment's changed keys, a
+segment with none of its own is not evaluated, and the others read one wide table of those keys."""
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+import sqlglot
+
+ENTITIES = """
+entities:
+  - name: customer
+    model: {schema}.customers
+    key: customer_id
+    loaded_at: _loaded_at
+    relations:
+      orders:
+        model: {schema}.orders
+        foreign_key: customer_id
+        time: ordered_at
+        loaded_at: _loaded_at
+"""
+SEGMENTS = """
+segments:
+  - {name: buyers, entity: customer, materialized: incremental, rules: {related: orders, count: {gte: 1}}}
+  - name: big_buyers
+    entity: customer
+    materialized: incremental
+    rules: {related: orders, sum: {of: amount, gt: 50}}
+  - {name: recent, entity: customer, materialized: incremental, rules: {related: orders, within_last: 7 days}}
+  - {name: germans, entity: customer, materialized: incremental, rules: {property: country, equals: de}}
+"""
+AS_OF = "2024-06-10 12:00:00"
+
+
+def run(project, sql: str) -> None:
+    adapter = project.adapter()
+    try:
+        adapter.execute(sqlglot.parse_one(sql, read="duckdb"))
+    finally:
+        adapter.close()
+
+
+class Statements(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record):
+        self.sql.append(record.getMessage())
+
+
+@pytest.fixture
+def statements(monkeypatch):
+    from segwarehouse.warehouse import base
+    monkeypatch.setattr(base.one_line, "__defaults__", (10 ** 9,))  # whole statements in the log
+    handler = Statements()
+    logger = logging.getLogger("segwarehouse.sql")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler.sql
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+WIDE_OF_CHANGED_KEYS = re.compile(r"_segw_f_[0-9a-f]+_k\b")
+
+
+def created(statements: list[str], fragment: str) -> list[str]:
+    return [s for s in statements if s.split("| ", 1)[-1].startswith("CREATE TABLE")
+            and re.search(fragment, s.split(" AS ", 1)[0])]
+
+
+def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_keys(
+        engine, project_factory, statements, monkeypatch):
+    from segwarehouse.warehouse.base import Adapter
+    from segwarehouse.warehouse.duckdb import DuckDBAdapter
+    for adapter_class in (Adapter, DuckDBAdapter):  # a few rows: any share of changed keys stays incremental
+        monkeypatch.setattr(adapter_class, "incremental_up_to", float("inf"))
+    project = project_factory(engine)
+    schema = project.model_schema
+    project.write("models/entities.yml", ENTITIES.format(schema=schema))
+    project.write("segments/all.yml", SEGMENTS)
+    run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    run(project, f"CREATE TABLE {schema}.customers (customer_id INT, country VARCHAR(8), _loaded_at TIMESTAMP)")
+    run(project, f"CREATE TABLE {schema}.orders (customer_id INT, amount INT, ordered_at TIMESTAMP, "
+                 "_loaded_at TIMESTAMP)")
+    run(project, f"INSERT INTO {schema}.customers VALUES (1, 'de', '2030-01-01 00:00:00'), "
+                 "(2, 'fr', '2030-01-01 00:00:00'), (3, 'de', '2030-01-01 00:00:00'), (4, 'it', '2030-01-01 00:00:00')")
+    run(project, f"INSERT INTO {schema}.orders VALUES (1, 40, '2024-06-08 00:00:00', '2030-01-01 00:00:00'), "
+                 "(3, 60, '2024-05-01 00:00:00', '2030-01-01 00:00:00')")
+    assert project.build(AS_OF).exit_code == 0
+    assert (project.members("buyers"), project.members("big_buyers"), project.members("recent")) == (
+        {"1", "3"}, {"3"}, {"1"})
+
+    # A late order of customer 2, dated long ago: only the segments that read orders have a key.
+    run(project, f"INSERT INTO {schema}.orders VALUES (2, 70, '2024-01-01 00:00:00', '2030-01-02 00:00:00')")
+    statements.clear()
+    assert project.build(AS_OF).exit_code == 0
+    assert (project.members("buyers"), project.members("big_buyers"), project.members("recent"),
+            project.members("germans")) == ({"1", "2", "3"}, {"2", "3"}, {"1"}, {"1", "3"})
+    assert len(created(statements, "_segw_inc_customer_keys")) == 1  # one scan for all four segments
+    assert created(statements, "_segw_keys_") == []  # no segment looked for its own keys
+    assert created(statements, "_segw_stage_germans") == []  # none of its own changed: not evaluated
+    wide = created(statements, WIDE_OF_CHANGED_KEYS.pattern)
+    assert len(wide) == 1 and "_segw_inc_customer_keys" in wide[0]  # the changed keys' rows only
+    for name in ("buyers", "big_buyers", "recent"):  # each read that wide table
+        stage = created(statements, f"_segw_stage_{name}")
+        assert len(stage) == 1 and WIDE_OF_CHANGED_KEYS.search(stage[0].split(" AS ", 1)[1]), stage
+    adapter = project.adapter()
+    try:
+        left = adapter.table_names(project.segment_schema, "%_segw_%")
+    finally:
+        adapter.close()
+    assert not [name for name in left if name.startswith(("_segw_inc_", "_segw_f_"))], left
+
+    # Time alone: the order of customer 1 leaves the 7-day window; only `recent` moves.
+    statements.clear()
+    assert project.build("2024-06-16 00:00:00").exit_code == 0
+    assert project.members("recent") == set() and project.members("buyers") == {"1", "2", "3"}
+    assert [name for name in ("buyers", "big_buyers", "germans")
+            if created(statements, f"_segw_stage_{name}")] == []
