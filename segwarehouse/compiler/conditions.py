@@ -384,6 +384,16 @@ def text_operands(column: exp.Expression, value: str, ignore_case: bool):
     return column, CaseSensitive(this=exp.Literal.string(value))
 
 
+def fold_pattern(pattern: str) -> str:
+    """A regular expression for lowercased text: its letters lowercased, each escaped character
+    kept (lowercasing `\S` would make it `\s`)."""
+    out, escaped = [], False
+    for char in pattern:
+        out.append(char if escaped else char.lower())
+        escaped = not escaped and char == "\\"
+    return "".join(out)
+
+
 def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.Expression:
     """The comparison as SQL; NULL only when `column` is. Time columns are compared as they are
     with timestamp literals (a DATE is midnight, sessions run in UTC), so indexes stay usable."""
@@ -433,7 +443,9 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         node = exp.Left if op == "starts_with" else exp.Right
         return exp.EQ(this=node(this=left, expression=exp.Literal.number(len(value))), expression=right)
     if op == "matches":
-        left, pattern = text_operands(column, value, c.ignore_case)
+        if c.ignore_case:  # both sides folded; an escape (`\S`, `\D`) keeps its meaning
+            return exp.RegexpLike(this=exp.Lower(this=column), expression=exp.Literal.string(fold_pattern(value)))
+        left, pattern = text_operands(column, value, False)
         return exp.RegexpLike(this=left, expression=pattern)
     time = TimeColumn(this=column)
     if op in ("after", "before"):

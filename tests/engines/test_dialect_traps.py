@@ -41,6 +41,7 @@ FILES = {
           - {name: strasse_any_case, entity: thing, rules: {property: street, equals: strasse, ignore_case: true}}
           - {name: street_empty, entity: thing, rules: {property: street, is_set: false}}
           - {name: street_not_x, entity: thing, rules: {property: street, not_equals: x}}
+          - {name: word_sse_any_case, entity: thing, rules: {property: street, matches: '^\\S+SSE$', ignore_case: true}}
     """,
 }
 
@@ -57,6 +58,7 @@ EXPECTED = {
     "strasse_any_case": {"2", "3"},
     "street_empty": {"4"},
     "street_not_x": {"1", "2", "3", "4"},
+    "word_sse_any_case": {"2", "3"},  # ignore_case folds the pattern's letters, not its escapes (\S)
 }
 
 

@@ -376,15 +376,15 @@ PINS = {
         'snowflake': 'REGEXP_INSTR("E1"."EMAIL", \'^staff[0-9]+@\') > 0',
         'bigquery': "REGEXP_CONTAINS(`e1`.`email`, '^staff[0-9]+@')",
     },
-    # Reviewed, questionable: ignore_case lowers the pattern too, so an upper-case escape changes
-    # meaning (\S becomes \s, \D becomes \d). Pinned as it is today.
-    '{property: email, matches: "^STAFF", ignore_case: true}': {
-        'duckdb': 'REGEXP_MATCHES(LOWER("e1"."email"), LOWER(\'^STAFF\'))',
-        'postgres': 'LOWER("e1"."email") ~ LOWER(\'^STAFF\')',
-        'mysql': "LOWER(`e1`.`email`) REGEXP LOWER('^STAFF')",
-        'databricks': "REGEXP_LIKE(LOWER(`e1`.`email`), LOWER('^STAFF'))",
-        'snowflake': 'REGEXP_INSTR(LOWER("E1"."EMAIL"), LOWER(\'^STAFF\')) > 0',
-        'bigquery': "REGEXP_CONTAINS(LOWER(`e1`.`email`), LOWER('^STAFF'))",
+    # ignore_case lowercases the column and the pattern's letters (in Python, keeping escapes
+    # such as \S, which LOWER() in SQL would turn into \s).
+    '{property: email, matches: "^ST\\\\SFF", ignore_case: true}': {
+        'duckdb': 'REGEXP_MATCHES(LOWER("e1"."email"), \'^st\\Sff\')',
+        'postgres': 'LOWER("e1"."email") ~ \'^st\\Sff\'',
+        'mysql': "LOWER(`e1`.`email`) REGEXP '^st\\\\Sff'",
+        'databricks': "REGEXP_LIKE(LOWER(`e1`.`email`), '^st\\\\Sff')",
+        'snowflake': 'REGEXP_INSTR(LOWER("E1"."EMAIL"), \'^st\\\\Sff\') > 0',
+        'bigquery': "REGEXP_CONTAINS(LOWER(`e1`.`email`), '^st\\\\Sff')",
     },
     '{property: last_name, is_set: true}': {
         'duckdb': 'NOT "e1"."last_name" IS NULL AND CAST("e1"."last_name" AS TEXT) <> \'\'',
