@@ -379,13 +379,13 @@ def text_operands(column: exp.Expression, value: str, ignore_case: bool):
     """The two sides of a text comparison. Case-sensitivity is marked on the literal, never on the
     column: an explicit collation on the literal wins for text columns, while a DATE/DATETIME
     column still reads a quoted timestamp as a timestamp and keeps its index usable."""
-    if ignore_case:
-        return exp.Lower(this=column), exp.Lower(this=exp.Literal.string(value))
+    if ignore_case:  # both lowered, then compared exactly: a collation must not fold accents too
+        return exp.Lower(this=column), CaseSensitive(this=exp.Lower(this=exp.Literal.string(value)))
     return column, CaseSensitive(this=exp.Literal.string(value))
 
 
 def fold_pattern(pattern: str) -> str:
-    """A regular expression for lowercased text: its letters lowercased, each escaped character
+    r"""A regular expression for lowercased text: its letters lowercased, each escaped character
     kept (lowercasing `\S` would make it `\s`)."""
     out, escaped = [], False
     for char in pattern:
@@ -444,7 +444,8 @@ def positive_test(column: exp.Expression, c: t.Comparison, scope: Scope) -> exp.
         return exp.EQ(this=node(this=left, expression=exp.Literal.number(len(value))), expression=right)
     if op == "matches":
         if c.ignore_case:  # both sides folded; an escape (`\S`, `\D`) keeps its meaning
-            return exp.RegexpLike(this=exp.Lower(this=column), expression=exp.Literal.string(fold_pattern(value)))
+            return exp.RegexpLike(this=exp.Lower(this=column),
+                                  expression=CaseSensitive(this=exp.Literal.string(fold_pattern(value))))
         left, pattern = text_operands(column, value, False)
         return exp.RegexpLike(this=left, expression=pattern)
     time = TimeColumn(this=column)

@@ -16,7 +16,8 @@ FILES = {
           CAST(CASE id WHEN 1 THEN '2024-06-30 08:00:00' WHEN 3 THEN '2024-06-30 08:00:01' END AS {{ naive }}) AS naive_at,
           CAST(CASE id WHEN 1 THEN '2024-06-23' WHEN 2 THEN '2024-06-24' WHEN 3 THEN '2024-06-30' END AS DATE) AS day,
           CAST(CASE id WHEN 1 THEN 0.10 WHEN 2 THEN 0.20 WHEN 3 THEN 0.30 ELSE 0.05 END AS DECIMAL(10, 2)) AS amount,
-          CASE id WHEN 1 THEN 'Straße' WHEN 2 THEN 'STRASSE' WHEN 3 THEN 'strasse' ELSE '' END AS street
+          CASE id WHEN 1 THEN 'Straße' WHEN 2 THEN 'STRASSE' WHEN 3 THEN 'strasse' ELSE '' END AS street,
+          CASE id WHEN 1 THEN 'Café' WHEN 2 THEN 'CAFE' WHEN 3 THEN 'cafe' ELSE 'CAFÉ' END AS place
         FROM {{ ref('ids') }}
     """,
     "models/entities.yml": """
@@ -41,6 +42,8 @@ FILES = {
           - {name: strasse_any_case, entity: thing, rules: {property: street, equals: strasse, ignore_case: true}}
           - {name: street_empty, entity: thing, rules: {property: street, is_set: false}}
           - {name: street_not_x, entity: thing, rules: {property: street, not_equals: x}}
+          - {name: cafe_any_case, entity: thing, rules: {property: place, equals: cafe, ignore_case: true}}
+          - {name: cafe_accent_any_case, entity: thing, rules: {property: place, in: [café], ignore_case: true}}
           - {name: word_sse_any_case, entity: thing, rules: {property: street, matches: '^\\S+SSE$', ignore_case: true}}
     """,
 }
@@ -58,6 +61,8 @@ EXPECTED = {
     "strasse_any_case": {"2", "3"},
     "street_empty": {"4"},
     "street_not_x": {"1", "2", "3", "4"},
+    "cafe_any_case": {"2", "3"},  # case folded, accents kept (MariaDB's collations fold both)
+    "cafe_accent_any_case": {"1", "4"},
     "word_sse_any_case": {"2", "3"},  # ignore_case folds the pattern's letters, not its escapes (\S)
 }
 

@@ -169,12 +169,12 @@ PINS = {
         'snowflake': '"E1"."COUNTRY" = \'CH\'',
         'bigquery': "`e1`.`country` = 'CH'",
     },
-    # Reviewed, questionable on mysql: ignore_case drops the binary collation, so under MariaDB's
-    # default utf8mb4_general_ci 'café' equals 'cafe' too. Pinned as it is today.
+    # ignore_case lowers both sides and still compares them under the binary collation on mysql:
+    # MariaDB's default utf8mb4_general_ci would also make 'café' equal 'cafe'.
     '{property: country, equals: ch, ignore_case: true}': {
         'duckdb': 'LOWER("e1"."country") = LOWER(\'ch\')',
         'postgres': 'LOWER("e1"."country") = LOWER(\'ch\')',
-        'mysql': "LOWER(`e1`.`country`) = LOWER('ch')",
+        'mysql': "LOWER(`e1`.`country`) = (LOWER('ch') COLLATE utf8mb4_bin)",
         'databricks': "LOWER(`e1`.`country`) = LOWER('ch')",
         'snowflake': 'LOWER("E1"."COUNTRY") = LOWER(\'ch\')',
         'bigquery': "LOWER(`e1`.`country`) = LOWER('ch')",
@@ -214,7 +214,7 @@ PINS = {
     '{property: city, in: [geneva, lausanne], ignore_case: true}': {
         'duckdb': 'LOWER("e1"."city") IN (LOWER(\'geneva\'), LOWER(\'lausanne\'))',
         'postgres': 'LOWER("e1"."city") IN (LOWER(\'geneva\'), LOWER(\'lausanne\'))',
-        'mysql': "LOWER(`e1`.`city`) IN (LOWER('geneva'), LOWER('lausanne'))",
+        'mysql': "LOWER(`e1`.`city`) IN ((LOWER('geneva') COLLATE utf8mb4_bin), (LOWER('lausanne') COLLATE utf8mb4_bin))",
         'databricks': "LOWER(`e1`.`city`) IN (LOWER('geneva'), LOWER('lausanne'))",
         'snowflake': 'LOWER("E1"."CITY") IN (LOWER(\'geneva\'), LOWER(\'lausanne\'))',
         'bigquery': "LOWER(`e1`.`city`) IN (LOWER('geneva'), LOWER('lausanne'))",
@@ -347,7 +347,7 @@ PINS = {
     '{property: first_name, starts_with: l, ignore_case: true}': {
         'duckdb': 'LEFT(LOWER("e1"."first_name"), 1) = LOWER(\'l\')',
         'postgres': 'LEFT(LOWER("e1"."first_name"), 1) = LOWER(\'l\')',
-        'mysql': "LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l')",
+        'mysql': "LEFT(LOWER(`e1`.`first_name`), 1) = (LOWER('l') COLLATE utf8mb4_bin)",
         'databricks': "LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l')",
         'snowflake': 'LEFT(LOWER("E1"."FIRST_NAME"), 1) = LOWER(\'l\')',
         'bigquery': "LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l')",
@@ -381,7 +381,7 @@ PINS = {
     '{property: email, matches: "^ST\\\\SFF", ignore_case: true}': {
         'duckdb': 'REGEXP_MATCHES(LOWER("e1"."email"), \'^st\\Sff\')',
         'postgres': 'LOWER("e1"."email") ~ \'^st\\Sff\'',
-        'mysql': "LOWER(`e1`.`email`) REGEXP '^st\\\\Sff'",
+        'mysql': "LOWER(`e1`.`email`) REGEXP ('^st\\\\Sff' COLLATE utf8mb4_bin)",
         'databricks': "REGEXP_LIKE(LOWER(`e1`.`email`), '^st\\\\Sff')",
         'snowflake': 'REGEXP_INSTR(LOWER("E1"."EMAIL"), \'^st\\\\Sff\') > 0',
         'bigquery': "REGEXP_CONTAINS(LOWER(`e1`.`email`), '^st\\\\Sff')",

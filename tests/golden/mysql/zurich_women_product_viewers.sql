@@ -29,6 +29,6 @@ WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
     `e1`.`gender` = ('female' COLLATE utf8mb4_bin)
-    AND LOWER(`e1`.`city`) = LOWER('zurich')
+    AND LOWER(`e1`.`city`) = (LOWER('zurich') COLLATE utf8mb4_bin)
     AND COALESCE(`m3`.`v1`, 0) >= 1
   );

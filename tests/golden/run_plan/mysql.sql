@@ -203,7 +203,7 @@ WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
     `e1`.`gender` = ('female' COLLATE utf8mb4_bin)
-    AND LOWER(`e1`.`city`) = LOWER('zurich')
+    AND LOWER(`e1`.`city`) = (LOWER('zurich') COLLATE utf8mb4_bin)
     AND COALESCE(`e1`.`_segw_f1_v3`, 0) >= 1
   );
 
@@ -283,7 +283,7 @@ WHERE
       AND `e1`.`birthday` < CAST('1991-01-01 00:00:00' AS DATETIME(6))
     )
     AND `e1`.`city` IN (('Geneva' COLLATE utf8mb4_bin), ('Lausanne' COLLATE utf8mb4_bin))
-    AND LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l')
+    AND LEFT(LOWER(`e1`.`first_name`), 1) = (LOWER('l') COLLATE utf8mb4_bin)
     AND (
       `e1`.`first_name` IS NULL
       OR NOT RIGHT(`e1`.`first_name`, 1) = ('a' COLLATE utf8mb4_bin)
@@ -318,7 +318,7 @@ WHERE
       )
     ) <= 25.0
     AND `e1`.`country` = ('CH' COLLATE utf8mb4_bin)
-    AND LOCATE(LOWER('h'), LOWER(`e1`.`country`)) > 0
+    AND LOCATE((LOWER('h') COLLATE utf8mb4_bin), LOWER(`e1`.`country`)) > 0
   );
 
 -- segment: onboarding_followups
