@@ -73,12 +73,15 @@ def created(statements: list[str], fragment: str) -> list[str]:
             and re.search(fragment, s.split(" AS ", 1)[0])]
 
 
-def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_keys(
-        engine, project_factory, statements, monkeypatch):
+@pytest.fixture(autouse=True)
+def evaluate_changed_keys_however_many(monkeypatch):
     from segwarehouse.warehouse.base import Adapter
     from segwarehouse.warehouse.duckdb import DuckDBAdapter
     for adapter_class in (Adapter, DuckDBAdapter):  # a few rows: any share of changed keys stays incremental
         monkeypatch.setattr(adapter_class, "incremental_up_to", float("inf"))
+
+
+def world(project_factory, engine):
     project = project_factory(engine)
     schema = project.model_schema
     project.write("models/entities.yml", ENTITIES.format(schema=schema))
@@ -91,6 +94,13 @@ def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_k
                  "(2, 'fr', '2030-01-01 00:00:00'), (3, 'de', '2030-01-01 00:00:00'), (4, 'it', '2030-01-01 00:00:00')")
     run(project, f"INSERT INTO {schema}.orders VALUES (1, 40, '2024-06-08 00:00:00', '2030-01-01 00:00:00'), "
                  "(3, 60, '2024-05-01 00:00:00', '2030-01-01 00:00:00')")
+    return project
+
+
+def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_keys(
+        engine, project_factory, statements):
+    project = world(project_factory, engine)
+    schema = project.model_schema
     assert project.build(AS_OF).exit_code == 0
     assert (project.members("buyers"), project.members("big_buyers"), project.members("recent")) == (
         {"1", "3"}, {"3"}, {"1"})
@@ -122,3 +132,22 @@ def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_k
     assert project.members("recent") == set() and project.members("buyers") == {"1", "2", "3"}
     assert [name for name in ("buyers", "big_buyers", "germans")
             if created(statements, f"_segw_stage_{name}")] == []
+
+
+def test_without_the_shared_tables_each_segment_finds_its_own_keys(engine, project_factory, statements,
+                                                                    monkeypatch):
+    """The shared tables are an accelerator (another run may hold the entity): each segment then
+    finds its own changed keys and reads the models, with the same members."""
+    import segwarehouse.incremental as incremental
+    monkeypatch.setattr(incremental, "FLAGGED_AT_MOST", 0)
+    project = world(project_factory, engine)
+    schema = project.model_schema
+    assert project.build(AS_OF).exit_code == 0
+    run(project, f"INSERT INTO {schema}.orders VALUES (2, 70, '2024-01-01 00:00:00', '2030-01-02 00:00:00')")
+    statements.clear()
+    assert project.build("2024-06-16 00:00:00").exit_code == 0
+    assert (project.members("buyers"), project.members("big_buyers"), project.members("recent"),
+            project.members("germans")) == ({"1", "2", "3"}, {"2", "3"}, set(), {"1", "3"})
+    assert created(statements, "_segw_inc_") == [] and created(statements, WIDE_OF_CHANGED_KEYS.pattern) == []
+    assert {name for name in ("buyers", "big_buyers", "recent", "germans")
+            if created(statements, f"_segw_keys_{name}")} == {"buyers", "big_buyers", "recent", "germans"}
