@@ -1,6 +1,7 @@
 """A run's shared relation passes in the warehouse: per entity that two or more of the run's segments
-read, one wide table of its rows and every measure they need (one grouped scan per relation), made
-before they are built and dropped when the run ends."""
+read, one wide table of its rows and every measure they need (one grouped scan per relation), and
+one more of only the changed keys' rows for its incremental segments, made before they are built
+and dropped when the run ends."""
 from __future__ import annotations
 
 import datetime as dt
