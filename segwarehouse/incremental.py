@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from .catalog import definition_hash
 from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_water, reads_of, sources
-from .outputs import col, insert, table, text
+from .outputs import KEY, col, insert, table, text
 from .project.loader import Project
 from .errors import SegwError
 from .language import types as t
@@ -267,7 +267,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                            for name in names]
                 keys = f"{prefix}keys"
                 adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE",
-                                           expression=flagged_keys(project, changes, adapter.key_text)))
+                                           expression=flagged_keys(project, changes, adapter.key_text, KEY)))
                 made.append(keys)
                 sums = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), *[
                     exp.func("SUM", col(f"f{number}")) for number in range(len(names))]).from_(table(schema, keys)))[0]
@@ -283,7 +283,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                             exp.select(col("segment"), exp.Count(this=exp.Star())).from_(table(schema, gone))
                             .group_by(col("segment"))):
                         own[segment] = own.get(segment, 0) + int(members_gone)
-                    adapter.execute(insert(table(schema, keys), ["k", "_segw_key"], exp.select(
+                    adapter.execute(insert(table(schema, keys), ["k", KEY], exp.select(
                         exp.null(), col("key")).from_(exp.select(col("key")).distinct().from_(
                             table(schema, gone)).subquery(exp.to_identifier("g", quoted=True)))))
                 everyone = max(increments[name].entity_rows or 0 for name in names)
@@ -297,7 +297,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                             entity_rows=increments[name].entity_rows, inputs=increments[name].inputs)
                     continue
                 adapter.create_work_index(schema, keys, ["k"])
-                adapter.create_work_index(schema, keys, ["_segw_key"])
+                adapter.create_work_index(schema, keys, [KEY])
                 adapter.analyze(schema, keys)
                 busy = [name for name in names if own[name]]
                 copies: dict[str, tuple[str, str]] = {}
@@ -305,7 +305,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                     # One segment reads them (two or more share a wide table of these keys instead,
                     # shared_passes.py); copies as large as the tables would cost more than they save.
                     copies = _copy_rows_of_keys(adapter, project, schema, prefix, keys,
-                                                [c for c in changes[names.index(busy[0])]], made)
+                                                changes[names.index(busy[0])], made)
             except SegwError as exc:  # the segments will meet the fault themselves, one by one
                 log.debug("no shared inputs for entity %s: %s", entity, exc)
                 continue

@@ -17,12 +17,11 @@ from .compiler.features import Features
 from .compiler.incremental import changed_keys
 from .errors import SegwError, WarehouseError
 from .incremental import FULL, Increment, gone_members, plan_increment, stage_present_keys, write_state
-from .outputs import LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
+from .outputs import KEY, LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
 from .project.loader import Project
 from .language import types as t
 from .warehouse.base import Adapter
 
-KEY = "_segw_key"
 TYPED_KEY = "_segw_typed_key"  # the delta's entity key, as the entity types it
 CHANGE_ORDER = {"exited": 1, "moved": 2, "entered": 3}  # within one run: exits, moves, then entries
 BIG_DELTA = 1000  # changes after which the output tables' statistics are refreshed

@@ -6,6 +6,7 @@ from sqlglot import exp
 from .warehouse.base import Adapter
 
 TEXT = "TEXT"
+KEY = "_segw_key"  # work tables: the exact text of an entity key, as memberships.key holds it
 TIME = "TIMESTAMP"  # DATETIME(6) on MySQL/MariaDB (never TIMESTAMP: 1970-2038 only)
 OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
     "memberships": [("segment", TEXT), ("entity", TEXT), ("key", TEXT), ("split", TEXT),

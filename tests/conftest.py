@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import itertools
+import logging
 import os
 import re
 import tempfile
@@ -143,6 +144,30 @@ def make_project(tmp_path: Path, engine: str, files: dict[str, str] | None = Non
 @pytest.fixture(params=ENGINES)
 def engine(request) -> str:
     return request.param
+
+
+class _Statements(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record):
+        self.sql.append(record.getMessage())
+
+
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement run during the test, whole, as the `-v` log shows it."""
+    from segwarehouse.warehouse import base
+    monkeypatch.setattr(base.one_line, "__defaults__", (10 ** 9,))  # not cut after SQL_SHOWN characters
+    handler = _Statements()
+    logger = logging.getLogger("segwarehouse.sql")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler.sql
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -53,6 +53,10 @@ class Features:
         return scope.keys == self.keys and scope.tables is None and not scope.clock.live and \
             scope.clock.as_of == self.as_of
 
+    def _scope(self) -> Scope:
+        """The scope the run's own scans are compiled in: its as_of, its keys."""
+        return Scope(self.project, Clock(self.as_of), self.sql_dialect, keys=self.keys)
+
     def relation_pass(self, scope: Scope, entity: t.Entity, relation: t.RelationSpec) -> RelationPass | None:
         """The shared pass of this entity's relation for a frame of `scope`, or None where the frame
         must scan on its own: its measures are then columns of the entity's wide table."""
@@ -62,7 +66,7 @@ class Features:
         if self.frozen:
             return self.passes.get(key) if entity.name in self.wide else None
         if key not in self.passes:
-            own = Scope(self.project, Clock(self.as_of), self.sql_dialect, keys=self.keys)
+            own = self._scope()
             number = len(self.passes) + 1
             self.passes[key] = RelationPass(own, relation, f"fr{number}", f"f{number}", wide=True)
         return self.passes[key]
@@ -124,8 +128,7 @@ class Features:
                                  for c in self.columns[entity_name]]).from_(
                 exp.alias_(exp.table_(name, db=schema, quoted=True), "e", table=True, quoted=True, copy=False))
             if self.keys is not None:  # an incremental run's table: the changed keys' rows only
-                query = query.where(*Scope(self.project, Clock(self.as_of), self.sql_dialect,
-                                           keys=self.keys).only_keys(key.copy()), copy=False)
+                query = query.where(*self._scope().only_keys(key.copy()), copy=False)
             for relation_pass in self.passes_of(entity_name):
                 for alias, *_ in relation_pass.measures.values():
                     query = query.select(exp.alias_(exp.column(alias, table=relation_pass.derived, quoted=True),

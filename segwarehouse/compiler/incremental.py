@@ -255,21 +255,22 @@ def changed_conditions(project: Project, segment: t.Segment, since: dt.datetime,
     return out
 
 
-def keys_where(project: Project, changes: list[Changed],
-               tables: dict[str, tuple[str, str]] | None = None) -> exp.Query:
-    """The keys (column `k`, may repeat) of rows where any of the conditions holds: one scan per
-    source, reading `tables[model]` instead of the model where given."""
-    by_source: dict[tuple[str, str], list[exp.Expression]] = {}
-    for change in changes:
-        by_source.setdefault((change.model, change.key), []).append(change.condition)
+def _changed_rows(project: Project, changes: list[list[Changed]], outputs) -> exp.Query:
+    """One scan per source for all segments' `changes`: the key (`k`, may repeat) of each row where
+    any of their conditions holds, beside `outputs(conditions of each segment on this source)`;
+    UNION ALL over the sources."""
+    by_source: dict[tuple[str, str], list[list[exp.Expression]]] = {}
+    for number, segment_changes in enumerate(changes):
+        for change in segment_changes:
+            by_source.setdefault((change.model, change.key), [[] for _ in changes])[number].append(change.condition)
     queries = []
-    for (model, key), conditions in by_source.items():
-        schema, name = (tables or {}).get(model) or project.relation_of(model)
+    for (model, key), per_segment in by_source.items():
+        schema, name = project.relation_of(model)
         # The same disjuncts recur across segments (loaded since the mark, the same windows): once each.
-        unique = list({d.sql(): d for c in conditions
+        unique = list({d.sql(): d for conditions in per_segment for c in conditions
                        for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
         column = exp.column(key, table=ROW, quoted=True)
-        queries.append(exp.select(exp.alias_(column, "k", quoted=True))
+        queries.append(exp.select(exp.alias_(column, "k", quoted=True), *outputs(per_segment))
                        .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
                        .where(exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
                                        exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False))))
@@ -279,43 +280,26 @@ def keys_where(project: Project, changes: list[Changed],
     return union
 
 
-def flagged_keys(project: Project, changes: list[list[Changed]], key_text) -> exp.Select:
-    """Each key (`k`) that some segment re-evaluates, once, with its exact text (`_segw_key`,
+def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_column: str) -> exp.Select:
+    """Each key (`k`) that some segment re-evaluates, once, with its exact text (`text_column`,
     written by `key_text`) and a flag per segment (`f0`, `f1`, ...: 1 where that segment's own
     conditions hold): one scan per source for all segments, and each segment still learns whether
     it has anything to re-evaluate."""
-    by_source: dict[tuple[str, str], list[list[exp.Expression]]] = {}
-    for number, segment_changes in enumerate(changes):
-        for change in segment_changes:
-            per_segment = by_source.setdefault((change.model, change.key), [[] for _ in changes])
-            per_segment[number].append(change.condition)
-    queries = []
-    for (model, key), per_segment in by_source.items():
-        schema, name = project.relation_of(model)
-        unique = list({d.sql(): d for conditions in per_segment for c in conditions
-                       for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
-        column = exp.column(key, table=ROW, quoted=True)
-        flags = [exp.alias_(exp.Case().when(exp.or_(*[c.copy() for c in conditions]), exp.Literal.number(1))
-                            .else_(exp.Literal.number(0)) if conditions else exp.Literal.number(0),
-                            f"f{number}", quoted=True) for number, conditions in enumerate(per_segment)]
-        queries.append(exp.select(exp.alias_(column, "k", quoted=True), *flags)
-                       .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
-                       .where(exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
-                                       exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False))))
-    union = queries[0]
-    for query in queries[1:]:
-        union = exp.union(union, query, distinct=False)
-    return (exp.select(exp.column("k", table="u", quoted=True),
-                       exp.alias_(key_text(exp.column("k", table="u", quoted=True)), "_segw_key", quoted=True),
+    def flags(per_segment: list[list[exp.Expression]]) -> list[exp.Expression]:
+        return [exp.alias_(exp.Case().when(exp.or_(*[c.copy() for c in conditions]), exp.Literal.number(1))
+                           .else_(exp.Literal.number(0)) if conditions else exp.Literal.number(0),
+                           f"f{number}", quoted=True) for number, conditions in enumerate(per_segment)]
+
+    key = exp.column("k", table="u", quoted=True)
+    return (exp.select(key, exp.alias_(key_text(key.copy()), text_column, quoted=True),
                        *[exp.alias_(exp.Max(this=exp.column(f"f{number}", table="u", quoted=True)), f"f{number}",
                                     quoted=True) for number in range(len(changes))])
-            .from_(union.subquery(exp.to_identifier("u", quoted=True)))
-            .group_by(exp.column("k", table="u", quoted=True)))
+            .from_(_changed_rows(project, changes, flags).subquery(exp.to_identifier("u", quoted=True)))
+            .group_by(key.copy()))
 
 
 def changed_keys(project: Project, segment: t.Segment, since: dt.datetime, as_of: dt.datetime,
-                 marks: dict[str, dt.datetime | None], dialect: str,
-                 tables: dict[str, tuple[str, str]] | None = None) -> exp.Query:
+                 marks: dict[str, dt.datetime | None], dialect: str) -> exp.Query:
     """The keys to re-evaluate for one segment (column `k` of the entity key's type; may repeat)."""
-    return keys_where(project, list(changed_conditions(project, segment, since, as_of, marks, dialect).values()),
-                      tables)
+    changes = list(changed_conditions(project, segment, since, as_of, marks, dialect).values())
+    return _changed_rows(project, [changes], lambda per_segment: [])

@@ -2,7 +2,6 @@
 segment with none of its own is not evaluated, and the others read one wide table of those keys."""
 from __future__ import annotations
 
-import logging
 import re
 
 import pytest
@@ -40,29 +39,6 @@ def run(project, sql: str) -> None:
         adapter.execute(sqlglot.parse_one(sql, read="duckdb"))
     finally:
         adapter.close()
-
-
-class Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record):
-        self.sql.append(record.getMessage())
-
-
-@pytest.fixture
-def statements(monkeypatch):
-    from segwarehouse.warehouse import base
-    monkeypatch.setattr(base.one_line, "__defaults__", (10 ** 9,))  # whole statements in the log
-    handler = Statements()
-    logger = logging.getLogger("segwarehouse.sql")
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler.sql
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 WIDE_OF_CHANGED_KEYS = re.compile(r"_segw_f_[0-9a-f]+_k\b")

@@ -2,10 +2,6 @@
 members as each segment alone, nothing left behind, and a faulty pass costing only its own segment."""
 from __future__ import annotations
 
-import logging
-
-import pytest
-
 import segwarehouse.shared_passes as shared_passes
 from segwarehouse.compiler.features import FEATURE_PREFIX, table_name
 
@@ -52,27 +48,6 @@ def work_tables(project) -> list[str]:
         return [name] if adapter.relation_kind(project.segment_schema, name) is not None else []
     finally:
         adapter.close()
-
-
-class Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record):
-        self.sql.append(record.getMessage())
-
-
-@pytest.fixture
-def statements():
-    handler = Statements()
-    logger = logging.getLogger("segwarehouse.sql")
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler.sql
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 def test_one_pass_for_all_segments_and_the_same_members(engine, project_factory, statements, monkeypatch):
