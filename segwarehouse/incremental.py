@@ -23,6 +23,7 @@ log = logging.getLogger("segwarehouse.run")
 
 INCREMENTS = "_segw_increments"  # one row per incremental segment: its mode and what the next run needs
 FULL, INCREMENTAL = "full", "incremental"
+FULL_REFRESH = "a full evaluation was asked for"
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Increment:
     keys_table: tuple[str, str] | None = None  # (schema, table) of the run's changed keys of its entity (shared)
     nothing_changed: bool = False  # the run's shared scan found no key this segment must re-evaluate
     inputs: str | None = None  # inputs_digest as this run read it (one read per run)
+    # (entity, relation) -> kept measures current at this as_of (kept.py), shared by the entity's segments
+    kept: dict | None = None
 
     @property
     def incremental(self) -> bool:
@@ -124,7 +127,7 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
     state = read_state(adapter, project.segment_schema, segment.name)
     since = _as_datetime(state.get("as_of")) if state else None
     if full_refresh:
-        reason = "a full evaluation was asked for"
+        reason = FULL_REFRESH
     elif state is None or since is None:
         reason = "first run"
     elif state.get("definition") != definition_hash(project, segment):
@@ -247,73 +250,108 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
     when another run holds the entity's lock (`lock(entity)`), or a table cannot be made, each
     segment finds its own keys. The tables are dropped at the end."""
     from .compiler.incremental import changed_conditions, flagged_keys
+    from .kept import keep_measures
+    from .materialize import utcnow
 
-    by_entity: dict[str, list[str]] = {}
+    tracked: dict[str, list[str]] = {}
     for name, increment in increments.items():
-        if increment.incremental:
-            by_entity.setdefault(project.segments[name].entity, []).append(name)
+        if increment.tracked:
+            tracked.setdefault(project.segments[name].entity, []).append(name)
     schema = project.segment_schema
     with ExitStack() as stack:
         made: list[str] = []
         stack.callback(lambda: adapter.drop_quietly(schema, *made))
-        for entity, names in sorted(by_entity.items()):
+        for entity, all_names in sorted(tracked.items()):
+            names = [name for name in all_names if increments[name].incremental]
             if len(names) > FLAGGED_AT_MOST or not stack.enter_context(lock(entity)):
                 continue
             prefix = shared_prefix(entity)
+            kept: dict = {}
+            copies: dict[str, tuple[str, str]] = {}
+            own: dict[str, int] = {}
             try:
                 _drop_leftovers(adapter, schema, prefix)
-                changes = [list(changed_conditions(project, project.segments[name], increments[name].since, as_of,
-                                                   increments[name].marks, project.dialect).values())
-                           for name in names]
-                keys = f"{prefix}keys"
-                adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE",
-                                           expression=flagged_keys(project, changes, adapter.key_text, KEY)))
-                made.append(keys)
-                sums = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), *[
-                    exp.func("SUM", col(f"f{number}")) for number in range(len(names))]).from_(table(schema, keys)))[0]
-                count, own = int(sums[0] or 0), {name: int(v or 0) for name, v in zip(names, sums[1:])}
-                if any(increments[name].rows_may_be_gone for name in names):
-                    gone = f"{prefix}gone"
-                    made.append(f"{prefix}present")
-                    present = stage_present_keys(adapter, project, entity, schema, f"{prefix}present")
-                    adapter.execute(exp.Create(this=table(schema, gone), kind="TABLE",
-                                               expression=gone_members(adapter, project, entity, names, present)))
-                    made.append(gone)
-                    for segment, members_gone in adapter.fetchall(
-                            exp.select(col("segment"), exp.Count(this=exp.Star())).from_(table(schema, gone))
-                            .group_by(col("segment"))):
-                        own[segment] = own.get(segment, 0) + int(members_gone)
-                    adapter.execute(insert(table(schema, keys), ["k", KEY], exp.select(
-                        exp.null(), col("key")).from_(exp.select(col("key")).distinct().from_(
-                            table(schema, gone)).subquery(exp.to_identifier("g", quoted=True)))))
-                everyone = max(increments[name].entity_rows or 0 for name in names)
-                if count > everyone * adapter.incremental_up_to:
-                    # So many keys changed that evaluating everyone costs less on this engine.
-                    share = f"{min(count / max(everyone, 1), 1):.0%}"
-                    for name in names:
-                        increments[name] = Increment(
-                            FULL, f"{share} of the keys changed; a full evaluation is cheaper here",
-                            new_marks=increments[name].new_marks, tracked=True,
-                            entity_rows=increments[name].entity_rows, inputs=increments[name].inputs)
-                    continue
-                adapter.create_work_index(schema, keys, ["k"])
-                adapter.create_work_index(schema, keys, [KEY])
-                adapter.analyze(schema, keys)
-                busy = [name for name in names if own[name]]
-                copies: dict[str, tuple[str, str]] = {}
-                if len(busy) == 1 and count <= everyone * COPY_AT_MOST:
-                    # One segment reads them (two or more share a wide table of these keys instead,
-                    # shared_passes.py); copies as large as the tables would cost more than they save.
-                    copies = _copy_rows_of_keys(adapter, project, schema, prefix, keys,
-                                                changes[names.index(busy[0])], made)
+                count = 0
+                if names:
+                    changes = [list(changed_conditions(project, project.segments[name], increments[name].since,
+                                                       as_of, increments[name].marks, project.dialect).values())
+                               for name in names]
+                    keys = f"{prefix}keys"
+                    adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE",
+                                               expression=flagged_keys(project, changes, adapter.key_text, KEY)))
+                    made.append(keys)
+                    count, own = _flagged_counts(adapter, project, schema, prefix, keys, entity, names,
+                                                 increments, made)
+                if any(own.values()) or len(names) < len(all_names):
+                    # Some segment evaluates keys: bring the kept measures forward (or make them).
+                    marks: dict = {}
+                    for name in all_names:
+                        marks.update(increments[name].new_marks)
+                    inputs = next((increments[n].inputs for n in all_names if increments[n].inputs), None)
+                    refresh = any(increments[n].reason == FULL_REFRESH for n in all_names)
+                    kept = {(entity, relation): (found.table, found.columns) for relation, found in
+                            keep_measures(adapter, project, entity, as_of, marks, inputs, refresh,
+                                          utcnow()).items()}
+                if names:
+                    read = {relation for name in names
+                            for relation in reads_of(project, project.segments[name]).relations}
+                    covered = all((entity, relation) in kept for relation in read)
+                    everyone = max(increments[name].entity_rows or 0 for name in names)
+                    if count > everyone * adapter.incremental_up_to and not covered:
+                        # So many keys changed that evaluating everyone costs less on this engine
+                        # (not where kept measures spare reading each key's rows).
+                        share = f"{min(count / max(everyone, 1), 1):.0%}"
+                        for name in names:
+                            increments[name] = Increment(
+                                FULL, f"{share} of the keys changed; a full evaluation is cheaper here",
+                                new_marks=increments[name].new_marks, tracked=True,
+                                entity_rows=increments[name].entity_rows, inputs=increments[name].inputs)
+                        names = []
+                    else:
+                        adapter.create_work_index(schema, keys, ["k"])
+                        adapter.create_work_index(schema, keys, [KEY])
+                        adapter.analyze(schema, keys)
+                        busy = [name for name in names if own[name]]
+                        if len(busy) == 1 and count <= everyone * COPY_AT_MOST and not covered:
+                            # One segment reads them (two or more share a wide table of these keys
+                            # instead, shared_passes.py); copies as large as the tables would cost
+                            # more than they save.
+                            copies = _copy_rows_of_keys(adapter, project, schema, prefix, keys,
+                                                        changes[names.index(busy[0])], made)
             except SegwError as exc:  # the segments will meet the fault themselves, one by one
                 log.debug("no shared inputs for entity %s: %s", entity, exc)
                 continue
+            for name in all_names:
+                increments[name].kept = kept or None
             for name in names:
                 increments[name].tables = copies or None
                 increments[name].keys_table = (schema, keys)
                 increments[name].nothing_changed = not own[name]
         yield
+
+
+def _flagged_counts(adapter: Adapter, project: Project, schema: str, prefix: str, keys: str, entity: str,
+                    names: list[str], increments: dict[str, Increment], made: list[str]) -> tuple[int, dict[str, int]]:
+    """How many keys the flagged table holds and how many each segment re-evaluates of its own,
+    after adding the members whose entity row is gone."""
+    sums = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), *[
+        exp.func("SUM", col(f"f{number}")) for number in range(len(names))]).from_(table(schema, keys)))[0]
+    count, own = int(sums[0] or 0), {name: int(v or 0) for name, v in zip(names, sums[1:])}
+    if any(increments[name].rows_may_be_gone for name in names):
+        gone = f"{prefix}gone"
+        made.append(f"{prefix}present")
+        present = stage_present_keys(adapter, project, entity, schema, f"{prefix}present")
+        adapter.execute(exp.Create(this=table(schema, gone), kind="TABLE",
+                                   expression=gone_members(adapter, project, entity, names, present)))
+        made.append(gone)
+        for segment, members_gone in adapter.fetchall(
+                exp.select(col("segment"), exp.Count(this=exp.Star())).from_(table(schema, gone))
+                .group_by(col("segment"))):
+            own[segment] = own.get(segment, 0) + int(members_gone)
+        adapter.execute(insert(table(schema, keys), ["k", KEY], exp.select(
+            exp.null(), col("key")).from_(exp.select(col("key")).distinct().from_(
+                table(schema, gone)).subquery(exp.to_identifier("g", quoted=True)))))
+    return count, own
 
 
 def _copy_rows_of_keys(adapter: Adapter, project: Project, schema: str, prefix: str, keys: str,

@@ -35,6 +35,8 @@ OUTPUT_TABLES: dict[str, list[tuple[str, str]]] = {
     # [1.1] incremental segments: the mode of the last run and what the next run needs (JSON)
     "_segw_increments": [("segment", TEXT), ("mode", "VARCHAR(16)"), ("reason", TEXT), ("state", TEXT),
                          ("updated_at", TIME)],
+    # incremental runs: what each kept table of per-key measures holds (kept.py; JSON)
+    "_segw_kept": [("entity", TEXT), ("relation", TEXT), ("state", TEXT), ("updated_at", TIME)],
 }
 MODELS_TABLE = "_segw_models"  # the fingerprint of each model at its last build
 STATE = "_segw_state"
@@ -44,7 +46,7 @@ VERSION_ROW = "outputs_version"
 OUTPUTS_VERSION = 2  # 2: text keys without length cut, split in changes, catalog, DATETIME(6) on MySQL
 INDEXES = {"memberships": ["segment", "key"], "membership_history": ["segment", "key"],
            "membership_changes": ["run_id", "segment"], "segment_catalog": ["segment"],
-           "_segw_increments": ["segment"]}
+           "_segw_increments": ["segment"], "_segw_kept": ["entity"]}
 RESERVED = tuple(OUTPUT_TABLES)
 
 

@@ -62,12 +62,16 @@ def shared_passes(adapter: Adapter, project: Project, names: list[str], incremen
     keys only. An accelerator only: an entity whose table cannot be made, or that another run
     holds (`lock(entity)`), is left to each segment's own query."""
     plans = []
+    kept: dict = {}  # kept measures current at as_of (kept.py), per (entity, relation)
+    for increment in increments.values():
+        kept.update(increment.kept or {})
     full = evaluated_in_full(project, names, increments)
     if len(full) > 1:
-        plans.append(plan_features(project, full, as_of, schema=project.segment_schema))
+        plans.append(plan_features(project, full, as_of, schema=project.segment_schema, kept=kept))
     for keys, among in sorted(evaluated_among_changed_keys(project, names, increments).items()):
-        if len(among) > 1:
-            plans.append(plan_features(project, among, as_of, schema=project.segment_schema, keys=keys))
+        if len(among) > 1 or kept:  # a table of kept measures is worth making for one segment too
+            plans.append(plan_features(project, among, as_of, schema=project.segment_schema, keys=keys, kept=kept,
+                                       readers_at_least=1 if kept else 2))
     schema = project.segment_schema
     passes = Passes()
     with ExitStack() as stack:

@@ -46,6 +46,9 @@ class Features:
     columns: dict[str, list[exp.Identifier]] = field(default_factory=dict)  # entity -> columns its segments read
     frozen: bool = False
     keys: tuple[str, str] | None = None  # (schema, table) of an incremental run's changed keys, column `k`
+    # (entity, relation) -> ((schema, table), {measure_key: column}): kept measures current at as_of
+    # (kept.py), read instead of scanning the relation when they hold every measure of its pass
+    kept: dict[tuple[str, str], tuple[tuple[str, str], dict[str, str]]] = field(default_factory=dict)
 
     def _serves(self, scope: Scope) -> bool:
         """A frame evaluating this run's keys (every key, or the changed keys the tables were
@@ -130,14 +133,28 @@ class Features:
             if self.keys is not None:  # an incremental run's table: the changed keys' rows only
                 query = query.where(*self._scope().only_keys(key.copy()), copy=False)
             for relation_pass in self.passes_of(entity_name):
+                columns, rows = self._kept_columns(entity_name, relation_pass)
                 for alias, *_ in relation_pass.measures.values():
-                    query = query.select(exp.alias_(exp.column(alias, table=relation_pass.derived, quoted=True),
+                    query = query.select(exp.alias_(exp.column(columns.get(alias, alias), table=relation_pass.derived,
+                                                               quoted=True),
                                                     relation_pass.wide_column(alias), quoted=True), copy=False)
                 query = query.join(
-                    relation_pass.grouped().subquery(exp.to_identifier(relation_pass.derived, quoted=True)),
+                    exp.alias_(rows, relation_pass.derived, table=True, quoted=True, copy=False),
                     on=exp.EQ(this=exp.column("k", table=relation_pass.derived, quoted=True), expression=key.copy()),
                     join_type="LEFT", copy=False)
             yield entity_name, self.table_name(entity_name), query
+
+    def _kept_columns(self, entity: str, relation_pass: RelationPass) -> tuple[dict[str, str], exp.Expression]:
+        """Where a pass's measures are read: its kept table ({measure alias: kept column}, the
+        table) where that holds them all, else its grouped scan ({}, the scan)."""
+        found = self.kept.get((entity, relation_pass.relation.name))
+        if found is not None:
+            (schema, name), kept_columns = found
+            columns = {alias: kept_columns.get(measure_key(relation_pass, aggregate, condition))
+                       for alias, aggregate, condition, _ in relation_pass.measures.values()}
+            if all(columns.values()):
+                return columns, exp.table_(name, db=schema, quoted=True)
+        return {}, relation_pass.grouped().subquery(copy=False)
 
     def materialized(self, entity: str) -> None:
         self.wide[entity] = (self.schema, self.table_name(entity))
@@ -150,6 +167,17 @@ class Features:
             self.entities.remove(entity)
 
 
+def measure_key(rows: RelationPass, aggregate: exp.Expression, condition: exp.Expression | None) -> str:
+    """What a measure computes, whatever alias its pass reads the relation by."""
+    def named(node: exp.Expression) -> str:
+        node = node.copy()
+        for column in node.find_all(exp.Column):
+            if column.table == rows.row:
+                column.set("table", exp.to_identifier("r", quoted=True))
+        return node.sql()
+    return named(aggregate) + " | " + (named(condition) if condition is not None else "")
+
+
 def table_name(entity: str) -> str:
     """The work table of an entity's wide features: short (any engine's identifier limit) and the
     same in every run, so a killed run's leftover is found and dropped."""
@@ -158,7 +186,7 @@ def table_name(entity: str) -> str:
 
 def plan_features(project: "Project", names: Iterable[str], as_of: dt.datetime,
                   readers_at_least: int = 2, schema: str | None = None,
-                  keys: tuple[str, str] | None = None) -> Features:
+                  keys: tuple[str, str] | None = None, kept: dict | None = None) -> Features:
     """Compile each named segment once against the planned wide tables (in `schema`, by default
     the segment schema) and keep the entities that at least `readers_at_least` of them read. Each
     query is kept: once its entity's table is made it is final. A segment that does not compile
@@ -170,7 +198,7 @@ def plan_features(project: "Project", names: Iterable[str], as_of: dt.datetime,
     from .segment import segment_query
 
     features = Features(project, as_of, project.config.models_dialect or project.dialect,
-                        schema or project.segment_schema, keys=keys)
+                        schema or project.segment_schema, keys=keys, kept=kept or {})
     for name in names:
         features.planning = name
         try:

@@ -133,15 +133,23 @@ def entity_rows(project: Project, entity: t.Entity, old_mark: dt.datetime | None
     """One scan of the entity: rows loaded up to the old mark, rows without loaded_at, rows loaded up
     to the new mark. If the first equals what the last run counted up to that mark, and no row
     lacks loaded_at, no row the last run saw was deleted (or its count would have dropped)."""
-    schema, name = project.relation_of(entity.model)
-    loaded = TimeColumn(this=exp.column(entity.loaded_at, quoted=True))
+    return loaded_rows(project, entity.model, entity.loaded_at, old_mark, new_mark)
+
+
+def loaded_rows(project: Project, model: str, loaded_at: str, old_mark: dt.datetime | None,
+                new_mark: dt.datetime | None) -> exp.Select:
+    """One scan of a model: (rows loaded up to the old mark, rows without loaded_at, rows loaded up
+    to the new mark); a mark of None counts nothing. An update moves a row past the old mark and a
+    delete removes it, so either lowers the first count below what was counted then."""
+    schema, name = project.relation_of(model)
+    loaded = TimeColumn(this=exp.column(loaded_at, quoted=True))
 
     def up_to(mark: dt.datetime | None) -> exp.Expression:
         if mark is None:
             return exp.Literal.number(0)
         return exp.Count(this=exp.Case().when(exp.LTE(this=loaded.copy(), expression=timestamp_literal(mark)),
                                               exp.Literal.number(1)))
-    nulls = exp.Count(this=exp.Case().when(exp.Is(this=exp.column(entity.loaded_at, quoted=True),
+    nulls = exp.Count(this=exp.Case().when(exp.Is(this=exp.column(loaded_at, quoted=True),
                                                   expression=exp.null()), exp.Literal.number(1)))
     return exp.select(up_to(old_mark), nulls, up_to(new_mark)).from_(exp.table_(name, db=schema, quoted=True))
 

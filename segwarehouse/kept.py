@@ -1,0 +1,218 @@
+"""Kept measures in the warehouse: per entity and relation, one table of every measure the entity's
+incremental segments need, per key, brought forward each run from the rows loaded since the last one
+and the rows time moved, so that re-evaluating a key does not read its whole history again."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .compiler import kept as sql
+from .compiler.incremental import blockers, high_water, loaded_rows, relation_source
+from .errors import SegwError
+from .outputs import col, insert, table, text
+from .project.loader import Project
+from .warehouse.base import Adapter
+
+log = logging.getLogger("segwarehouse.run")
+
+KEPT = "_segw_kept"  # one row per (entity, relation): what its kept table holds (JSON)
+KEPT_PREFIX = "_segw_m_"
+
+
+@dataclass
+class Kept:
+    """A kept table current at this run's as_of: where, and which column holds each measure."""
+    table: tuple[str, str]
+    columns: dict[str, str]  # measure key (compiler.kept.measure_key) -> column
+
+
+def kept_segments(project: Project, entity: str) -> list[str]:
+    """The segments whose measures an entity's kept tables hold: every `incremental` one of the
+    project that can be evaluated incrementally, whether or not this run builds it, so that runs
+    of different segments keep the same tables."""
+    return sorted(name for name, segment in project.segments.items()
+                  if segment.entity == entity and segment.materialized == "incremental"
+                  and not blockers(project, segment))
+
+
+def _prefix(entity: str, relation: str) -> str:
+    return f"{KEPT_PREFIX}{hashlib.md5(f'{entity}/{relation}'.encode()).hexdigest()[:12]}_"
+
+
+def _read(adapter: Adapter, schema: str, entity: str) -> dict[str, dict]:
+    rows = adapter.fetchall(exp.select(col("relation"), col("state")).from_(table(schema, KEPT))
+                            .where(col("entity").eq(text(entity))))
+    out = {}
+    for relation, state in rows:
+        try:
+            out[relation] = json.loads(state)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _write(adapter: Adapter, schema: str, entity: str, relation: str, state: dict, now: dt.datetime) -> None:
+    from .compiler.timeexpr import timestamp_literal
+
+    target = table(schema, KEPT)
+    adapter.execute(exp.delete(target, where=exp.and_(col("entity").eq(text(entity)),
+                                                      col("relation").eq(text(relation)))))
+    adapter.execute(insert(target.copy(), ["entity", "relation", "state", "updated_at"],
+                           exp.values([(text(entity), text(relation), text(json.dumps(state)),
+                                        timestamp_literal(now))])))
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _datetime(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _digest(keys: list[str]) -> str:
+    return hashlib.md5(json.dumps(keys).encode()).hexdigest()
+
+
+def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.datetime,
+                  marks: dict[str, dt.datetime | None], inputs: str | None, refresh: bool,
+                  now: dt.datetime) -> dict[str, Kept]:
+    """Bring the entity's kept tables to this run's as_of and marks (`marks`: source -> the run's
+    high-water mark), building one where there is none, and return those that are current.
+
+    A kept table is brought forward only when no row it counted can have changed: as many rows of
+    the relation are loaded up to its mark as when it was made, and none lacks loaded_at (an update
+    or delete lowers that count). After such a change it is dropped, and made again by the next run
+    that sees none. Call holding the entity's lock."""
+    schema = project.segment_schema
+    names = kept_segments(project, entity)
+    if not names or adapter.broken:
+        return {}
+    stored = _read(adapter, schema, entity)
+    thens = {_datetime(state.get("as_of")) for state in stored.values() if state.get("table")}
+    then = thens.pop() if len(thens) == 1 else None
+    plans = sql.plan_kept(project, entity, names, as_of, then if then is not None and then <= as_of else None)
+    if plans is None and then is not None:
+        then, plans = None, sql.plan_kept(project, entity, names, as_of, None)
+    if plans is None:
+        return {}
+    _drop_unknown(adapter, schema, entity, stored, set(plans))
+    out = {}
+    for relation_name, plan in plans.items():
+        try:
+            found = _keep(adapter, project, entity, plan, names, stored.get(relation_name), then, as_of,
+                          marks, inputs, refresh, now)
+        except SegwError as exc:  # the segments then read the relation themselves
+            log.debug("no kept measures for %s.%s: %s", entity, relation_name, exc)
+            found = None
+        if found is not None:
+            out[relation_name] = found
+    return out
+
+
+def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, names: list[str],
+          state: dict | None, then: dt.datetime | None, as_of: dt.datetime, marks: dict, inputs: str | None,
+          refresh: bool, now: dt.datetime) -> Kept | None:
+    schema = project.segment_schema
+    relation = plan.relation
+    source = relation_source(relation.name)
+    mark = marks.get(source) if source in marks else _as_naive(adapter.scalar(
+        high_water(project, relation.model, relation.loaded_at)))
+    old_mark = _datetime(state.get("mark")) if state else None
+    counted, nulls, up_to_mark = adapter.fetchall(loaded_rows(project, relation.model, relation.loaded_at,
+                                                              old_mark, mark))[0]
+    unchanged = state is not None and old_mark is not None and not nulls and \
+        int(counted) == int(state.get("count", -1))
+    old_table = state.get("table") if state else None
+    record = {"as_of": as_of.isoformat(), "mark": _stamp(mark), "count": int(up_to_mark or 0), "inputs": inputs,
+              "measures": _digest(list(plan.columns())), "table": None}
+    if mark is None or nulls or (state is not None and not unchanged):
+        # Empty, rows without loaded_at, or rows changed in place: nothing to keep this run.
+        with adapter.transaction():
+            _write(adapter, schema, entity, relation.name, record, now)
+        if old_table:
+            adapter.drop_quietly(schema, old_table)
+        return None
+    current = old_table is not None and then is not None and not refresh and state.get("inputs") == inputs \
+        and state.get("measures") == _digest(plan.keys_then()) \
+        and _datetime(state.get("as_of")) == then and adapter.relation_kind(schema, old_table) == "table"
+    record["table"] = old_table
+    if current and (then, old_mark) == (as_of, mark):
+        return Kept((schema, old_table), plan.columns())
+    if current:
+        _bring_forward(adapter, project, plan, names, schema, old_table, then, as_of, old_mark, mark,
+                       record=lambda: _write(adapter, schema, entity, relation.name, record, now))
+        return Kept((schema, old_table), plan.columns())
+    prefix = _prefix(entity, relation.name)
+    generation = int(old_table.rsplit("_", 1)[1]) + 1 if old_table and old_table[len(prefix):].isdigit() else 1
+    new_table = f"{prefix}{generation}"
+    adapter.drop(schema, new_table, "table")
+    adapter.execute(exp.Create(this=table(schema, new_table), kind="TABLE", expression=sql.build(plan, mark)))
+    adapter.create_work_index(schema, new_table, ["k"])
+    adapter.analyze(schema, new_table)
+    record["table"] = new_table
+    with adapter.transaction():
+        _write(adapter, schema, entity, relation.name, record, now)
+    if old_table and old_table != new_table:
+        adapter.drop_quietly(schema, old_table)
+    return Kept((schema, new_table), plan.columns())
+
+
+def _bring_forward(adapter: Adapter, project: Project, plan: sql.KeptPlan, names: list[str], schema: str,
+                   kept: str, then: dt.datetime, as_of: dt.datetime, old_mark: dt.datetime,
+                   mark: dt.datetime, record) -> None:
+    """Apply to the kept table what the rows loaded since `old_mark` and the rows time moved changed:
+    the keys whose measures add up are brought forward, the others recomputed from their rows. The
+    kept table changes in one transaction with `record()`, which records its new as_of and mark."""
+    work = "_segw_kw_" + kept[len(KEPT_PREFIX):]  # a work table (warehouse.base.WORK_TABLE_PREFIXES)
+    deltas, recomputed, rows = work + "_d", work + "_r", work + "_n"
+    made = [deltas, recomputed, rows]
+    try:
+        for name in made:
+            adapter.drop(schema, name, "table")
+        dialect = project.config.models_dialect or project.dialect
+        adapter.execute(exp.Create(this=table(schema, deltas), kind="TABLE", expression=sql.delta(
+            project, plan, names, then, as_of, old_mark, mark, dialect)))
+        adapter.create_work_index(schema, deltas, ["k"])
+        dirty = exp.select(col("k")).from_(table(schema, deltas)).where(col("dirty").eq(exp.Literal.number(1)))
+        adapter.execute(exp.Create(this=table(schema, recomputed), kind="TABLE",
+                                   expression=sql.build(plan, mark, keys=dirty)))
+        adapter.execute(exp.Create(this=table(schema, rows), kind="TABLE", expression=exp.union(
+            sql.merged(plan, table(schema, deltas), table(schema, kept)),
+            exp.select(exp.Star()).from_(table(schema, recomputed)), distinct=False)))
+        columns = ["k", *[m.column for m in plan.measures]]
+        with adapter.transaction():
+            adapter.execute(exp.delete(table(schema, kept), where=exp.In(
+                this=col("k"), query=exp.select(col("k")).from_(table(schema, deltas)).subquery())))
+            adapter.execute(insert(table(schema, kept), columns,
+                                   exp.select(*[col(c) for c in columns]).from_(table(schema, rows))))
+            record()
+    finally:
+        adapter.drop_quietly(schema, *made)
+
+
+def _drop_unknown(adapter: Adapter, schema: str, entity: str, stored: dict[str, dict], relations: set[str]) -> None:
+    """Kept tables no state names (a killed run's) and states of relations no longer kept."""
+    for relation_name, state in stored.items():
+        if relation_name not in relations:
+            with adapter.transaction():
+                adapter.execute(exp.delete(table(schema, KEPT), where=exp.and_(
+                    col("entity").eq(text(entity)), col("relation").eq(text(relation_name)))))
+            if state.get("table"):
+                adapter.drop_quietly(schema, state["table"])
+    named = {state.get("table") for state in stored.values()}
+    for relation_name in relations:
+        prefix = _prefix(entity, relation_name)
+        for name in adapter.table_names(schema, prefix + "%"):
+            if name.startswith(prefix) and name not in named:
+                adapter.drop_quietly(schema, name)
+
+
+def _as_naive(value) -> dt.datetime | None:
+    from .incremental import _as_datetime
+    return _as_datetime(value)
