@@ -29,6 +29,14 @@ from ..project.jinja import SECRETS
 
 log = logging.getLogger("segwarehouse.sql")
 SQL_SHOWN = 400  # characters of a statement shown in the log (whitespace collapsed)
+# Work tables a build makes and drops (stages, deltas, changed keys, wide tables of features, kept
+# measures being brought forward): an engine may keep them apart from the warehouse's own tables
+# (DuckDB: in memory, see DuckDBAdapter.sql). Nothing else is named with these prefixes.
+WORK_TABLE_PREFIXES = ("_segw_stage_", "_segw_delta_", "_segw_keys_", "_segw_inc_", "_segw_f_", "_segw_kw_")
+
+
+def is_work_table(name: str) -> bool:
+    return name.startswith(WORK_TABLE_PREFIXES)
 
 
 def one_line(sql: str, limit: int = SQL_SHOWN) -> str:

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlglot import exp
+
 from ..errors import SegwError, WarehouseBusy
-from .base import Adapter
+from .base import Adapter, is_work_table
+
+WORK = "_segw_work"  # an in-memory database beside the file: the build's work tables
 
 
 class DuckDBAdapter(Adapter):
@@ -43,6 +47,11 @@ class DuckDBAdapter(Adapter):
             raise WarehouseBusy(f"cannot open DuckDB file {path}: {detail}", target.location,
                                 "another process may be writing to it; wait and retry") from None
         self.connection.execute("SET TimeZone = 'UTC'")
+        # Work tables live in memory, not in the file: written faster (no compression, no blocks
+        # to flush at the next checkpoint) and gone with the process; measured 15-40% per work
+        # table at 1M customers. One per DuckDB instance, shared by its connections.
+        self.connection.execute(f'ATTACH IF NOT EXISTS \':memory:\' AS "{WORK}"')
+        self._work_schemas: set[str] = set()
         for extension in credentials.extension_names():
             self.load_extension(extension, target)
 
@@ -62,6 +71,30 @@ class DuckDBAdapter(Adapter):
                                 target.location, "check `extensions:` of the target in profiles.yml "
                                 "(installing an extension needs the network once)") from None
 
+    def sql(self, statement) -> str:
+        """Work tables (base.is_work_table) are read and written in the in-memory database, in a
+        schema of the same name as the one the build names."""
+        if not isinstance(statement, str):
+            statement = self._in_work_database(statement)
+        return super().sql(statement)
+
+    def _in_work_database(self, statement: exp.Expression) -> exp.Expression:
+        def work(node) -> bool:
+            return isinstance(node, exp.Table) and bool(node.db) and not node.catalog and is_work_table(node.name)
+        if not any(work(node) for node in statement.find_all(exp.Table)):
+            return statement
+        statement = statement.copy()
+        for node in list(statement.find_all(exp.Table)):
+            if work(node):
+                if node.db not in self._work_schemas:
+                    self._execute(f'CREATE SCHEMA IF NOT EXISTS "{WORK}"."{node.db.replace(chr(34), chr(34) * 2)}"')
+                    self._work_schemas.add(node.db)
+                node.set("catalog", exp.to_identifier(WORK, quoted=True))
+        return statement
+
+    def _database_of(self, name: str) -> str | None:
+        return WORK if is_work_table(name) else None
+
     def _execute(self, sql, params=None):
         return self.connection.execute(sql, params) if params else self.connection.execute(sql)
 
@@ -71,20 +104,24 @@ class DuckDBAdapter(Adapter):
     # DuckDB's own catalog functions answer in a fraction of the time its information_schema views
     # take (a build asks several times per segment); same answers, the same schema/name matching.
     def relation_kind(self, schema: str, name: str) -> str | None:
+        database = self._database_of(name)
         rows = self.fetchall_text(
-            "SELECT 'table' FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
-            "UNION ALL SELECT 'view' FROM duckdb_views() WHERE NOT internal AND schema_name = ? AND view_name = ?",
-            [schema, name, schema, name])
+            "SELECT 'table' FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND database_name = "
+            "COALESCE(?, current_database()) UNION ALL SELECT 'view' FROM duckdb_views() WHERE NOT internal AND "
+            "schema_name = ? AND view_name = ? AND database_name = COALESCE(?, current_database())",
+            [schema, name, database, schema, name, database])
         return rows[0][0] if rows else None
 
     def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
         rows = self.fetchall_text("SELECT column_name, data_type FROM duckdb_columns() WHERE NOT internal AND "
-                                  "schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name])
+                                  "schema_name = ? AND table_name = ? AND database_name = COALESCE(?, current_database()) "
+                                  "ORDER BY column_index", [schema, name, self._database_of(name)])
         return [(row[0], str(row[1]).lower()) for row in rows]
 
     def table_names(self, schema: str, like: str) -> set[str]:
         rows = self.fetchall_text(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND table_name LIKE ? "
-            "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = ? AND view_name LIKE ?",
-            [schema, like, schema, like])
-        return {str(row[0]) for row in rows}
+            "SELECT table_name, database_name FROM duckdb_tables() WHERE schema_name = ? AND table_name LIKE ? "
+            "AND database_name IN (current_database(), ?) UNION SELECT view_name, database_name FROM duckdb_views() "
+            "WHERE NOT internal AND schema_name = ? AND view_name LIKE ? AND database_name = current_database()",
+            [schema, like, WORK, schema, like])
+        return {str(row[0]) for row in rows if (row[1] == WORK) == is_work_table(str(row[0]))}
