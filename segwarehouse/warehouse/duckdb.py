@@ -74,26 +74,20 @@ class DuckDBAdapter(Adapter):
     def sql(self, statement) -> str:
         """Work tables (base.is_work_table) are read and written in the in-memory database, in a
         schema of the same name as the one the build names."""
-        if not isinstance(statement, str):
-            statement = self._in_work_database(statement)
-        return super().sql(statement)
-
-    def _in_work_database(self, statement: exp.Expression) -> exp.Expression:
-        def work(node) -> bool:
-            return isinstance(node, exp.Table) and bool(node.db) and not node.catalog and is_work_table(node.name)
-        if not any(work(node) for node in statement.find_all(exp.Table)):
+        if isinstance(statement, str):
             return statement
-        statement = statement.copy()
-        for node in list(statement.find_all(exp.Table)):
-            if work(node):
-                if node.db not in self._work_schemas:
-                    self._execute(f'CREATE SCHEMA IF NOT EXISTS "{WORK}"."{node.db.replace(chr(34), chr(34) * 2)}"')
-                    self._work_schemas.add(node.db)
-                node.set("catalog", exp.to_identifier(WORK, quoted=True))
-        return statement
-
-    def _database_of(self, name: str) -> str | None:
-        return WORK if is_work_table(name) else None
+        moved = [node for node in statement.find_all(exp.Table)
+                 if node.db and not node.catalog and is_work_table(node.name)]
+        for node in moved:  # in place, and put back after writing: statements are shared and large
+            if node.db not in self._work_schemas:
+                self._execute(f"CREATE SCHEMA IF NOT EXISTS {_name(WORK)}.{_name(node.db)}")
+                self._work_schemas.add(node.db)
+            node.set("catalog", exp.to_identifier(WORK, quoted=True))
+        try:
+            return super().sql(statement)
+        finally:
+            for node in moved:
+                node.set("catalog", None)
 
     def _execute(self, sql, params=None):
         return self.connection.execute(sql, params) if params else self.connection.execute(sql)
@@ -104,24 +98,38 @@ class DuckDBAdapter(Adapter):
     # DuckDB's own catalog functions answer in a fraction of the time its information_schema views
     # take (a build asks several times per segment); same answers, the same schema/name matching.
     def relation_kind(self, schema: str, name: str) -> str | None:
-        database = self._database_of(name)
+        database = _in_database(name)
         rows = self.fetchall_text(
-            "SELECT 'table' FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND database_name = "
-            "COALESCE(?, current_database()) UNION ALL SELECT 'view' FROM duckdb_views() WHERE NOT internal AND "
-            "schema_name = ? AND view_name = ? AND database_name = COALESCE(?, current_database())",
-            [schema, name, database, schema, name, database])
+            f"SELECT 'table' FROM duckdb_tables() WHERE schema_name = {_text(schema)} AND table_name = {_text(name)} "
+            f"AND {database} UNION ALL SELECT 'view' FROM duckdb_views() WHERE NOT internal AND "
+            f"schema_name = {_text(schema)} AND view_name = {_text(name)} AND {database}")
         return rows[0][0] if rows else None
 
     def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
-        rows = self.fetchall_text("SELECT column_name, data_type FROM duckdb_columns() WHERE NOT internal AND "
-                                  "schema_name = ? AND table_name = ? AND database_name = COALESCE(?, current_database()) "
-                                  "ORDER BY column_index", [schema, name, self._database_of(name)])
+        rows = self.fetchall_text(f"SELECT column_name, data_type FROM duckdb_columns() WHERE NOT internal AND "
+                                  f"schema_name = {_text(schema)} AND table_name = {_text(name)} AND "
+                                  f"{_in_database(name)} ORDER BY column_index")
         return [(row[0], str(row[1]).lower()) for row in rows]
 
     def table_names(self, schema: str, like: str) -> set[str]:
         rows = self.fetchall_text(
-            "SELECT table_name, database_name FROM duckdb_tables() WHERE schema_name = ? AND table_name LIKE ? "
-            "AND database_name IN (current_database(), ?) UNION SELECT view_name, database_name FROM duckdb_views() "
-            "WHERE NOT internal AND schema_name = ? AND view_name LIKE ? AND database_name = current_database()",
-            [schema, like, WORK, schema, like])
+            f"SELECT table_name, database_name FROM duckdb_tables() WHERE schema_name = {_text(schema)} AND "
+            f"table_name LIKE {_text(like)} UNION "
+            f"SELECT view_name, database_name FROM duckdb_views() WHERE NOT internal AND schema_name = "
+            f"{_text(schema)} AND view_name LIKE {_text(like)}")
         return {str(row[0]) for row in rows if (row[1] == WORK) == is_work_table(str(row[0]))}
+
+
+# Catalog queries carry their values as literals: a parameter list makes the DuckDB driver import
+# pandas (0.3 s in every process that asks).
+def _text(value: str) -> str:
+    return exp.Literal.string(value).sql("duckdb")
+
+
+def _in_database(name: str) -> str:
+    """Where a relation of this name is looked up: the work database, or any other (attached ones too)."""
+    return f"database_name {'=' if is_work_table(name) else '<>'} {_text(WORK)}"
+
+
+def _name(value: str) -> str:
+    return exp.to_identifier(value, quoted=True).sql("duckdb")
