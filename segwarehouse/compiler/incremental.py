@@ -253,7 +253,7 @@ def changed_conditions(project: Project, segment: t.Segment, since: dt.datetime,
     out[ENTITY_SOURCE] = Changed(entity.model, entity.key, exp.or_(*parts) if len(parts) > 1 else parts[0])
     for rel_name, relation in sorted(reads.relations.items()):
         ranges, others = {}, []
-        if relation.time:  # rows dated between the two as_ofs came into view
+        if relation.time and since != as_of:  # rows dated between the two as_ofs came into view
             ranges[relation.time] = [(_stamp(since), _stamp(as_of))]
         for column_name, comparison in reads.row_tests.get(rel_name, []):
             _changed_between(column_name, [comparison], before, now, ranges, others)

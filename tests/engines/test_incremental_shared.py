@@ -127,3 +127,15 @@ def test_without_the_shared_tables_each_segment_finds_its_own_keys(engine, proje
     assert created(statements, "_segw_inc_") == [] and created(statements, WIDE_OF_CHANGED_KEYS.pattern) == []
     assert {name for name in ("buyers", "big_buyers", "recent", "germans")
             if created(statements, f"_segw_keys_{name}")} == {"buyers", "big_buyers", "recent", "germans"}
+
+
+def test_a_run_at_the_same_as_of_with_nothing_loaded_evaluates_no_segment(engine, project_factory, statements):
+    """Time did not move and no row arrived: no key can change, not even one dated exactly at as_of."""
+    project = world(project_factory, engine)
+    run(project, f"INSERT INTO {project.model_schema}.orders VALUES (4, 10, '{AS_OF}', '2030-01-01 00:00:00')")
+    assert project.build(AS_OF).exit_code == 0
+    assert project.members("recent") == {"1", "4"}
+    statements.clear()
+    assert project.build(AS_OF).exit_code == 0
+    assert project.members("recent") == {"1", "4"}
+    assert [s for s in created(statements, "_segw_stage_")] == []
