@@ -187,7 +187,7 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     from .artifacts import compiled_hashes, hash_needed, write_if_changed, write_manifest
     from .catalog import HASH_AS_OF
     from .compiler.dialects import DIALECTS
-    from .compiler.segment import compile_segment
+    from .compiling import compiled
     from .runner import parse_as_of
 
     project = load(project_dir, profiles_dir, target, vars_text)
@@ -204,9 +204,10 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     needed = hash_needed(project, known)
     gc.freeze()  # the loaded project is long-lived: the collector need not scan it again and again
     try:
-        for number, name in enumerate(names):
-            sql = compile_segment(project, project.segments[name], moment, dialect,
-                                  hash_sql=hash_sql if name in needed else None, hash_as_of=HASH_AS_OF) + ";\n"
+        for number, (name, sql, hashes) in enumerate(compiled(project, names, moment, dialect, set(needed),
+                                                              HASH_AS_OF)):
+            sql += ";\n"
+            hash_sql.update(hashes)
             if write:
                 if number == 0:
                     folder.mkdir(parents=True, exist_ok=True)
