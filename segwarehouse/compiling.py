@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from typing import Iterator
 
 from .errors import SegwError
@@ -19,7 +20,9 @@ def compiled(project: Project, names: list[str], as_of: dt.datetime | None, dial
     first segment that does not compile raises its SegwError, after those before it were given.
     Segments in `hashed` also give the SQL their compiled_sql_hash is taken from."""
     workers = _cores()
-    if len(names) < PARALLEL_FROM or workers < 2:
+    # Forking a process with other threads may copy a lock one of them holds: the worker would hang.
+    # `segw compile` has none; a host that embeds segwarehouse may (then: one after another).
+    if len(names) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
         for name in names:
             yield _one(project, name, as_of, dialect, hashed, hash_as_of)
         return

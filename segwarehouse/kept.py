@@ -138,7 +138,8 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, n
         if old_table:
             adapter.drop_quietly(schema, old_table)
         return None
-    current = old_table is not None and then is not None and not refresh and state.get("inputs") == inputs \
+    current = old_table is not None and then is not None and then <= as_of and not refresh \
+        and state.get("inputs") == inputs \
         and state.get("measures") == _digest(plan.keys_then()) \
         and _datetime(state.get("as_of")) == then and adapter.relation_kind(schema, old_table) == "table"
     record["table"] = old_table

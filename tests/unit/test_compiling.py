@@ -1,56 +1,73 @@
 """`segw compile` of many segments runs on every core: the same SQL, in the same order, and the first
-segment that does not compile stops it with its own error, as when compiled one after another."""
+segment that does not compile stops it with its own error, as when compiled one after another.
+The parallel runs happen in a fresh process: forking is only done without other threads (a test
+runner has some)."""
 from __future__ import annotations
 
-import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 
-import pytest
+from segwarehouse.catalog import HASH_AS_OF
+from segwarehouse.project.loader import load_project
 
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = """
+import datetime as dt, json, sys
 import segwarehouse.compiling as compiling
+import segwarehouse.compiler.segment as segment
 from segwarehouse.catalog import HASH_AS_OF
 from segwarehouse.errors import SegwError
 from segwarehouse.project.loader import load_project
 
-REPO = Path(__file__).resolve().parents[2]
-AS_OF = dt.datetime(2024, 5, 5, 12, 0, 0)
+compiling.PARALLEL_FROM, compiling._cores = 1, lambda: 2
+import multiprocessing
+forked, real_context = [], multiprocessing.get_context
+multiprocessing.get_context = lambda method: forked.append(method) or real_context(method)
+failing = set(sys.argv[1:])
+real = segment.compile_segment
+def compile_segment(project, item, *args, **kwargs):
+    if item.name in failing:
+        raise SegwError(f"segment '{item.name}' cannot be compiled")
+    return real(project, item, *args, **kwargs)
+segment.compile_segment = compile_segment
+project = load_project(sys.argv[0] and %r)
+names = sorted(project.segments)
+given = []
+try:
+    for name, sql, hashes in compiling.compiled(project, names, dt.datetime(2024, 5, 5, 12), project.dialect,
+                                                set(names[::2]), HASH_AS_OF):
+        given.append([name, sql, hashes])
+    print(json.dumps({"given": given, "forked": forked}))
+except SegwError as exc:
+    print(json.dumps({"given": given, "error": exc.message, "forked": forked}))
+""" % str(REPO)
 
 
-def run(names, parallel: bool, monkeypatch) -> list:
-    monkeypatch.setattr(compiling, "PARALLEL_FROM", 1 if parallel else 10 ** 9)
-    monkeypatch.setattr(compiling, "_cores", lambda: 2)
+def in_fresh_process(*failing: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, *failing], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_on_two_cores_the_sql_and_its_order_are_those_of_one():
+    import datetime as dt
+
+    from segwarehouse.compiling import compiled
     project = load_project(REPO)
-    return list(compiling.compiled(project, names, AS_OF, project.dialect, set(names[::2]), HASH_AS_OF))
-
-
-def test_on_two_cores_the_sql_and_its_order_are_those_of_one(monkeypatch):
-    names = sorted(load_project(REPO).segments)
+    names = sorted(project.segments)
     assert len(names) > 8
-    parallel = run(names, True, monkeypatch)
-    assert [name for name, *_ in parallel] == names
-    assert parallel == run(names, False, monkeypatch)
-    assert {name for name, _, hashes in parallel if hashes} == set(names[::2])
+    one_by_one = [list(r) for r in compiled(project, names, dt.datetime(2024, 5, 5, 12), project.dialect,
+                                            set(names[::2]), HASH_AS_OF)]  # threads here: one after another
+    parallel = in_fresh_process()
+    assert parallel["forked"] == ["fork"] and "error" not in parallel and parallel["given"] == one_by_one
+    assert {name for name, _, hashes in parallel["given"] if hashes} == set(names[::2])
 
 
-def test_the_first_segment_that_does_not_compile_stops_it_with_its_error(monkeypatch):
-    import segwarehouse.compiler.segment as segment
-
+def test_the_first_segment_that_does_not_compile_stops_it_with_its_error():
     names = sorted(load_project(REPO).segments)
-    real = segment.compile_segment
-
-    def failing(project, item, *args, **kwargs):
-        if item.name in (names[5], names[7]):
-            raise SegwError(f"segment '{item.name}' cannot be compiled")
-        return real(project, item, *args, **kwargs)
-    monkeypatch.setattr(segment, "compile_segment", failing)
-    given = []
-    with pytest.raises(SegwError, match=names[5]):
-        for name, *_ in run_iter(names, monkeypatch):
-            given.append(name)
-    assert given == names[:5]
-
-
-def run_iter(names, monkeypatch):
-    monkeypatch.setattr(compiling, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(compiling, "_cores", lambda: 2)
-    return compiling.compiled(load_project(REPO), names, AS_OF, "postgres", set(), HASH_AS_OF)
+    found = in_fresh_process(names[5], names[7])
+    assert [name for name, *_ in found["given"]] == names[:5]
+    assert found["error"] == f"segment '{names[5]}' cannot be compiled" and found["forked"] == ["fork"]
