@@ -93,7 +93,7 @@ def stored_modes(adapter: Adapter, schema: str) -> dict[str, tuple[str, str | No
     return {segment: (mode, reason) for segment, mode, reason in rows}
 
 
-def _as_datetime(value) -> dt.datetime | None:
+def as_datetime(value) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -122,10 +122,10 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
     inputs = run_reads["inputs"]
     for model, loaded_at in sources(reads).values():
         if (model, loaded_at) not in run_reads:
-            run_reads[model, loaded_at] = _as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
+            run_reads[model, loaded_at] = as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
     new_marks = {name: run_reads[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
     state = read_state(adapter, project.segment_schema, segment.name)
-    since = _as_datetime(state.get("as_of")) if state else None
+    since = as_datetime(state.get("as_of")) if state else None
     if full_refresh:
         reason = FULL_REFRESH
     elif state is None or since is None:
@@ -137,7 +137,7 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
     elif since > as_of:
         reason = "as_of is earlier than its last run"
     else:
-        marks = {name: _as_datetime(value) for name, value in state.get("marks", {}).items()}
+        marks = {name: as_datetime(value) for name, value in state.get("marks", {}).items()}
         if set(marks) != set(new_marks):
             return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True, inputs=inputs)
         then, nulls, now = _entity_rows(adapter, project, reads.entity, marks[ENTITY_SOURCE],

@@ -14,6 +14,7 @@ from sqlglot import exp
 from .compiler import kept as sql
 from .compiler.incremental import blockers, high_water, loaded_rows, relation_source
 from .errors import SegwError
+from .incremental import as_datetime
 from .outputs import col, insert, table, text
 from .project.loader import Project
 from .warehouse.base import Adapter
@@ -60,19 +61,18 @@ def _write(adapter: Adapter, schema: str, entity: str, relation: str, state: dic
     from .compiler.timeexpr import timestamp_literal
 
     target = table(schema, KEPT)
-    adapter.execute(exp.delete(target, where=exp.and_(col("entity").eq(text(entity)),
-                                                      col("relation").eq(text(relation)))))
+    adapter.execute(exp.delete(target, where=_row_of(entity, relation)))
     adapter.execute(insert(target.copy(), ["entity", "relation", "state", "updated_at"],
                            exp.values([(text(entity), text(relation), text(json.dumps(state)),
                                         timestamp_literal(now))])))
 
 
+def _row_of(entity: str, relation: str) -> exp.Expression:
+    return exp.and_(col("entity").eq(text(entity)), col("relation").eq(text(relation)))
+
+
 def _stamp(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _datetime(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def _digest(keys: list[str]) -> str:
@@ -94,7 +94,7 @@ def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.dat
     if not names or adapter.broken:
         return {}
     stored = _read(adapter, schema, entity)
-    thens = {_datetime(state.get("as_of")) for state in stored.values() if state.get("table")}
+    thens = {as_datetime(state.get("as_of")) for state in stored.values() if state.get("table")}
     then = thens.pop() if len(thens) == 1 else None
     plans = sql.plan_kept(project, entity, names, as_of, then if then is not None and then <= as_of else None)
     if plans is None and then is not None:
@@ -102,10 +102,21 @@ def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.dat
     if plans is None:
         return {}
     _drop_unknown(adapter, schema, entity, stored, set(plans))
+    moved: dict[str, list[exp.Expression]] = {}
+
+    def bands(source: str) -> list[exp.Expression]:
+        """Where each segment's rows of a source moved since the kept tables' as_of and marks: found
+        for every relation at once, when the first table is brought forward."""
+        if not moved:
+            marks_then = {relation_source(name): as_datetime(state.get("mark")) for name, state in stored.items()}
+            moved.update(sql.moved_rows(project, names, then, as_of, marks_then,
+                                        project.config.models_dialect or project.dialect))
+        return moved.get(source, [])
+
     out = {}
     for relation_name, plan in plans.items():
         try:
-            found = _keep(adapter, project, entity, plan, names, stored.get(relation_name), then, as_of,
+            found = _keep(adapter, project, entity, plan, bands, stored.get(relation_name), then, as_of,
                           marks, inputs, refresh, now)
         except SegwError as exc:  # the segments then read the relation themselves
             log.debug("no kept measures for %s.%s: %s", entity, relation_name, exc)
@@ -115,15 +126,15 @@ def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.dat
     return out
 
 
-def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, names: list[str],
+def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, bands,
           state: dict | None, then: dt.datetime | None, as_of: dt.datetime, marks: dict, inputs: str | None,
           refresh: bool, now: dt.datetime) -> Kept | None:
     schema = project.segment_schema
     relation = plan.relation
     source = relation_source(relation.name)
-    mark = marks.get(source) if source in marks else _as_naive(adapter.scalar(
+    mark = marks.get(source) if source in marks else as_datetime(adapter.scalar(
         high_water(project, relation.model, relation.loaded_at)))
-    old_mark = _datetime(state.get("mark")) if state else None
+    old_mark = as_datetime(state.get("mark")) if state else None
     counted, nulls, up_to_mark = adapter.fetchall(loaded_rows(project, relation.model, relation.loaded_at,
                                                               old_mark, mark))[0]
     unchanged = state is not None and old_mark is not None and not nulls and \
@@ -141,12 +152,12 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, n
     current = old_table is not None and then is not None and then <= as_of and not refresh \
         and state.get("inputs") == inputs \
         and state.get("measures") == _digest(plan.keys_then()) \
-        and _datetime(state.get("as_of")) == then and adapter.relation_kind(schema, old_table) == "table"
+        and as_datetime(state.get("as_of")) == then and adapter.relation_kind(schema, old_table) == "table"
     record["table"] = old_table
     if current and (then, old_mark) == (as_of, mark):
         return Kept((schema, old_table), plan.columns())
     if current:
-        _bring_forward(adapter, project, plan, names, schema, old_table, then, as_of, old_mark, mark,
+        _bring_forward(adapter, plan, bands(source), schema, old_table, then, as_of, old_mark, mark,
                        record=lambda: _write(adapter, schema, entity, relation.name, record, now))
         return Kept((schema, old_table), plan.columns())
     prefix = _prefix(entity, relation.name)
@@ -164,7 +175,7 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, n
     return Kept((schema, new_table), plan.columns())
 
 
-def _bring_forward(adapter: Adapter, project: Project, plan: sql.KeptPlan, names: list[str], schema: str,
+def _bring_forward(adapter: Adapter, plan: sql.KeptPlan, bands: list[exp.Expression], schema: str,
                    kept: str, then: dt.datetime, as_of: dt.datetime, old_mark: dt.datetime,
                    mark: dt.datetime, record) -> None:
     """Apply to the kept table what the rows loaded since `old_mark` and the rows time moved changed:
@@ -176,9 +187,8 @@ def _bring_forward(adapter: Adapter, project: Project, plan: sql.KeptPlan, names
     try:
         for name in made:
             adapter.drop(schema, name, "table")
-        dialect = project.config.models_dialect or project.dialect
         adapter.execute(exp.Create(this=table(schema, deltas), kind="TABLE", expression=sql.delta(
-            project, plan, names, then, as_of, old_mark, mark, dialect)))
+            plan, bands, then, as_of, old_mark, mark)))
         adapter.create_work_index(schema, deltas, ["k"])
         dirty = exp.select(col("k")).from_(table(schema, deltas)).where(col("dirty").eq(exp.Literal.number(1)))
         adapter.execute(exp.Create(this=table(schema, recomputed), kind="TABLE",
@@ -202,8 +212,7 @@ def _drop_unknown(adapter: Adapter, schema: str, entity: str, stored: dict[str, 
     for relation_name, state in stored.items():
         if relation_name not in relations:
             with adapter.transaction():
-                adapter.execute(exp.delete(table(schema, KEPT), where=exp.and_(
-                    col("entity").eq(text(entity)), col("relation").eq(text(relation_name)))))
+                adapter.execute(exp.delete(table(schema, KEPT), where=_row_of(entity, relation_name)))
             if state.get("table"):
                 adapter.drop_quietly(schema, state["table"])
     named = {state.get("table") for state in stored.values()}
@@ -212,8 +221,3 @@ def _drop_unknown(adapter: Adapter, schema: str, entity: str, stored: dict[str, 
         for name in adapter.table_names(schema, prefix + "%"):
             if name.startswith(prefix) and name not in named:
                 adapter.drop_quietly(schema, name)
-
-
-def _as_naive(value) -> dt.datetime | None:
-    from .incremental import _as_datetime
-    return _as_datetime(value)

@@ -156,6 +156,17 @@ class _Statements(logging.Handler):
 
 
 @pytest.fixture
+def evaluate_changed_keys_however_many(monkeypatch):
+    """Few-row test worlds change a large share of their keys each step; past a share the engines
+    would evaluate everyone instead (tested on its own): keep the incremental path under test.
+    A module asks for it with `pytestmark = pytest.mark.usefixtures(...)`."""
+    from segwarehouse.warehouse.base import Adapter
+    from segwarehouse.warehouse.duckdb import DuckDBAdapter
+    for adapter_class in (Adapter, DuckDBAdapter):
+        monkeypatch.setattr(adapter_class, "incremental_up_to", float("inf"))
+
+
+@pytest.fixture
 def statements(monkeypatch) -> list[str]:
     """Every SQL statement run during the test, whole, as the `-v` log shows it."""
     from segwarehouse.warehouse import base

@@ -274,9 +274,7 @@ def _changed_rows(project: Project, changes: list[list[Changed]], outputs) -> ex
     queries = []
     for (model, key), per_segment in by_source.items():
         schema, name = project.relation_of(model)
-        # The same disjuncts recur across segments (loaded since the mark, the same windows): once each.
-        unique = list({d.sql(): d for conditions in per_segment for c in conditions
-                       for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
+        unique = unique_disjuncts([c for conditions in per_segment for c in conditions])
         column = exp.column(key, table=ROW, quoted=True)
         queries.append(exp.select(exp.alias_(column, "k", quoted=True), *outputs(per_segment))
                        .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
@@ -286,6 +284,12 @@ def _changed_rows(project: Project, changes: list[list[Changed]], outputs) -> ex
     for query in queries[1:]:
         union = exp.union(union, query, distinct=False)
     return union
+
+
+def unique_disjuncts(conditions: list[exp.Expression]) -> list[exp.Expression]:
+    """The disjuncts of these conditions, each once: the same ones recur across segments (loaded
+    since the mark, the same windows)."""
+    return list({d.sql(): d for c in conditions for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
 
 
 def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_column: str) -> exp.Select:

@@ -12,7 +12,7 @@ from ..language import types as t
 from .conditions import RelationPass, Scope, two_valued
 from .dialects import TimeColumn
 from .features import Features, measure_key
-from .incremental import ROW, changed_conditions, relation_source
+from .incremental import ROW, changed_conditions, relation_source, unique_disjuncts
 from .timeexpr import Clock, at_twin, timestamp_literal
 
 if TYPE_CHECKING:
@@ -134,24 +134,29 @@ def _counts_at(plan: KeptPlan, measure: KeptMeasure, clock: Clock, mark: dt.date
     return two_valued(exp.and_(*parts, copy=False))
 
 
-def delta(project: "Project", plan: KeptPlan, names: list[str], then: dt.datetime, now: dt.datetime,
-          mark_then: dt.datetime, mark_now: dt.datetime, dialect: str) -> exp.Select:
+def moved_rows(project: "Project", names: list[str], then: dt.datetime, now: dt.datetime,
+               marks_then: dict[str, dt.datetime | None], dialect: str) -> dict[str, list[exp.Expression]]:
+    """Per source (incremental.relation_source), one condition per named segment: where a row may
+    have moved in or out of its measures between the two instants, because it was loaded since
+    the source's mark in `marks_then` or its time crossed an edge of some test
+    (incremental.changed_conditions). Found once for all of an entity's kept tables."""
+    out: dict[str, list[exp.Expression]] = {}
+    for name in names:
+        for source, changed in changed_conditions(project, project.segments[name], then, now, marks_then,
+                                                  dialect).items():
+            out.setdefault(source, []).append(changed.condition)
+    return out
+
+
+def delta(plan: KeptPlan, bands: list[exp.Expression], then: dt.datetime, now: dt.datetime,
+          mark_then: dt.datetime, mark_now: dt.datetime) -> exp.Select:
     """Per key with a row that moved in or out of some measure between the two runs: `dirty` (1: a
     measure that cannot be brought forward moved; recompute the key) and what the others gained
     and lost (a_vN, r_vN for counts and sums; a_vN for the new rows of a minimum or maximum). The
-    rows read are those loaded since `mark_then` and those whose time crossed an edge of some test
-    of the named segments (incremental.changed_conditions): no other row's part in any measure
-    changed."""
+    rows read are those where one of `bands` holds (moved_rows of this relation): no other row's
+    part in any measure changed."""
     rows = plan.rows
-    source = relation_source(plan.relation.name)
-    bands = []
-    for name in names:
-        changed = changed_conditions(project, project.segments[name], then, now, {source: mark_then}, dialect)
-        if source in changed:
-            bands.append(changed[source].condition)
-    # The same disjuncts recur across segments (loaded since the mark, the same windows): once each.
-    unique = list({d.sql(): d for band in bands for d in (band.flatten() if isinstance(band, exp.Or) else [band])}
-                  .values())
+    unique = unique_disjuncts(bands)
     band = exp.or_(*unique) if len(unique) > 1 else unique[0]
     band = band.transform(lambda node: exp.column(node.name, table=rows.row, quoted=True)
                           if isinstance(node, exp.Column) and node.table == ROW else node)

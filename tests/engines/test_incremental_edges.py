@@ -44,14 +44,7 @@ segments:
 """
 
 
-@pytest.fixture(autouse=True)
-def evaluate_changed_keys_however_many(monkeypatch):
-    """These few-row worlds change a large share of their keys each step; past a share the engines
-    would evaluate everyone instead (tested on its own): keep the incremental path under test."""
-    from segwarehouse.warehouse.base import Adapter
-    from segwarehouse.warehouse.duckdb import DuckDBAdapter
-    monkeypatch.setattr(Adapter, "incremental_up_to", float("inf"))
-    monkeypatch.setattr(DuckDBAdapter, "incremental_up_to", float("inf"))
+pytestmark = pytest.mark.usefixtures("evaluate_changed_keys_however_many")
 
 
 def setup(project, entity_loaded_at="_loaded_at"):

@@ -49,19 +49,14 @@ def created(statements: list[str], fragment: str) -> list[str]:
             and re.search(fragment, s.split(" AS ", 1)[0])]
 
 
-@pytest.fixture(autouse=True)
-def evaluate_changed_keys_however_many(monkeypatch):
-    from segwarehouse.warehouse.base import Adapter
-    from segwarehouse.warehouse.duckdb import DuckDBAdapter
-    for adapter_class in (Adapter, DuckDBAdapter):  # a few rows: any share of changed keys stays incremental
-        monkeypatch.setattr(adapter_class, "incremental_up_to", float("inf"))
+pytestmark = pytest.mark.usefixtures("evaluate_changed_keys_however_many")
 
 
-def world(project_factory, engine):
+def world(project_factory, engine, segments: str = SEGMENTS):
     project = project_factory(engine)
     schema = project.model_schema
     project.write("models/entities.yml", ENTITIES.format(schema=schema))
-    project.write("segments/all.yml", SEGMENTS)
+    project.write("segments/all.yml", segments)
     run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
     run(project, f"CREATE TABLE {schema}.customers (customer_id INT, country VARCHAR(8), _loaded_at TIMESTAMP)")
     run(project, f"CREATE TABLE {schema}.orders (customer_id INT, amount INT, ordered_at TIMESTAMP, "

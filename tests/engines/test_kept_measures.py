@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.engines.test_incremental_shared import AS_OF, ENTITIES, created, run
+from tests.engines.test_incremental_shared import AS_OF, created, run
+from tests.engines.test_incremental_shared import world as shared_world
 
 SEGMENTS = """
 segments:
@@ -32,28 +33,14 @@ segments:
 KEPT_TABLE = re.compile(r"_segw_m_[0-9a-f]{12}_(\d+)\b")
 
 
-@pytest.fixture(autouse=True)
-def evaluate_changed_keys_however_many(monkeypatch):
-    from segwarehouse.warehouse.base import Adapter
-    from segwarehouse.warehouse.duckdb import DuckDBAdapter
-    for adapter_class in (Adapter, DuckDBAdapter):
-        monkeypatch.setattr(adapter_class, "incremental_up_to", float("inf"))
+pytestmark = pytest.mark.usefixtures("evaluate_changed_keys_however_many")
 
 
 def world(project_factory, engine):
-    project = project_factory(engine)
-    schema = project.model_schema
-    project.write("models/entities.yml", ENTITIES.format(schema=schema))
-    project.write("segments/all.yml", SEGMENTS)
-    run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    run(project, f"CREATE TABLE {schema}.customers (customer_id INT, country VARCHAR(8), _loaded_at TIMESTAMP)")
-    run(project, f"CREATE TABLE {schema}.orders (customer_id INT, amount INT, ordered_at TIMESTAMP, "
-                 "_loaded_at TIMESTAMP)")
-    run(project, f"INSERT INTO {schema}.customers VALUES (1, 'de', '2030-01-01 00:00:00'), "
-                 "(2, 'fr', '2030-01-01 00:00:00'), (3, 'de', '2030-01-01 00:00:00'), (4, 'it', '2030-01-01 00:00:00')")
-    run(project, f"INSERT INTO {schema}.orders VALUES (1, 40, '2024-06-08 00:00:00', '2030-01-01 00:00:00'), "
-                 "(3, 60, '2024-05-01 00:00:00', '2030-01-01 00:00:00'), "
-                 "(3, 20, '2024-06-09 00:00:00', '2030-01-01 00:00:00')")
+    """The shared-inputs world with these segments, and a second order of customer 3."""
+    project = shared_world(project_factory, engine, SEGMENTS)
+    run(project, f"INSERT INTO {project.model_schema}.orders VALUES (3, 20, '2024-06-09 00:00:00', "
+                 "'2030-01-01 00:00:00')")
     return project
 
 

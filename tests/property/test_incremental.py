@@ -229,14 +229,7 @@ def _outputs(project, suffix: str) -> dict[str, set]:
     return rows
 
 
-@pytest.fixture(autouse=True)
-def evaluate_changed_keys_however_many(monkeypatch):
-    """These few-row worlds change a large share of their keys each step; past a share the engines
-    would evaluate everyone instead (tested on its own): keep the incremental path under test."""
-    from segwarehouse.warehouse.base import Adapter
-    from segwarehouse.warehouse.duckdb import DuckDBAdapter
-    monkeypatch.setattr(Adapter, "incremental_up_to", float("inf"))
-    monkeypatch.setattr(DuckDBAdapter, "incremental_up_to", float("inf"))
+pytestmark = pytest.mark.usefixtures("evaluate_changed_keys_however_many")
 
 
 STEPS = {"duckdb": 12, "postgres": 6, "mysql": 6}
@@ -261,9 +254,9 @@ def test_incremental_equals_table(project_factory, engine, seed, monkeypatch):
     brought_forward: list[str] = []  # relations whose kept measures a run brought forward
     forward = kept._bring_forward
 
-    def forward_spy(adapter, project, plan, *args, **kwargs):
+    def forward_spy(adapter, plan, *args, **kwargs):
         brought_forward.append(plan.relation.name)
-        return forward(adapter, project, plan, *args, **kwargs)
+        return forward(adapter, plan, *args, **kwargs)
     monkeypatch.setattr(kept, "_bring_forward", forward_spy)
     project = project_factory(engine)
     project.write("models/entities.yml", ENTITIES.format(schema=project.model_schema))
