@@ -250,7 +250,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
     when another run holds the entity's lock (`lock(entity)`), or a table cannot be made, each
     segment finds its own keys. The tables are dropped at the end."""
     from .compiler.incremental import changed_conditions, flagged_keys
-    from .kept import keep_measures
+    from .kept import keep_measures, kept_segments
     from .materialize import utcnow
 
     tracked: dict[str, list[str]] = {}
@@ -268,6 +268,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
             prefix = shared_prefix(entity)
             kept: dict = {}
             copies: dict[str, tuple[str, str]] = {}
+            moved: dict[str, tuple[tuple[str, str], set[str]]] = {}
             own: dict[str, int] = {}
             try:
                 _drop_leftovers(adapter, schema, prefix)
@@ -276,9 +277,12 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                     changes = [list(changed_conditions(project, project.segments[name], increments[name].since,
                                                        as_of, increments[name].marks, project.dialect).values())
                                for name in names]
+                    if kept_segments(project, entity):
+                        # The kept measures' delta reads the same moved rows: copy them once.
+                        moved = _copy_moved_rows(adapter, project, schema, prefix, entity, changes, made)
                     keys = f"{prefix}keys"
-                    adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE",
-                                               expression=flagged_keys(project, changes, adapter.key_text, KEY)))
+                    adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE", expression=flagged_keys(
+                        project, changes, adapter.key_text, KEY, {m: where for m, (where, _) in moved.items()})))
                     made.append(keys)
                     count, own = _flagged_counts(adapter, project, schema, prefix, keys, entity, names,
                                                  increments, made)
@@ -291,7 +295,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                     refresh = any(increments[n].reason == FULL_REFRESH for n in all_names)
                     kept = {(entity, relation): (found.table, found.columns) for relation, found in
                             keep_measures(adapter, project, entity, as_of, marks, inputs, refresh,
-                                          utcnow()).items()}
+                                          utcnow(), moved).items()}
                 if names:
                     read = {relation for name in names
                             for relation in reads_of(project, project.segments[name]).relations}
@@ -354,6 +358,22 @@ def _flagged_counts(adapter: Adapter, project: Project, schema: str, prefix: str
     return count, own
 
 
+def _copy_moved_rows(adapter: Adapter, project: Project, schema: str, prefix: str, entity: str,
+                     changes: list, made: list[str]) -> dict[str, tuple[tuple[str, str], set[str]]]:
+    """Copies of each relation's rows that moved for some segment (compiler.incremental.
+    moved_row_copies): model -> ((schema, table), the conditions' disjuncts it holds the rows of)."""
+    from .compiler.incremental import moved_row_copies
+
+    out = {}
+    for index, (model, (query, covers)) in enumerate(moved_row_copies(
+            project, changes, project.entities[entity].model).items()):
+        name = f"{prefix}moved{index}"
+        adapter.execute(exp.Create(this=table(schema, name), kind="TABLE", expression=query))
+        made.append(name)
+        out[model] = ((schema, name), covers)
+    return out
+
+
 def _copy_rows_of_keys(adapter: Adapter, project: Project, schema: str, prefix: str, keys: str,
                        changes: list, made: list[str]) -> dict[str, tuple[str, str]]:
     """Copies of each source's rows of the changed keys (model -> (schema, table)), indexed."""
@@ -385,5 +405,7 @@ def shared_prefix(entity: str) -> str:
 def _drop_leftovers(adapter: Adapter, schema: str, prefix: str) -> None:
     """Copies a killed run left behind (this run holds the entity's lock: nobody reads them)."""
     for name in adapter.table_names(schema, prefix + "%"):
-        if name.startswith(prefix) and (name[len(prefix):].isdigit() or name[len(prefix):] in ("keys", "gone", "present")):
+        rest = name[len(prefix):]
+        if name.startswith(prefix) and (rest.isdigit() or rest in ("keys", "gone", "present")
+                                        or (rest.startswith("moved") and rest[5:].isdigit())):
             adapter.drop(schema, name, "table")

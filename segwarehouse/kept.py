@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from .compiler import kept as sql
-from .compiler.incremental import blockers, high_water, loaded_rows, relation_source
+from .compiler.incremental import blockers, high_water, loaded_rows, relation_source, unique_disjuncts
 from .errors import SegwError
 from .incremental import as_datetime
 from .outputs import col, insert, table, text
@@ -81,14 +81,16 @@ def _digest(keys: list[str]) -> str:
 
 def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.datetime,
                   marks: dict[str, dt.datetime | None], inputs: str | None, refresh: bool,
-                  now: dt.datetime) -> dict[str, Kept]:
+                  now: dt.datetime, copies: dict | None = None) -> dict[str, Kept]:
     """Bring the entity's kept tables to this run's as_of and marks (`marks`: source -> the run's
     high-water mark), building one where there is none, and return those that are current.
 
     A kept table is brought forward only when no row it counted can have changed: as many rows of
     the relation are loaded up to its mark as when it was made, and none lacks loaded_at (an update
     or delete lowers that count). After such a change it is dropped, and made again by the next run
-    that sees none. Call holding the entity's lock."""
+    that sees none. `copies`: model -> (copy, disjuncts), the run's copies of a relation's moved
+    rows (incremental._copy_moved_rows), read instead of the relation where they hold every row a
+    delta reads. Call holding the entity's lock."""
     schema = project.segment_schema
     names = kept_segments(project, entity)
     if not names or adapter.broken:
@@ -117,7 +119,7 @@ def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.dat
     for relation_name, plan in plans.items():
         try:
             found = _keep(adapter, project, entity, plan, bands, stored.get(relation_name), then, as_of,
-                          marks, inputs, refresh, now)
+                          marks, inputs, refresh, now, (copies or {}).get(plan.relation.model))
         except SegwError as exc:  # the segments then read the relation themselves
             log.debug("no kept measures for %s.%s: %s", entity, relation_name, exc)
             found = None
@@ -128,7 +130,7 @@ def keep_measures(adapter: Adapter, project: Project, entity: str, as_of: dt.dat
 
 def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, bands,
           state: dict | None, then: dt.datetime | None, as_of: dt.datetime, marks: dict, inputs: str | None,
-          refresh: bool, now: dt.datetime) -> Kept | None:
+          refresh: bool, now: dt.datetime, copy: tuple | None = None) -> Kept | None:
     schema = project.segment_schema
     relation = plan.relation
     source = relation_source(relation.name)
@@ -157,8 +159,10 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, b
     if current and (then, old_mark) == (as_of, mark):
         return Kept((schema, old_table), plan.columns())
     if current:
-        _bring_forward(adapter, plan, bands(source), schema, old_table, then, as_of, old_mark, mark,
-                       record=lambda: _write(adapter, schema, entity, relation.name, record, now))
+        band = bands(source)
+        read = copy[0] if copy is not None and {d.sql() for d in unique_disjuncts(band)} <= copy[1] else None
+        _bring_forward(adapter, plan, band, schema, old_table, then, as_of, old_mark, mark,
+                       record=lambda: _write(adapter, schema, entity, relation.name, record, now), read=read)
         return Kept((schema, old_table), plan.columns())
     prefix = _prefix(entity, relation.name)
     generation = int(old_table.rsplit("_", 1)[1]) + 1 if old_table and old_table[len(prefix):].isdigit() else 1
@@ -177,10 +181,11 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, b
 
 def _bring_forward(adapter: Adapter, plan: sql.KeptPlan, bands: list[exp.Expression], schema: str,
                    kept: str, then: dt.datetime, as_of: dt.datetime, old_mark: dt.datetime,
-                   mark: dt.datetime, record) -> None:
+                   mark: dt.datetime, record, read: tuple[str, str] | None = None) -> None:
     """Apply to the kept table what the rows loaded since `old_mark` and the rows time moved changed:
     the keys whose measures add up are brought forward, the others recomputed from their rows. The
-    kept table changes in one transaction with `record()`, which records its new as_of and mark."""
+    kept table changes in one transaction with `record()`, which records its new as_of and mark.
+    `read`: a copy of the relation's rows that holds every row in `bands`, scanned instead of it."""
     work = "_segw_kw_" + kept[len(KEPT_PREFIX):]  # a work table (warehouse.base.WORK_TABLE_PREFIXES)
     deltas, recomputed, rows = work + "_d", work + "_r", work + "_n"
     made = [deltas, recomputed, rows]
@@ -188,7 +193,7 @@ def _bring_forward(adapter: Adapter, plan: sql.KeptPlan, bands: list[exp.Express
         for name in made:
             adapter.drop(schema, name, "table")
         adapter.execute(exp.Create(this=table(schema, deltas), kind="TABLE", expression=sql.delta(
-            plan, bands, then, as_of, old_mark, mark)))
+            plan, bands, then, as_of, old_mark, mark, read)))
         adapter.create_work_index(schema, deltas, ["k"])
         dirty = exp.select(col("k")).from_(table(schema, deltas)).where(col("dirty").eq(exp.Literal.number(1)))
         adapter.execute(exp.Create(this=table(schema, recomputed), kind="TABLE",

@@ -263,17 +263,18 @@ def changed_conditions(project: Project, segment: t.Segment, since: dt.datetime,
     return out
 
 
-def _changed_rows(project: Project, changes: list[list[Changed]], outputs) -> exp.Query:
+def _changed_rows(project: Project, changes: list[list[Changed]], outputs,
+                  tables: dict[str, tuple[str, str]] | None = None) -> exp.Query:
     """One scan per source for all segments' `changes`: the key (`k`, may repeat) of each row where
     any of their conditions holds, beside `outputs(conditions of each segment on this source)`;
-    UNION ALL over the sources."""
+    UNION ALL over the sources. `tables`: model -> (schema, table) to read instead (moved_row_copies)."""
     by_source: dict[tuple[str, str], list[list[exp.Expression]]] = {}
     for number, segment_changes in enumerate(changes):
         for change in segment_changes:
             by_source.setdefault((change.model, change.key), [[] for _ in changes])[number].append(change.condition)
     queries = []
     for (model, key), per_segment in by_source.items():
-        schema, name = project.relation_of(model)
+        schema, name = (tables or {}).get(model) or project.relation_of(model)
         unique = unique_disjuncts([c for conditions in per_segment for c in conditions])
         column = exp.column(key, table=ROW, quoted=True)
         queries.append(exp.select(exp.alias_(column, "k", quoted=True), *outputs(per_segment))
@@ -292,11 +293,33 @@ def unique_disjuncts(conditions: list[exp.Expression]) -> list[exp.Expression]:
     return list({d.sql(): d for c in conditions for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
 
 
-def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_column: str) -> exp.Select:
+def moved_row_copies(project: Project, changes: list[list[Changed]], but: str) -> dict[str, tuple[exp.Select, set[str]]]:
+    """Per model the changes read (but model `but`): a query of its rows where some segment's
+    condition holds (all columns), and those conditions' disjuncts as text (unique_disjuncts). A
+    copy of them serves every reader of the same rows (the changed keys, the kept measures'
+    delta) with one scan of the model."""
+    by_model: dict[str, list[exp.Expression]] = {}
+    for segment_changes in changes:
+        for change in segment_changes:
+            if change.model != but:
+                by_model.setdefault(change.model, []).append(change.condition)
+    out = {}
+    for model, conditions in sorted(by_model.items()):
+        schema, name = project.relation_of(model)
+        unique = unique_disjuncts(conditions)
+        out[model] = (exp.select(exp.Star()).from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW,
+                                                              table=True, quoted=True))
+                      .where(exp.or_(*[c.copy() for c in unique]) if len(unique) > 1 else unique[0].copy()),
+                      {d.sql() for d in unique})
+    return out
+
+
+def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_column: str,
+                 tables: dict[str, tuple[str, str]] | None = None) -> exp.Select:
     """Each key (`k`) that some segment re-evaluates, once, with its exact text (`text_column`,
     written by `key_text`) and a flag per segment (`f0`, `f1`, ...: 1 where that segment's own
     conditions hold): one scan per source for all segments, and each segment still learns whether
-    it has anything to re-evaluate."""
+    it has anything to re-evaluate. `tables`: copies of the moved rows to read instead (moved_row_copies)."""
     def flags(per_segment: list[list[exp.Expression]]) -> list[exp.Expression]:
         return [exp.alias_(exp.Case().when(exp.or_(*[c.copy() for c in conditions]), exp.Literal.number(1))
                            .else_(exp.Literal.number(0)) if conditions else exp.Literal.number(0),
@@ -306,7 +329,7 @@ def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_
     return (exp.select(key, exp.alias_(key_text(key.copy()), text_column, quoted=True),
                        *[exp.alias_(exp.Max(this=exp.column(f"f{number}", table="u", quoted=True)), f"f{number}",
                                     quoted=True) for number in range(len(changes))])
-            .from_(_changed_rows(project, changes, flags).subquery(exp.to_identifier("u", quoted=True)))
+            .from_(_changed_rows(project, changes, flags, tables).subquery(exp.to_identifier("u", quoted=True)))
             .group_by(key.copy()))
 
 

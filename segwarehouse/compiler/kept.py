@@ -149,12 +149,13 @@ def moved_rows(project: "Project", names: list[str], then: dt.datetime, now: dt.
 
 
 def delta(plan: KeptPlan, bands: list[exp.Expression], then: dt.datetime, now: dt.datetime,
-          mark_then: dt.datetime, mark_now: dt.datetime) -> exp.Select:
+          mark_then: dt.datetime, mark_now: dt.datetime, read: tuple[str, str] | None = None) -> exp.Select:
     """Per key with a row that moved in or out of some measure between the two runs: `dirty` (1: a
     measure that cannot be brought forward moved; recompute the key) and what the others gained
     and lost (a_vN, r_vN for counts and sums; a_vN for the new rows of a minimum or maximum). The
     rows read are those where one of `bands` holds (moved_rows of this relation): no other row's
-    part in any measure changed."""
+    part in any measure changed. `read`: (schema, table) holding those rows, scanned instead of the
+    relation."""
     rows = plan.rows
     unique = unique_disjuncts(bands)
     band = exp.or_(*unique) if len(unique) > 1 else unique[0]
@@ -188,7 +189,7 @@ def delta(plan: KeptPlan, bands: list[exp.Expression], then: dt.datetime, now: d
             dirty.append(exp.NEQ(this=was.copy(), expression=is_.copy()))
     flag = exp.Max(this=exp.Case().when(exp.or_(*dirty), one.copy()).else_(zero.copy())) if dirty else zero.copy()
     outputs.insert(1, exp.alias_(flag, "dirty", quoted=True))
-    schema, name = rows.scope.relation_of(plan.relation.model)
+    schema, name = read or rows.scope.relation_of(plan.relation.model)
     return (exp.select(*outputs)
             .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), rows.row, table=True, quoted=True))
             .where(exp.and_(exp.not_(exp.Is(this=fk.copy(), expression=exp.null())), exp.paren(band)))

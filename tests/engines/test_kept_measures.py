@@ -31,6 +31,7 @@ segments:
   - {name: all_buyers, entity: customer, materialized: table, rules: {related: orders, count: {gte: 1}}}
 """
 KEPT_TABLE = re.compile(r"_segw_m_[0-9a-f]{12}_(\d+)\b")
+ORDERS = re.compile(r"[`\"]orders[`\"]")  # the relation, quoted as any engine quotes it
 
 
 pytestmark = pytest.mark.usefixtures("evaluate_changed_keys_however_many")
@@ -101,10 +102,17 @@ def test_kept_measures_are_brought_forward_and_equal_a_fresh_computation(engine,
                                 "recent_big_order": {"1", "4"}, "avg_high": {"4"}, "first_old": {"2", "3"},
                                 "germans": {"1", "3"}}
     assert kept_tables(project) == {first}
-    assert created(statements, "_segw_kw_" + first[len("_segw_m_"):] + "_d")  # the rows that moved
+    # The orders that moved are read from the relation once, into a copy that both the changed
+    # keys and the kept table's delta read.
+    (copy,) = created(statements, r"_segw_inc_customer_moved\d+\b")
+    assert ORDERS.search(copy.split(" AS ", 1)[1])
+    copy_name = re.search(r"_segw_inc_customer_moved\d+", copy).group(0)
+    (delta,) = created(statements, "_segw_kw_" + first[len("_segw_m_"):] + "_d")  # the rows that moved
+    assert copy_name in delta and not ORDERS.search(delta)
+    assert copy_name in created(statements, "_segw_inc_customer_keys")[0]
     wide = created(statements, r"_segw_f_[0-9a-f]+_k\b")
     assert len(wide) == 1 and first in wide[0]  # the changed keys' measures read from the kept table
-    assert not [s for s in created(statements, r"_segw_f_[0-9a-f]+_k\b") if '"orders"' in s]
+    assert not [s for s in created(statements, r"_segw_f_[0-9a-f]+_k\b") if ORDERS.search(s)]
     kept_equals_fresh(project, AS_OF)
 
     # Time alone, across window edges: rows leave `recent` (a count), the 7-day maximum (recomputed)
@@ -116,6 +124,16 @@ def test_kept_measures_are_brought_forward_and_equal_a_fresh_computation(engine,
                                 "germans": {"1", "3"}}
     assert kept_tables(project) == {first}
     kept_equals_fresh(project, "2024-06-20 00:00:00")
+
+    # A run of one segment: the kept table also moves for the others' windows, rows its copy does
+    # not hold, so its delta reads the relation; what it keeps stays exact.
+    run(project, f"INSERT INTO {schema}.orders VALUES (2, 30, '2024-06-20 06:00:00', '2030-01-02 12:00:00')")
+    statements.clear()
+    assert project.build("2024-06-20 12:00:00", select=["big_buyers"]).exit_code == 0
+    (delta,) = created(statements, "_segw_kw_" + first[len("_segw_m_"):] + "_d")
+    assert ORDERS.search(delta)
+    assert project.members("big_buyers") == {"2", "3", "4"}
+    kept_equals_fresh(project, "2024-06-20 12:00:00")
 
     # An order changed in place: the kept table cannot be brought forward; dropped, members right.
     run(project, f"UPDATE {schema}.orders SET amount = 5, _loaded_at = '2030-01-03 00:00:00' WHERE customer_id = 3 "
