@@ -45,6 +45,9 @@ class RunResult:
     error: str | None = None  # the run stopped before its segments (invalid project, model failure)
     orphans: list[str] = field(default_factory=list)  # stored, no longer defined: to retire
     warnings: list[str] = field(default_factory=list)
+    # Seconds of the run's own steps besides its segments': `close` (closing the connection; on
+    # DuckDB, the checkpoint that writes the run's changes into the file).
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[SegmentResult]:
@@ -271,7 +274,9 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                     finish(outcome)
         result.orphans = orphans(adapter, project)
     finally:
+        tick = time.perf_counter()
         adapter.close()
+        result.timings["close"] = time.perf_counter() - tick
 
 
 def _skipped_after_failure(name: str, result: RunResult, clock) -> SegmentResult:
