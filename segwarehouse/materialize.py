@@ -242,7 +242,6 @@ def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int
     return count
 
 
-@_phase("stage")
 def _refresh_statistics(ctx: Context, changes: int, facts: dict | None) -> None:
     """Keep the planner's picture of the output tables current after a large change: more than
     BIG_DELTA rows and, within a run (`facts`), a tenth of what the tables held when last analyzed,
@@ -251,7 +250,7 @@ def _refresh_statistics(ctx: Context, changes: int, facts: dict | None) -> None:
         return
     if facts is not None:
         seen = facts.get("outputs analyzed")
-        if seen is None:  # the members as the catalog counted them before this run
+        if seen is None:  # the members as the catalog counts them now (this segment's new size too)
             held = ctx.adapter.scalar(exp.select(exp.func("SUM", col("size"))).from_(
                 table(ctx.schema, "segment_catalog")))
             seen = facts["outputs analyzed"] = {"rows": int(held or 0), "changed": 0}
@@ -263,6 +262,7 @@ def _refresh_statistics(ctx: Context, changes: int, facts: dict | None) -> None:
         ctx.adapter.analyze(ctx.schema, name)
 
 
+@_phase("stage")
 def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
     """Whether the entity's keys are unique, checked once per run (`facts` lives as long as the run)."""
     entity = ctx.project.entities[ctx.segment.entity]
