@@ -25,7 +25,6 @@ from .warehouse.base import Adapter
 TYPED_KEY = "_segw_typed_key"  # the delta's entity key, as the entity types it
 CHANGE_ORDER = {"exited": 1, "moved": 2, "entered": 3}  # within one run: exits, moves, then entries
 BIG_DELTA = 1000  # changes after which the output tables' statistics are refreshed
-ANALYZE_SHARE = 0.1  # ... once they add up to this share of the tables (_refresh_statistics)
 
 
 @dataclass
@@ -201,7 +200,9 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 write_state(adapter, project, segment, increment, as_of, finished)
                 record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
                            counts["entered"], counts["exited"], None)
-        _refresh_statistics(ctx, sum(counts.values()), facts)
+        if sum(counts.values()) > BIG_DELTA:  # keep the planner's picture of the outputs current
+            for name in ("memberships", "membership_history"):
+                adapter.analyze(schema, name)
     finally:
         adapter.drop_quietly(schema, *(work_tables if present is None else made))
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
@@ -240,26 +241,6 @@ def _stage_changed_keys(ctx: Context, increment: Increment, changed: str) -> int
         adapter.create_work_index(schema, changed, [KEY])
         adapter.analyze(schema, changed)
     return count
-
-
-def _refresh_statistics(ctx: Context, changes: int, facts: dict | None) -> None:
-    """Keep the planner's picture of the output tables current after a large change: more than
-    BIG_DELTA rows and, within a run (`facts`), a tenth of what the tables held when last analyzed,
-    as PostgreSQL's autovacuum judges it (each ANALYZE samples the whole table: 0.1 s and more)."""
-    if changes <= BIG_DELTA:
-        return
-    if facts is not None:
-        seen = facts.get("outputs analyzed")
-        if seen is None:  # the members as the catalog counts them now (this segment's new size too)
-            held = ctx.adapter.scalar(exp.select(exp.func("SUM", col("size"))).from_(
-                table(ctx.schema, "segment_catalog")))
-            seen = facts["outputs analyzed"] = {"rows": int(held or 0), "changed": 0}
-        seen["changed"] += changes
-        if seen["changed"] < ANALYZE_SHARE * seen["rows"]:
-            return
-        seen["rows"], seen["changed"] = seen["rows"] + seen["changed"], 0
-    for name in ("memberships", "membership_history"):
-        ctx.adapter.analyze(ctx.schema, name)
 
 
 @_phase("stage")
