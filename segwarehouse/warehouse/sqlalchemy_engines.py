@@ -6,7 +6,7 @@ from sqlglot import exp
 from ..compiler.dialects import CaseSensitive
 
 from ..errors import SegwError, WarehouseError, WarehouseUnavailable
-from .base import Adapter, is_work_table
+from .base import Adapter
 
 
 class ServerAdapter(Adapter):
@@ -110,21 +110,6 @@ class PostgresAdapter(ServerAdapter):
     def connect_args(self, target) -> dict:
         # sslmode, connect_timeout, keepalives_idle, search_path, application_name: libpq's own
         return target.credentials.connect_args()
-
-    def sql(self, statement: exp.Expression | str) -> str:
-        """Work tables (base.is_work_table) are made UNLOGGED: their rows skip the write-ahead log
-        (a wide table of 200k customers: 4.4 s -> 3.1 s), which they do not need: they live for
-        one build, and a crash that empties them ends that build anyway. Visible to every session,
-        unlike a temporary table, so a run's threads share them."""
-        if not (isinstance(statement, exp.Create) and statement.kind == "TABLE"
-                and isinstance(statement.this, exp.Table) and is_work_table(statement.this.name)
-                and statement.args.get("properties") is None):
-            return super().sql(statement)
-        statement.set("properties", exp.Properties(expressions=[exp.UnloggedProperty()]))
-        try:  # in place, and put back after writing: statements are shared and large
-            return super().sql(statement)
-        finally:
-            statement.set("properties", None)
 
     def session_setup(self) -> None:
         self._execute("SET TIME ZONE 'UTC'")

@@ -45,7 +45,7 @@ WIDE_OF_CHANGED_KEYS = re.compile(r"_segw_f_[0-9a-f]+_k\b")
 
 
 def created(statements: list[str], fragment: str) -> list[str]:
-    return [s for s in statements if s.split("| ", 1)[-1].startswith(("CREATE TABLE", "CREATE UNLOGGED TABLE"))
+    return [s for s in statements if s.split("| ", 1)[-1].startswith("CREATE TABLE")
             and re.search(fragment, s.split(" AS ", 1)[0])]
 
 
