@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from .compiler import kept as sql
-from .compiler.incremental import blockers, high_water, loaded_rows, relation_source, unique_disjuncts
+from .compiler.incremental import blockers, disjuncts, high_water, loaded_rows, relation_source
 from .errors import SegwError
 from .incremental import as_datetime
 from .outputs import col, insert, table, text
@@ -160,7 +160,7 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, b
         return Kept((schema, old_table), plan.columns())
     if current:
         band = bands(source)
-        read = copy[0] if copy is not None and {d.sql() for d in unique_disjuncts(band)} <= copy[1] else None
+        read = copy[0] if copy is not None and set(disjuncts(band)) <= copy[1] else None
         _bring_forward(adapter, plan, band, schema, old_table, then, as_of, old_mark, mark,
                        record=lambda: _write(adapter, schema, entity, relation.name, record, now), read=read)
         return Kept((schema, old_table), plan.columns())

@@ -127,17 +127,18 @@ class Features:
             entity = self.project.entities[entity_name]
             schema, name = self.project.relation_of(entity.model)
             key = exp.column(entity.key, table="e", quoted=True)
-            rows = exp.alias_(exp.table_(name, db=schema, quoted=True), "e", table=True, quoted=True, copy=False)
+            entity_rows = exp.alias_(exp.table_(name, db=schema, quoted=True), "e", table=True, quoted=True,
+                                     copy=False)
             query = exp.select(*[exp.Column(this=c.copy(), table=exp.to_identifier("e", quoted=True))
                                  for c in self.columns[entity_name]])
             if self.keys is None:
-                query = query.from_(rows, copy=False)
+                query = query.from_(entity_rows, copy=False)
             else:  # an incremental run's table: the changed keys' rows only, found from the (few,
                 # distinct) keys, not by probing every row of the entity and its kept measures
                 changed = exp.column("k", table="c", quoted=True)
                 query = query.from_(exp.alias_(exp.table_(self.keys[1], db=self.keys[0], quoted=True), "c",
                                                table=True, quoted=True, copy=False), copy=False).join(
-                    rows, on=exp.EQ(this=key.copy(), expression=changed), join_type="INNER", copy=False)
+                    entity_rows, on=exp.EQ(this=key.copy(), expression=changed), join_type="INNER", copy=False)
             for relation_pass in self.passes_of(entity_name):
                 columns, rows = self._kept_columns(entity_name, relation_pass)
                 for alias, *_ in relation_pass.measures.values():

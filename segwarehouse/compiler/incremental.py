@@ -287,15 +287,19 @@ def _changed_rows(project: Project, changes: list[list[Changed]], outputs,
     return union
 
 
+def disjuncts(conditions: list[exp.Expression]) -> dict[str, exp.Expression]:
+    """The disjuncts of these conditions by their text, each once: the same ones recur across
+    segments (loaded since the mark, the same windows)."""
+    return {d.sql(): d for c in conditions for d in (c.flatten() if isinstance(c, exp.Or) else [c])}
+
+
 def unique_disjuncts(conditions: list[exp.Expression]) -> list[exp.Expression]:
-    """The disjuncts of these conditions, each once: the same ones recur across segments (loaded
-    since the mark, the same windows)."""
-    return list({d.sql(): d for c in conditions for d in (c.flatten() if isinstance(c, exp.Or) else [c])}.values())
+    return list(disjuncts(conditions).values())
 
 
 def moved_row_copies(project: Project, changes: list[list[Changed]], but: str) -> dict[str, tuple[exp.Select, set[str]]]:
     """Per model the changes read (but model `but`): a query of its rows where some segment's
-    condition holds (all columns), and those conditions' disjuncts as text (unique_disjuncts). A
+    condition holds (all columns), and those conditions' disjuncts as text (`disjuncts`). A
     copy of them serves every reader of the same rows (the changed keys, the kept measures'
     delta) with one scan of the model."""
     by_model: dict[str, list[exp.Expression]] = {}
@@ -306,11 +310,10 @@ def moved_row_copies(project: Project, changes: list[list[Changed]], but: str) -
     out = {}
     for model, conditions in sorted(by_model.items()):
         schema, name = project.relation_of(model)
-        unique = unique_disjuncts(conditions)
+        unique = disjuncts(conditions)
         out[model] = (exp.select(exp.Star()).from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW,
                                                               table=True, quoted=True))
-                      .where(exp.or_(*[c.copy() for c in unique]) if len(unique) > 1 else unique[0].copy()),
-                      {d.sql() for d in unique})
+                      .where(exp.or_(*[c.copy() for c in unique.values()])), set(unique))
     return out
 
 
