@@ -201,8 +201,10 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
                            counts["entered"], counts["exited"], None)
         if sum(counts.values()) > BIG_DELTA:  # keep the planner's picture of the outputs current
-            for name in ("memberships", "membership_history"):
-                adapter.analyze(schema, name)
+            mine = col("segment").eq(text(segment.name))
+            adapter.refresh_statistics(schema, "memberships", mine, size)
+            adapter.refresh_statistics(schema, "membership_history",
+                                       exp.and_(mine.copy(), exp.Is(this=col("valid_to"), expression=exp.null())), size)
     finally:
         adapter.drop_quietly(schema, *(work_tables if present is None else made))
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,

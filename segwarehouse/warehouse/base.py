@@ -341,6 +341,11 @@ class Adapter:
     def analyze(self, schema: str, table: str) -> None:
         """Give the planner statistics of a table just filled (PostgreSQL plans blind without)."""
 
+    def refresh_statistics(self, schema: str, table: str, where: exp.Expression, rows: int) -> None:
+        """After many changes to a kept table, where `rows` rows now match `where`: analyze it if the
+        planner needs it (PostgreSQL, only where its estimate of those rows is off)."""
+        self.analyze(schema, table)
+
     def create_index(self, schema: str, table: str, columns: list[str]) -> None:
         if not self.wants_indexes:
             return
