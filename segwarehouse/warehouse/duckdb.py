@@ -9,6 +9,7 @@ from ..errors import SegwError, WarehouseBusy
 from .base import Adapter, is_work_table
 
 WORK = "_segw_work"  # an in-memory database beside the file: the build's work tables
+CHECKPOINT_THRESHOLD = "256MiB"  # WAL size that makes DuckDB checkpoint at a commit
 
 
 class DuckDBAdapter(Adapter):
@@ -47,6 +48,12 @@ class DuckDBAdapter(Adapter):
             raise WarehouseBusy(f"cannot open DuckDB file {path}: {detail}", target.location,
                                 "another process may be writing to it; wait and retry") from None
         self.connection.execute("SET TimeZone = 'UTC'")
+        if not {"checkpoint_threshold", "wal_autocheckpoint"} & set(credentials.connect_config()):
+            # DuckDB checkpoints at the commit that grows the WAL past 16 MiB, then again on close:
+            # one segment's large change made a build rewrite the output tables twice. One
+            # checkpoint per build instead (bounded): 1% incremental run at 1M customers
+            # 5.8 s -> 5.3 s, first build 15.7 s -> 14.8 s. A user's own setting wins.
+            self.connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         # Work tables live in memory, not in the file: written faster (no compression, no blocks
         # to flush at the next checkpoint) and gone with the process; measured 15-40% per work
         # table at 1M customers. One per DuckDB instance, shared by its connections.

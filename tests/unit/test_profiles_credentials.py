@@ -175,6 +175,25 @@ def test_duckdb_settings_reach_the_connection_and_a_bad_one_is_named(tmp_path, m
     assert str(info.value.location) == "profiles.yml:4" and "settings:" in info.value.hint
 
 
+def test_duckdb_checkpoints_once_per_build_unless_the_profile_says_otherwise(tmp_path):
+    """DuckDB's 16 MiB default made one large segment's commit rewrite the output tables, then the
+    close rewrote them again; the adapter raises the threshold, and a user's own setting wins."""
+    from segwarehouse.warehouse.duckdb import DuckDBAdapter
+
+    threshold = "SELECT current_setting('checkpoint_threshold')"
+    adapter = DuckDBAdapter(target_of(tmp_path, "type: duckdb\npath: w.duckdb\n"))
+    try:
+        assert adapter.fetchall_text(threshold) == [("256.0 MiB",)]
+    finally:
+        adapter.close()
+    for key in ("checkpoint_threshold", "wal_autocheckpoint"):
+        adapter = DuckDBAdapter(target_of(tmp_path, f"type: duckdb\npath: w.duckdb\nsettings: {{{key}: 8MB}}\n"))
+        try:
+            assert adapter.fetchall_text(threshold) == [("7.6 MiB",)], key
+        finally:
+            adapter.close()
+
+
 def test_the_cli_reports_a_misspelt_key_at_its_line(tmp_path):
     root = write_project(tmp_path, extra={
         "profiles.yml": "p:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      paht: wh.duckdb\n"})
