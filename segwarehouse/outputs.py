@@ -84,12 +84,12 @@ def _create(adapter: Adapter, schema: str, name: str, definition: str) -> None:
 def ensure_output_tables(adapter: Adapter, schema: str) -> None:
     """Create the output tables, or bring tables of an older version to this one (copy and swap)."""
     adapter.ensure_schema(schema)
+    present = adapter.table_names(schema, "%")  # one look at the schema, not one per table
     version = 0
-    if adapter.relation_kind(schema, STATE) is not None:
+    if STATE in present:
         version = int(_state_value(adapter, schema, VERSION_ROW) or 0)
     for name in OUTPUT_TABLES:
-        kind = adapter.relation_kind(schema, name)
-        if kind is None:
+        if name not in present:
             _create(adapter, schema, name, name)
         elif version < OUTPUTS_VERSION and name != STATE:
             _migrate(adapter, schema, name)
