@@ -202,9 +202,12 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                            counts["entered"], counts["exited"], None)
         if sum(counts.values()) > BIG_DELTA:  # keep the planner's picture of the outputs current
             mine = col("segment").eq(text(segment.name))
-            adapter.refresh_statistics(schema, "memberships", mine, size)
-            adapter.refresh_statistics(schema, "membership_history",
-                                       exp.and_(mine.copy(), exp.Is(this=col("valid_to"), expression=exp.null())), size)
+            try:
+                adapter.refresh_statistics(schema, "memberships", mine, size)
+                adapter.refresh_statistics(schema, "membership_history", exp.and_(
+                    mine.copy(), exp.Is(this=col("valid_to"), expression=exp.null())), size)
+            except SegwError as exc:  # committed already: statistics only help the next plans
+                log.warning("statistics of %s not refreshed after segment %s: %s", schema, segment.name, exc)
     finally:
         adapter.drop_quietly(schema, *(work_tables if present is None else made))
     return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,

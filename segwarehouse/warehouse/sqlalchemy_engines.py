@@ -1,6 +1,8 @@
 """Server engines reached through SQLAlchemy: PostgreSQL and MariaDB/MySQL (more by dialect)."""
 from __future__ import annotations
 
+import json
+
 from sqlglot import exp
 
 from ..compiler.dialects import CaseSensitive
@@ -143,7 +145,6 @@ class PostgresAdapter(ServerAdapter):
         query = exp.select(exp.Literal.number(1)).from_(exp.table_(table, db=schema, quoted=True)).where(where)
         plan = self.fetchall_text("EXPLAIN (FORMAT JSON) " + self.sql(query))[0][0]
         if isinstance(plan, str):
-            import json
             plan = json.loads(plan)
         estimate, actual = max(float(plan[0]["Plan"]["Plan Rows"]), 1.0), max(float(rows), 1.0)
         if max(estimate / actual, actual / estimate) > self.MISJUDGED:

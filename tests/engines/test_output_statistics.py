@@ -72,3 +72,24 @@ def test_statistics_are_refreshed_where_the_planner_misjudges_a_segment(project_
     assert analyzed(statements) == ["membership_history", "memberships"]
     assert_known(project, "high", 11200)
     assert_known(project, "top", 1400)
+
+
+def test_a_failed_statistics_refresh_after_the_commit_does_not_fail_the_segment(project_factory, monkeypatch):
+    """The members are committed before the statistics are refreshed: a fault there is logged,
+    and the segment is reported built (it is)."""
+    from segwarehouse.errors import WarehouseError
+    from segwarehouse.warehouse.base import Adapter
+
+    def refuse(self, schema, table, where, rows):
+        raise WarehouseError("statistics unavailable")
+    monkeypatch.setattr(Adapter, "refresh_statistics", refuse)
+    project = project_factory("duckdb")
+    schema = project.model_schema
+    project.write("models/entities.yml", ENTITIES.replace("{schema}", schema))
+    project.write("segments/all.yml", SEGMENTS)
+    run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    run(project, f"CREATE TABLE {schema}.customers AS SELECT i AS customer_id, i % 100 AS score "
+                 "FROM range(1, 20001) AS t(i)")
+    result = project.build()
+    assert result.exit_code == 0, result.output
+    assert len(project.members("everyone")) == 20000 and len(project.members("top")) == 200
