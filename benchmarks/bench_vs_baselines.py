@@ -195,12 +195,15 @@ def main() -> None:
     for column in ("engine", "customers / events", "expert s", "mautic s", "segw sql s", "segw build s",
                    "sql / expert", "sql / mautic", "build / expert", "build / mautic"):
         table.add_column(column, justify="right")
+    def cell(value: float | None) -> str:  # None: a contender left out (--no-mautic)
+        return "-" if value is None else f"{value:.2f}"
+
     for engine, r in results.items():
         mautic = r.get("mautic")
-        table.add_row(engine, f"{r['sizes'][0]:,} / {r['sizes'][1]:,}", f"{r['expert']:.2f}",
-                      "-" if mautic is None else f"{mautic:.2f}", f"{r['segw sql']:.2f}", f"{r['segw build']:.2f}",
-                      f"{r['segw sql'] / r['expert']:.2f}", "-" if mautic is None else f"{r['segw sql'] / mautic:.2f}",
-                      f"{r['segw build'] / r['expert']:.2f}", "-" if mautic is None else f"{r['segw build'] / mautic:.2f}")
+        table.add_row(engine, f"{r['sizes'][0]:,} / {r['sizes'][1]:,}", *[cell(v) for v in (
+            r["expert"], mautic, r["segw sql"], r["segw build"],
+            r["segw sql"] / r["expert"], mautic and r["segw sql"] / mautic,
+            r["segw build"] / r["expert"], mautic and r["segw build"] / mautic)])
     console.print(table)
 
 

@@ -142,13 +142,18 @@ class PostgresAdapter(ServerAdapter):
         """ANALYZE (a sample of 30,000 rows, about 0.1 s on a large table) only when the planner
         misjudges the rows: a segment it believes small gets nested loops over its members (minutes
         instead of a second), while a segment that changed by a few percent plans the same."""
-        query = exp.select(exp.Literal.number(1)).from_(exp.table_(table, db=schema, quoted=True)).where(where)
-        plan = self.fetchall_text("EXPLAIN (FORMAT JSON) " + self.sql(query))[0][0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        estimate, actual = max(float(plan[0]["Plan"]["Plan Rows"]), 1.0), max(float(rows), 1.0)
+        estimate = max(self.estimated_rows(
+            exp.select(exp.Literal.number(1)).from_(exp.table_(table, db=schema, quoted=True)).where(where)), 1.0)
+        actual = max(float(rows), 1.0)
         if max(estimate / actual, actual / estimate) > self.MISJUDGED:
             self.analyze(schema, table)
+
+    def estimated_rows(self, query: exp.Select) -> float:
+        """The rows the planner expects the query to return (EXPLAIN; nothing is run)."""
+        plan = self.fetchall_text("EXPLAIN (FORMAT JSON) " + self.sql(query))[0][0]
+        if isinstance(plan, str):  # the driver returns the JSON parsed or as text
+            plan = json.loads(plan)
+        return float(plan[0]["Plan"]["Plan Rows"])
 
     def lock(self, name: str, timeout: float) -> bool:
         import time

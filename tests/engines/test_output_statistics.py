@@ -6,8 +6,10 @@ while a segment that changed by a few percent plans the same and costs no ANALYZ
 table at 200k customers)."""
 from __future__ import annotations
 
-import json
 import re
+
+import pytest
+from sqlglot import exp
 
 from tests.engines.test_incremental_shared import run
 
@@ -30,17 +32,27 @@ def analyzed(statements: list[str]) -> list[str]:
 
 def estimates(project, segment: str) -> tuple[float, float]:
     """The planner's rows for the segment's members, in memberships and among open history rows."""
+    mine = exp.column("segment").eq(exp.Literal.string(segment))
     adapter = project.adapter()
     try:
-        out = []
-        for where in (f"FROM {project.segment_schema}.memberships WHERE segment = '{segment}'",
-                      f"FROM {project.segment_schema}.membership_history WHERE segment = '{segment}' "
-                      "AND valid_to IS NULL"):
-            plan = adapter.fetchall_text(f"EXPLAIN (FORMAT JSON) SELECT 1 {where}")[0][0]
-            out.append((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-        return out[0], out[1]
+        return tuple(adapter.estimated_rows(exp.select("1").from_(exp.table_(name, db=project.segment_schema))
+                                            .where(where))
+                     for name, where in (("memberships", mine),
+                                         ("membership_history", exp.and_(mine.copy(), "valid_to IS NULL"))))
     finally:
         adapter.close()
+
+
+def world(project_factory, engine: str):
+    """Customers 1..20,000 scored i % 100, and the three segments above."""
+    project = project_factory(engine)
+    schema = project.model_schema
+    project.write("models/entities.yml", ENTITIES.replace("{schema}", schema))
+    project.write("segments/all.yml", SEGMENTS)
+    run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    run(project, f"CREATE TABLE {schema}.customers AS SELECT i AS customer_id, i % 100 AS score "
+                 "FROM generate_series(1, 20000) AS t(i)")
+    return project
 
 
 def assert_known(project, segment: str, members: int) -> None:
@@ -48,14 +60,10 @@ def assert_known(project, segment: str, members: int) -> None:
         assert members / 2 <= estimate <= members * 2, (segment, estimate, members)
 
 
+@pytest.mark.servers
 def test_statistics_are_refreshed_where_the_planner_misjudges_a_segment(project_factory, statements):
-    project = project_factory("postgres")
+    project = world(project_factory, "postgres")
     schema = project.model_schema
-    project.write("models/entities.yml", ENTITIES.replace("{schema}", schema))
-    project.write("segments/all.yml", SEGMENTS)
-    run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    run(project, f"CREATE TABLE {schema}.customers AS SELECT i AS customer_id, i % 100 AS score "
-                 "FROM generate_series(1, 20000) AS t(i)")
     assert project.build().exit_code == 0  # 20,000, 10,000 and 200 members enter
     # New segments are unknown to the planner: `everyone` and `high` are analyzed; `top` has too
     # few changes to matter.
@@ -83,13 +91,7 @@ def test_a_failed_statistics_refresh_after_the_commit_does_not_fail_the_segment(
     def refuse(self, schema, table, where, rows):
         raise WarehouseError("statistics unavailable")
     monkeypatch.setattr(Adapter, "refresh_statistics", refuse)
-    project = project_factory("duckdb")
-    schema = project.model_schema
-    project.write("models/entities.yml", ENTITIES.replace("{schema}", schema))
-    project.write("segments/all.yml", SEGMENTS)
-    run(project, f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    run(project, f"CREATE TABLE {schema}.customers AS SELECT i AS customer_id, i % 100 AS score "
-                 "FROM range(1, 20001) AS t(i)")
+    project = world(project_factory, "duckdb")
     result = project.build()
     assert result.exit_code == 0, result.output
     assert len(project.members("everyone")) == 20000 and len(project.members("top")) == 200
