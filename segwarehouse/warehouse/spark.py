@@ -8,9 +8,11 @@ inserted rows (one job per table) and swaps rewritten tables in (DROP and RENAME
 A failure before COMMIT drops what was written aside and leaves every table as it was. See docs/targets.md."""
 from __future__ import annotations
 
+import logging
 import secrets
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,8 @@ from sqlglot import exp
 
 from ..errors import SegwError, WarehouseError, WarehouseUnavailable
 from .base import Adapter
+
+log = logging.getLogger("segwarehouse.run")
 
 _SESSIONS: dict[str, object] = {}
 _LOCK = threading.Lock()
@@ -102,7 +106,7 @@ def session_for(target):
             for name, value in options.items():
                 builder = builder.config(name, value)
         try:
-            session = builder.create() if method == "connect" else builder.getOrCreate()
+            session = builder.create() if method == "connect" else _launch_local(builder)
         except Exception as exc:  # no Java, a bad master URL, an unreachable Connect server
             raise WarehouseError(f"cannot start Spark ({method}): {' '.join(str(exc).split())[:500]}",
                                  target.location, "check Java 17+ is installed and the target's "
@@ -111,6 +115,19 @@ def session_for(target):
             session.sparkContext.setLogLevel("ERROR")
         _SESSIONS[key] = session
         return session
+
+
+def _launch_local(builder):
+    """A local session; a JVM that died before answering is started once more (a launch can lose a
+    race for a port or for memory when several start at once), anything else fails at once."""
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:
+        if "JAVA_GATEWAY_EXITED" not in str(exc):
+            raise
+        log.warning("the Spark JVM exited while starting; starting it once more")
+        time.sleep(2)
+        return builder.getOrCreate()
 
 
 @dataclass

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import SPARK_TEST_SETTINGS
+
 
 @pytest.fixture
 def engine() -> str:
@@ -44,7 +46,7 @@ def spark_connect(tmp_path_factory):
                     "pip install -e '.[test]'", pytrace=False)
     folder = tmp_path_factory.mktemp("spark-connect")
     port = _free_port()
-    settings = {**spark.LOCAL_DEFAULTS, "spark.sql.catalogImplementation": "in-memory",
+    settings = {**spark.LOCAL_DEFAULTS, **SPARK_TEST_SETTINGS, "spark.sql.catalogImplementation": "in-memory",
                 "spark.sql.warehouse.dir": str(folder / "warehouse"),
                 "spark.connect.grpc.binding.address": "127.0.0.1", "spark.connect.grpc.binding.port": str(port)}
     command = [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",

@@ -114,3 +114,59 @@ def test_an_unreachable_connect_server_fails_at_once(tmp_path, monkeypatch):
         spark.session_for(target)
     assert f"127.0.0.1:{port}" in str(info.value) and "profiles.yml:" in str(info.value)
     assert info.value.exit_code == 1
+
+
+class _Launches:
+    """A stand-in for pyspark's local builder: each getOrCreate raises the next of `failures`."""
+
+    def __init__(self, *failures):
+        self.failures, self.calls = list(failures), 0
+
+    def master(self, _):
+        return self
+
+    def appName(self, _):  # noqa: N802 (pyspark's name)
+        return self
+
+    def config(self, *_):
+        return self
+
+    def getOrCreate(self):  # noqa: N802
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return _Started()
+
+
+class _Started:
+    class sparkContext:  # noqa: N801
+        @staticmethod
+        def setLogLevel(_):  # noqa: N802
+            pass
+
+
+@pytest.mark.parametrize("failures, started, calls", [
+    ([RuntimeError("[JAVA_GATEWAY_EXITED] Java gateway process exited")], True, 2),
+    ([RuntimeError("[JAVA_GATEWAY_EXITED] one"), RuntimeError("[JAVA_GATEWAY_EXITED] two")], False, 2),
+    ([RuntimeError("Java not found")], False, 1),
+])
+def test_a_jvm_that_dies_while_starting_is_started_once_more(tmp_path, monkeypatch, failures, started, calls):
+    """A local JVM that exits before answering (a lost race for a port when several start at once)
+    is launched a second time; a second death, or any other fault, is reported at the profile."""
+    from pyspark.sql import SparkSession
+
+    from segwarehouse.errors import WarehouseError
+    from segwarehouse.warehouse import spark
+    launches = _Launches(*failures)
+    monkeypatch.setattr(SparkSession, "builder", launches)
+    monkeypatch.setattr(spark, "_SESSIONS", {})
+    monkeypatch.setattr(spark.time, "sleep", lambda _: None)
+    target = target_of(tmp_path, "type: spark\nmethod: session\nschema: s\nserver_side_parameters:\n"
+                                 "  spark.sql.catalogImplementation: in-memory\n")
+    if started:
+        assert isinstance(spark.session_for(target), _Started)
+    else:
+        with pytest.raises(WarehouseError) as info:
+            spark.session_for(target)
+        assert "cannot start Spark" in str(info.value) and "profiles.yml:" in str(info.value)
+    assert launches.calls == calls
