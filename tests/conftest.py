@@ -17,6 +17,8 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from segwarehouse.warehouse.spark import LOCAL_DEFAULTS
+
 # CI replays the same examples every run, so a red build is a regression, never a lucky draw;
 # locally each run explores new examples.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -33,7 +35,8 @@ PG = {"type": "postgres", "host": os.environ.get("SEGW_TEST_PG_HOST", "127.0.0.1
 # machine, the same wall time alone.
 SPARK_TEST_SETTINGS = {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1",
                        "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false",
-                       "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+                       "spark.driver.extraJavaOptions": LOCAL_DEFAULTS["spark.driver.extraJavaOptions"]
+                       + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 # Spark: one local SparkSession per test process (segwarehouse.warehouse.spark keeps it), with an
 # in-memory catalog and a warehouse directory of its own.
 SPARK = {"type": "spark", "method": "session", "server_side_parameters": {
