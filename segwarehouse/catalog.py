@@ -140,8 +140,10 @@ def _definition(project, segment: t.Segment) -> tuple:
 
 
 def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, size: int | None,
-                  as_of: dt.datetime, now: dt.datetime) -> None:
-    """Replace the segment's catalog row; call inside the segment's transaction."""
+                  as_of: dt.datetime, now: dt.datetime, stored: bool | None = None) -> None:
+    """Replace the segment's catalog row; call inside the segment's transaction. `stored`: whether
+    the row exists (read under the segment's lock): one UPDATE then, one INSERT if not, and a
+    DELETE and an INSERT when unknown."""
     def opt(value):
         return exp.null() if value is None else text(str(value))
 
@@ -150,8 +152,20 @@ def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, si
               text(segment.materialized), text(project.schedule_of(segment)), text(rules_text(segment)[:8000]),
               number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now),
               text(definition_hash(project, segment))]
-    adapter.execute(exp.delete(table(schema, "segment_catalog"), where=col("segment").eq(text(segment.name))))
-    adapter.execute(insert(table(schema, "segment_catalog"), COLUMNS, exp.values([tuple(values)])))
+    replace_row(adapter, table(schema, "segment_catalog"), COLUMNS, values, stored)
+
+
+def replace_row(adapter: Adapter, target: exp.Table, columns: list[str], values: list[exp.Expression],
+                stored: bool | None) -> None:
+    """Make `target`'s row whose first column has values[0] hold `values` (one row per name):
+    an UPDATE where it is known to exist (one statement; on Spark one rewrite, no append)."""
+    where = col(columns[0]).eq(values[0].copy())
+    if stored:
+        adapter.execute(exp.update(target, dict(zip(columns[1:], values[1:])), where=where))
+        return
+    if stored is None:
+        adapter.execute(exp.delete(target.copy(), where=where))
+    adapter.execute(insert(target, columns, exp.values([tuple(values)])))
 
 
 def mark_retired(adapter: Adapter, schema: str, name: str, now: dt.datetime) -> None:

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from .catalog import definition_hash
+from .catalog import definition_hash, replace_row
 from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_water, reads_of, sources
 from .outputs import KEY, col, insert, table, text
 from .project.loader import Project
@@ -43,6 +43,7 @@ class Increment:
     inputs: str | None = None  # inputs_digest as this run read it (one read per run)
     # (entity, relation) -> kept measures current at this as_of (kept.py), shared by the entity's segments
     kept: dict | None = None
+    stored: bool | None = None  # whether the segment has a row in _segw_increments (None: not read)
 
     @property
     def incremental(self) -> bool:
@@ -77,12 +78,12 @@ def inputs_digest(project: Project, adapter: Adapter) -> str:
 def read_state(adapter: Adapter, schema: str, segment: str) -> dict | None:
     rows = adapter.fetchall(exp.select(col("state")).from_(table(schema, INCREMENTS))
                             .where(col("segment").eq(text(segment))))
-    if not rows or not rows[0][0]:
+    if not rows:
         return None
     try:
-        return json.loads(rows[0][0])
+        return json.loads(rows[0][0]) if rows[0][0] else {}
     except ValueError:
-        return None
+        return {}  # the row exists, its state is unusable: a full evaluation
 
 
 def stored_modes(adapter: Adapter, schema: str) -> dict[str, tuple[str, str | None]]:
@@ -125,6 +126,7 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
             run_reads[model, loaded_at] = as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
     new_marks = {name: run_reads[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
     state = read_state(adapter, project.segment_schema, segment.name)
+    stored = state is not None
     since = as_datetime(state.get("as_of")) if state else None
     if full_refresh:
         reason = FULL_REFRESH
@@ -139,14 +141,16 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
     else:
         marks = {name: as_datetime(value) for name, value in state.get("marks", {}).items()}
         if set(marks) != set(new_marks):
-            return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True, inputs=inputs)
+            return Increment(FULL, "what it reads changed", new_marks=new_marks, tracked=True, inputs=inputs,
+                             stored=stored)
         then, nulls, now = _entity_rows(adapter, project, reads.entity, marks[ENTITY_SOURCE],
                                         new_marks[ENTITY_SOURCE], run_reads)
         gone = bool(nulls) or state.get("entity_rows") is None or int(then) != int(state["entity_rows"])
         return Increment(INCREMENTAL, None, since, marks, new_marks, tracked=True, entity_rows=int(now),
-                         rows_may_be_gone=gone, inputs=inputs)
+                         rows_may_be_gone=gone, inputs=inputs, stored=stored)
     now = _entity_rows(adapter, project, reads.entity, None, new_marks[ENTITY_SOURCE], run_reads)[2]
-    return Increment(FULL, reason, new_marks=new_marks, tracked=True, entity_rows=int(now), inputs=inputs)
+    return Increment(FULL, reason, new_marks=new_marks, tracked=True, entity_rows=int(now), inputs=inputs,
+                     stored=stored)
 
 
 def _entity_rows(adapter: Adapter, project: Project, entity: t.Entity, old_mark, new_mark, read: dict) -> tuple:
@@ -170,12 +174,9 @@ def write_state(adapter: Adapter, project: Project, segment: t.Segment, incremen
                             "inputs": increment.inputs or inputs_digest(project, adapter),
                             "entity_rows": increment.entity_rows,
                             "marks": {k: v.isoformat() if v else None for k, v in increment.new_marks.items()}})
-    target = table(project.segment_schema, INCREMENTS)
-    adapter.execute(exp.delete(target, where=col("segment").eq(text(segment.name))))
-    adapter.execute(insert(target.copy(), ["segment", "mode", "reason", "state", "updated_at"],
-                           exp.values([(text(segment.name), text(increment.mode),
-                                        text(increment.reason) if increment.reason else exp.null(),
-                                        text(state) if state else exp.null(), timestamp_literal(now))])))
+    replace_row(adapter, table(project.segment_schema, INCREMENTS), ["segment", "mode", "reason", "state", "updated_at"],
+                [text(segment.name), text(increment.mode), text(increment.reason) if increment.reason else exp.null(),
+                 text(state) if state else exp.null(), timestamp_literal(now)], increment.stored)
 
 
 def plan_increments(adapter: Adapter, project: Project, names: list[str], as_of: dt.datetime,
@@ -309,7 +310,8 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                             increments[name] = Increment(
                                 FULL, f"{share} of the keys changed; a full evaluation is cheaper here",
                                 new_marks=increments[name].new_marks, tracked=True,
-                                entity_rows=increments[name].entity_rows, inputs=increments[name].inputs)
+                                entity_rows=increments[name].entity_rows, inputs=increments[name].inputs,
+                                stored=increments[name].stored)
                         names = []
                     else:
                         adapter.create_work_index(schema, keys, ["k"])

@@ -170,7 +170,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 made.append(adapter.aside_name(segment.name))
         if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
             increment = Increment(FULL, "its relation must be recreated", new_marks=increment.new_marks,
-                                  tracked=True, entity_rows=increment.entity_rows, inputs=increment.inputs)
+                                  tracked=True, entity_rows=increment.entity_rows, inputs=increment.inputs,
+                                  stored=increment.stored)
             adapter.drop(schema, stage, "table")
             size = _stage(ctx, stage, columns, facts=facts)
         # A new relation commits with the data: the adapter creates it in the transaction, or
@@ -196,7 +197,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                             if stored is not None and stored.size is not None
                             else current_size(adapter, schema, segment.name) or 0)  # memberships, changed
                 finished = ctx.clock()
-                write_catalog(adapter, schema, project, segment, size, as_of, finished)
+                write_catalog(adapter, schema, project, segment, size, as_of, finished, stored=stored is not None)
                 write_state(adapter, project, segment, increment, as_of, finished)
                 record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
                            counts["entered"], counts["exited"], None)
@@ -586,7 +587,7 @@ def _build_view(ctx: Context) -> SegmentResult:
         with adapter.replacing_relation(schema, segment.name, create, kind="view") as replace:
             with adapter.transaction():
                 _take_writer_row(adapter, schema)
-                ctx.check()
+                stored = ctx.check()
                 _apply_delta(ctx, delta, counts)
                 replace()
     finally:
@@ -594,7 +595,7 @@ def _build_view(ctx: Context) -> SegmentResult:
     size = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, segment.name))) or 0)
     with adapter.transaction():
         finished = ctx.clock()
-        write_catalog(adapter, schema, ctx.project, segment, size, ctx.as_of, finished)
+        write_catalog(adapter, schema, ctx.project, segment, size, ctx.as_of, finished, stored=stored is not None)
         record_run(adapter, schema, ctx.run_id, segment.name, ctx.as_of, ctx.started_at, finished, "success",
                    size, 0, counts["exited"], None)
     return SegmentResult(segment.name, "success", size, 0, counts["exited"], None, ctx.started_at, finished)

@@ -2,6 +2,7 @@
 segment with none of its own is not evaluated, and the others read one wide table of those keys."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -103,6 +104,12 @@ def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_k
     assert project.members("recent") == set() and project.members("buyers") == {"1", "2", "3"}
     assert [name for name in ("buyers", "big_buyers", "germans")
             if created(statements, f"_segw_stage_{name}")] == []
+    # each segment's state row is replaced by one UPDATE (the run read it), with the new as_of
+    written = [s.split("| ", 1)[-1] for s in statements if "_segw_increments" in s]
+    assert [s.split(" ", 1)[0] for s in written if not s.startswith("SELECT")] == ["UPDATE"] * 4, written
+    states = project.query("SELECT segment, mode, state FROM {seg}._segw_increments")
+    assert {(name, mode, json.loads(state)["as_of"]) for name, mode, state in states} == {
+        (name, "incremental", "2024-06-16T00:00:00") for name in ("buyers", "big_buyers", "recent", "germans")}
 
 
 def test_without_the_shared_tables_each_segment_finds_its_own_keys(engine, project_factory, statements,

@@ -67,6 +67,21 @@ def test_catalog_lists_every_segment_with_its_size_and_status(engine, project_fa
     assert rows["swiss"][7:9] == (2, "active")
 
 
+def test_a_rebuild_updates_the_catalog_rows_in_place(engine, project_factory, statements):
+    project = project_factory(engine, FILES)
+    assert project.build(as_of="2024-06-30 12:00:00").exit_code == 0
+    statements.clear()
+    project.write("seeds/people.csv", PEOPLE + "    6,Fay,CH,60\n")
+    assert project.build(as_of="2024-07-01 12:00:00").exit_code == 0
+    rows = catalog(project)
+    assert (rows["vip"][7:10], rows["swiss"][7:10]) == ((5, "active", dt.datetime(2024, 7, 1, 12)),
+                                                        (3, "active", dt.datetime(2024, 7, 1, 12)))
+    # each row the run found is replaced by one UPDATE, not a DELETE and an INSERT
+    written = [s.split("| ", 1)[-1] for s in statements if "segment_catalog" in s]
+    assert not [s for s in written if s.startswith(("DELETE", "INSERT"))], written
+    assert len([s for s in written if s.startswith("UPDATE")]) == 2
+
+
 def test_another_project_may_not_write_a_segment_it_does_not_own(engine, project_factory, tmp_path):
     first = project_factory(engine, FILES)
     assert first.build().exit_code == 0
