@@ -68,7 +68,7 @@ run_options = [
     click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failed segment; the rest are skipped."),
     click.option("--threads", type=click.IntRange(1, 64), default=None,
                  help="Segments built at once on engines with concurrent writers (default: the "
-                      "target's `threads:`, else 1); DuckDB builds one at a time."),
+                      "target's `threads:`, else 1); DuckDB and Spark build one at a time."),
 ]
 
 

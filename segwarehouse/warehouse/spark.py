@@ -166,6 +166,9 @@ class SparkAdapter(Adapter):
     placeholder = "?"
     wants_indexes = False
     full_outer_join = True
+    # A transaction writes aside and swaps tables in at COMMIT: two at once would swap over each
+    # other's tables (lost rows, reused change_ids). --threads builds one segment at a time.
+    concurrent_writers = False
 
     def __init__(self, target):
         super().__init__(target)

@@ -126,4 +126,6 @@ def test_threads_build_independent_segments_concurrently_with_the_same_results(p
     report = results_of(project)
     assert [r["unique_id"].split(".")[-1] for r in report["results"]] == list(project.load().segments)
     threads = {r["thread_id"] for r in report["results"]}
-    assert len(threads) == 1 if engine == "duckdb" else len(threads) > 1, threads
+    # DuckDB has one writer per file; Spark's transactions swap tables in at COMMIT (two at once
+    # would swap over each other's): both build one segment at a time (tests/spark runs this too)
+    assert len(threads) == 1 if engine in ("duckdb", "spark") else len(threads) > 1, threads

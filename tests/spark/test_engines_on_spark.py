@@ -13,6 +13,7 @@ from tests.engines import test_relation_swap as swap
 from tests.engines import test_typed_validate as typed
 from tests.engines.test_language_v11 import case, test_v11_members_and_traits_match_the_oracle  # noqa: F401
 from tests.engines.test_model_fingerprints import test_unchanged_models_are_not_rebuilt  # noqa: F401
+from tests.dbt.test_runs import test_threads_build_independent_segments_concurrently_with_the_same_results  # noqa: F401,E501
 from tests.engines.test_schema_drift import test_drifted_column_fails_only_its_segment  # noqa: F401
 from tests.engines.test_typed_validate import (  # noqa: F401
     built, test_good_project_validates_without_warnings, test_list_keys_with_leading_zeros_stay_text)
