@@ -465,7 +465,10 @@ def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_spl
 
 
 def _take_writer_row(adapter: Adapter, schema: str) -> None:
-    """Updating the writer row serialises writers, so change_ids grow in commit order."""
+    """Updating the writer row serialises writers, so change_ids grow in commit order (an engine
+    with one writer at a time needs no row for that: on Spark it would rewrite a table)."""
+    if not adapter.other_writers:
+        return
     adapter.execute(exp.update(table(schema, STATE),
                                {"value": exp.Add(this=col("value"), expression=exp.Literal.number(1))},
                                where=col("name").eq(text(WRITER_ROW))))

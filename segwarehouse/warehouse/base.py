@@ -317,6 +317,9 @@ class Adapter:
     indexes_work_tables = False  # stage and delta tables need indexes (MySQL's nested-loop joins)
     full_outer_join = True
     concurrent_writers = True  # may `--threads N` build segments on N connections at once?
+    # Can another connection commit while ours writes? Then each writing transaction first updates
+    # the writer row, whose row lock puts commits (and change_ids) in one order.
+    other_writers = True
     # An incremental run evaluates only the changed keys while they are at most this share of the
     # entity; beyond it a full evaluation is cheaper. Row stores look keys up by index (high);
     # column stores scan anyway, so only a small share pays (see bench_incremental.py).

@@ -169,6 +169,7 @@ class SparkAdapter(Adapter):
     # A transaction writes aside and swaps tables in at COMMIT: two at once would swap over each
     # other's tables (lost rows, reused change_ids). --threads builds one segment at a time.
     concurrent_writers = False
+    other_writers = False  # no lock orders them: one writer at a time (docs/targets.md)
 
     def __init__(self, target):
         super().__init__(target)
