@@ -133,9 +133,11 @@ def _launch_local(builder):
 @dataclass
 class _Pending:
     """A table written in the open transaction: `base` replaces it at COMMIT (after an UPDATE or
-    DELETE rewrote it), `appends` are the inserted rows (tables, or literal rows) appended at COMMIT."""
+    DELETE rewrote it), `appends` are the inserted rows appended at COMMIT: tables the rows were
+    written to, or a SELECT of them (literal rows, or a query of tables the transaction leaves alone,
+    which reads at COMMIT what it would have read at once: those tables are not written until then)."""
     base: str | None = None
-    appends: list = field(default_factory=list)  # table names, or literal rows as a SELECT
+    appends: list = field(default_factory=list)  # table names, or the rows as a SELECT
 
 
 def _type(kind: str) -> exp.DataType:
@@ -354,8 +356,9 @@ class SparkAdapter(Adapter):
             self._drop_table(schema, table)
 
     def _stage_rows(self, schema: str, name: str, insert: exp.Insert, types):
-        """The rows of an INSERT in the target's column order and types: literal VALUES are kept as
-        an expression (nothing to run until COMMIT), a query's rows go to a table of their own."""
+        """The rows of an INSERT in the target's column order and types, kept as a SELECT that
+        COMMIT's append runs (nothing to run now); the rows of a query that reads a table this
+        transaction writes go to a table of their own now (what it reads changes by COMMIT)."""
         named = [c.name for c in insert.this.expressions] if isinstance(insert.this, exp.Schema) \
             else [c for c, _ in types]
         source = self._on_pending(insert.expression)
@@ -370,11 +373,20 @@ class SparkAdapter(Adapter):
                                        else exp.null(), to=_type(kind)), c, quoted=True)
                    for c, kind in types]
         rows = exp.select(*columns).from_(origin)
-        if isinstance(source, exp.Values) and not source.find(exp.Table, exp.Subquery):
-            return rows
+        if not self._reads_pending(insert.expression):
+            return rows  # run by COMMIT's append: one job instead of two
         table = self._fresh_name(name)
         super().execute(exp.Create(this=exp.table_(table, db=schema, quoted=True), kind="TABLE",
                                    expression=rows))
+        return table
+
+    def _reads_pending(self, query: exp.Expression) -> bool:
+        """Whether a query reads a table this transaction writes (its own target included)."""
+        return any((node.db, node.name) in self.pending for node in query.find_all(exp.Table))
+
+    def _stage_query(self, schema: str, name: str, rows: exp.Select) -> str:
+        table = self._fresh_name(name)
+        super().execute(exp.Create(this=exp.table_(table, db=schema, quoted=True), kind="TABLE", expression=rows))
         return table
 
     @staticmethod
@@ -444,12 +456,22 @@ class SparkAdapter(Adapter):
             self._drop_pending()
             raise
         self.in_transaction = False
+        try:
+            for (schema, name), state in self.pending.items():
+                # A query of a table that later statements wrote reads it now, before COMMIT writes it.
+                state.appends = [self._stage_query(schema, name, part)
+                                 if isinstance(part, exp.Expression) and self._reads_pending(part) else part
+                                 for part in state.appends]
+        except BaseException:
+            self._drop_pending()  # nothing is written yet
+            raise
         pending, self.pending = self.pending, {}
+        # Every append before any swap: an append's query reads the tables as they were.
         for (schema, name), state in pending.items():
-            into = state.base or name
             if state.appends:  # one append job: Spark publishes its files at the job's commit
-                super().execute(exp.Insert(this=exp.table_(into, db=schema, quoted=True),
+                super().execute(exp.Insert(this=exp.table_(state.base or name, db=schema, quoted=True),
                                            expression=self._union(schema, state.appends)))
+        for (schema, name), state in pending.items():
             if state.base:
                 # One metastore operation each: readers see the old table or the new one (between
                 # the two, for milliseconds, no table: "table not found", retry).

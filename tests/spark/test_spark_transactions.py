@@ -79,3 +79,30 @@ def test_rows_inserted_from_python_inside_a_transaction_wait_for_commit(spark):
     with adapter.transaction():
         adapter.insert_rows(schema, "t", ["k", "v"], [("x", 7), ("it's", None)])
     assert {("x", 7), ("it's", None)} <= set(contents(adapter, schema))
+
+
+def test_a_querys_rows_are_those_of_its_statement_even_when_commit_appends_them(spark, statements):
+    """An INSERT ... SELECT of a table the transaction leaves alone is run by COMMIT's append (no
+    table of its own); one whose source a later statement writes reads it before COMMIT does."""
+    adapter, schema = spark
+    adapter.create_table(schema, "src", [("k", exp.DataType.build("TEXT")), ("v", exp.DataType.build("BIGINT"))])
+    adapter.execute(insert(table(schema, "src"), ["k", "v"], exp.values([(text("s"), exp.Literal.number(5))])))
+    adapter.create_table(schema, "log", [("k", exp.DataType.build("TEXT")), ("v", exp.DataType.build("BIGINT"))])
+
+    def copy_src(into: str) -> None:
+        adapter.execute(insert(table(schema, into), ["k", "v"], exp.select("k", "v").from_(table(schema, "src"))))
+
+    statements.clear()
+    with adapter.transaction():
+        copy_src("log")
+        copy_src("t")
+    assert [s for s in statements if "CREATE TABLE" in s] == []  # two appends, nothing aside
+    with adapter.transaction():
+        copy_src("log")
+        adapter.execute(exp.update(table(schema, "src"), {"v": exp.Literal.number(6)}))  # after it was read
+        copy_src("log")
+    assert sorted(adapter.fetchall(exp.select("k", "v").from_(table(schema, "log")))) == [
+        ("s", 5), ("s", 5), ("s", 6)]
+    assert ("s", 5) in contents(adapter, schema) and ("s", 6) not in contents(adapter, schema)
+    assert adapter.fetchall(exp.select("v").from_(table(schema, "src"))) == [(6,)]
+    assert leftovers(adapter, schema) == []
