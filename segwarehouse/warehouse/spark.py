@@ -375,16 +375,14 @@ class SparkAdapter(Adapter):
         rows = exp.select(*columns).from_(origin)
         if not self._reads_pending(insert.expression):
             return rows  # run by COMMIT's append: one job instead of two
-        table = self._fresh_name(name)
-        super().execute(exp.Create(this=exp.table_(table, db=schema, quoted=True), kind="TABLE",
-                                   expression=rows))
-        return table
+        return self._stage_query(schema, name, rows)
 
     def _reads_pending(self, query: exp.Expression) -> bool:
         """Whether a query reads a table this transaction writes (its own target included)."""
         return any((node.db, node.name) in self.pending for node in query.find_all(exp.Table))
 
     def _stage_query(self, schema: str, name: str, rows: exp.Select) -> str:
+        """The rows written to a table of their own, named after `name`, now."""
         table = self._fresh_name(name)
         super().execute(exp.Create(this=exp.table_(table, db=schema, quoted=True), kind="TABLE", expression=rows))
         return table
