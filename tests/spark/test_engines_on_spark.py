@@ -1,5 +1,5 @@
 """Engine tests of the newer capabilities, re-run unchanged on the local SparkSession: incremental
-segments, schema drift, typed validate, model fingerprints, relation swaps, language v1.1.
+segments, schema drift, typed validate, model fingerprints, relation swaps, language v1.1, --threads.
 
 Spark builds are slow (seconds per statement), so CI runs the chosen tests below, not every
 parameter of every module; docs/targets.md lists what stays on DuckDB, PostgreSQL and MariaDB.
