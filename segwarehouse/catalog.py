@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from .errors import WarehouseError
-from .outputs import col, insert, number, table, text
+from .outputs import col, number, replace_row, table, text
 from .compiler.timeexpr import timestamp_literal
 from .language import types as t
 from .warehouse.base import Adapter
@@ -153,19 +153,6 @@ def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, si
               number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now),
               text(definition_hash(project, segment))]
     replace_row(adapter, table(schema, "segment_catalog"), COLUMNS, values, stored)
-
-
-def replace_row(adapter: Adapter, target: exp.Table, columns: list[str], values: list[exp.Expression],
-                stored: bool | None) -> None:
-    """Make `target`'s row whose first column has values[0] hold `values` (one row per name):
-    an UPDATE where it is known to exist (one statement; on Spark one rewrite, no append)."""
-    where = col(columns[0]).eq(values[0].copy())
-    if stored:
-        adapter.execute(exp.update(target, dict(zip(columns[1:], values[1:])), where=where))
-        return
-    if stored is None:
-        adapter.execute(exp.delete(target.copy(), where=where))
-    adapter.execute(insert(target, columns, exp.values([tuple(values)])))
 
 
 def mark_retired(adapter: Adapter, schema: str, name: str, now: dt.datetime) -> None:

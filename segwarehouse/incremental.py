@@ -11,9 +11,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from .catalog import definition_hash, replace_row
+from .catalog import definition_hash
 from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_water, reads_of, sources
-from .outputs import KEY, col, insert, table, text
+from .outputs import KEY, col, insert, replace_row, table, text
 from .project.loader import Project
 from .errors import SegwError
 from .language import types as t

@@ -15,7 +15,7 @@ from .compiler import kept as sql
 from .compiler.incremental import blockers, disjuncts, high_water, loaded_rows, relation_source
 from .errors import SegwError
 from .incremental import as_datetime
-from .outputs import col, insert, table, text
+from .outputs import col, insert, replace_row, table, text
 from .project.loader import Project
 from .warehouse.base import Adapter
 
@@ -60,11 +60,8 @@ def _read(adapter: Adapter, schema: str, entity: str) -> dict[str, dict]:
 def _write(adapter: Adapter, schema: str, entity: str, relation: str, state: dict, now: dt.datetime) -> None:
     from .compiler.timeexpr import timestamp_literal
 
-    target = table(schema, KEPT)
-    adapter.execute(exp.delete(target, where=_row_of(entity, relation)))
-    adapter.execute(insert(target.copy(), ["entity", "relation", "state", "updated_at"],
-                           exp.values([(text(entity), text(relation), text(json.dumps(state)),
-                                        timestamp_literal(now))])))
+    replace_row(adapter, table(schema, KEPT), ["entity", "relation", "state", "updated_at"],
+                [text(entity), text(relation), text(json.dumps(state)), timestamp_literal(now)], keys=2)
 
 
 def _row_of(entity: str, relation: str) -> exp.Expression:

@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from .errors import Location, WarehouseError
-from .outputs import MODELS_TABLE, col, insert, table, text
+from .outputs import MODELS_TABLE, col, replace_row, table, text
 from .project.loader import Project
 from .project.models import ModelRenderer, RenderedModel, build_order, read_seed
 from .warehouse.base import Adapter
@@ -140,13 +140,10 @@ def stored_fingerprints(adapter: Adapter, project: Project) -> dict[str, str]:
 
 
 def store_fingerprint(adapter: Adapter, project: Project, name: str, fingerprint: str | None) -> None:
-    target = table(project.segment_schema, MODELS_TABLE)
-    mine = exp.and_(col("model_schema").eq(text(project.model_schema)), col("model").eq(text(name)))
     with adapter.transaction():
-        adapter.execute(exp.delete(target, where=mine))
-        adapter.execute(insert(target.copy(), ["model_schema", "model", "fingerprint"],
-                               exp.values([(text(project.model_schema), text(name),
-                                            exp.null() if fingerprint is None else text(fingerprint))])))
+        replace_row(adapter, table(project.segment_schema, MODELS_TABLE), ["model_schema", "model", "fingerprint"],
+                    [text(project.model_schema), text(name), exp.null() if fingerprint is None else text(fingerprint)],
+                    keys=2)
 
 
 def _load_seed(adapter: Adapter, schema: str, name: str, model, restore) -> None:

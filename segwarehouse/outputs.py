@@ -74,6 +74,20 @@ def insert(target: exp.Expression, columns: list[str], source: exp.Expression) -
                       expression=source)
 
 
+def replace_row(adapter: Adapter, target: exp.Expression, columns: list[str], values: list[exp.Expression],
+                stored: bool | None = None, keys: int = 1) -> None:
+    """Make the row of `target` named by its first `keys` columns hold `values` (one row per name):
+    one UPDATE where it is known to exist (on Spark one rewrite, no append), one INSERT where it is
+    known not to, a DELETE and an INSERT when not known (`stored` None)."""
+    where = exp.and_(*[col(c).eq(v.copy()) for c, v in zip(columns[:keys], values[:keys])])
+    if stored:
+        adapter.execute(exp.update(target, dict(zip(columns[keys:], values[keys:])), where=where))
+        return
+    if stored is None:
+        adapter.execute(exp.delete(target.copy(), where=where))
+    adapter.execute(insert(target, columns, exp.values([tuple(values)])))
+
+
 def _create(adapter: Adapter, schema: str, name: str, definition: str) -> None:
     columns = OUTPUT_TABLES[definition]
     adapter.create_table(schema, name, [(c, exp.DataType.build(ty)) for c, ty in columns])
@@ -102,9 +116,7 @@ def ensure_output_tables(adapter: Adapter, schema: str) -> None:
         _put_state(adapter, schema, LAST_CHANGE_ROW, max(int(top or 0), int(floor or 0)))
     if version < OUTPUTS_VERSION:
         with adapter.transaction():
-            adapter.execute(exp.delete(table(schema, STATE), where=col("name").eq(text(VERSION_ROW))))
-            adapter.execute(insert(table(schema, STATE), ["name", "value"],
-                                   exp.values([(text(VERSION_ROW), number(OUTPUTS_VERSION))])))
+            replace_row(adapter, table(schema, STATE), ["name", "value"], [text(VERSION_ROW), number(OUTPUTS_VERSION)])
 
 
 def _migrate(adapter: Adapter, schema: str, name: str) -> None:

@@ -347,9 +347,7 @@ class SparkAdapter(Adapter):
     def _rewrite(self, schema: str, name: str, rows: exp.Query) -> None:
         """The table's new contents written aside; COMMIT swaps them in."""
         state = self.pending.setdefault((schema, name), _Pending())
-        replacement = self._fresh_name(name)
-        super().execute(exp.Create(this=exp.table_(replacement, db=schema, quoted=True), kind="TABLE",
-                                   expression=rows))
+        replacement = self._stage_query(schema, name, rows)
         stale = ([state.base] if state.base else []) + [a for a in state.appends if isinstance(a, str)]
         state.base, state.appends = replacement, []
         for table in stale:
