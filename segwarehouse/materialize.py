@@ -120,7 +120,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                   clock: Callable[[], dt.datetime] | None = None, full_refresh: bool = False,
                   as_of_given: bool = True, increment: Increment | None = None,
                   features: Features | None = None, present: set[str] | None = None,
-                  facts: dict | None = None) -> SegmentResult:
+                  facts: dict | None = None, defer: bool = False) -> SegmentResult | Staged:
     """Stage and diff one segment, then commit its changes, history, memberships, relation, catalog
     row and run record in one transaction. full_refresh also recreates its own relation from scratch.
 
@@ -128,7 +128,9 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     transaction itself is short (the evaluation and the diff happen before it). `features`: the
     run's shared relation passes, read by a full evaluation of a segment they were planned for.
     `present`: the work tables the run found in the schema at its start (None: not looked).
-    `facts`: what the run learned once for all its segments (e.g. whether entity keys are unique)."""
+    `facts`: what the run learned once for all its segments (e.g. whether entity keys are unique).
+    `defer`: return the segment staged (`Staged`) for the caller to commit, alone or together with
+    others (`commit_together`), unless its relation must be recreated (then it commits now)."""
     ctx = Context(adapter, project, segment, run_id, as_of, started_at, clock or utcnow, as_of_given)
     ctx.check()  # early: no evaluation for a segment that may not be written
     if segment.materialized == "view":
@@ -144,6 +146,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     if increment is None:
         increment = plan_increment(adapter, project, segment, as_of, full_refresh)
     made: list[str] = []  # the work tables this build may have made, dropped at its end
+    handed_over = False  # a deferred commit drops them once it is done
     try:
         idle = False  # an incremental run with no key to re-evaluate: only the as_of moves on
         if increment.incremental:
@@ -155,14 +158,15 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                                                   _stage_changed_keys(ctx, increment, changed) == 0)) and \
                 adapter.relation_kind(schema, segment.name) == "table" and \
                 [c for c, _ in adapter.column_types(schema, segment.name)] == columns
-        reshape, size, counts = False, 0, dict.fromkeys(CHANGE_ORDER, 0)
+        reshape, size = False, 0
         shared = features if features is not None and segment.name in features.planned else None
         members = None  # the members as a query, diffed without a stage table (see `_diff_directly`)
         if not idle:
-            made += [stage, delta]
+            made.append(delta)
             if not increment.incremental and not full_refresh and _diff_directly(ctx, columns, facts):
                 members = _staged_select(ctx, columns, features=shared)
             if members is None:
+                made.append(stage)
                 size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
                               increment.tables if increment.incremental else None, shared, facts)
                 reshape = full_refresh or _needs_reshape(ctx, stage, columns)
@@ -174,6 +178,13 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                                   stored=increment.stored)
             adapter.drop(schema, stage, "table")
             size = _stage(ctx, stage, columns, facts=facts)
+        staged = Staged(ctx, columns, stage, delta, changed if increment.incremental else None, increment,
+                        idle, members is not None, size, made if present is not None else list(work_tables))
+        if defer and not reshape:  # the caller commits it, alone or with others (`commit_together`)
+            if not idle:
+                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
+            handed_over = True
+            return staged
         # A new relation commits with the data: the adapter creates it in the transaction, or
         # fills it aside now and swaps it in after the commit (engines whose DDL commits at once).
         relation = (adapter.replacing_relation(
@@ -181,38 +192,112 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             if reshape else nullcontext(None))
         with relation as replace:
             if not idle:
-                counts = _stage_delta(ctx, stage, delta, changed if increment.incremental else None, members)
-            with adapter.transaction():
-                _take_writer_row(adapter, schema)
-                stored = ctx.check()
-                _apply_delta(ctx, delta, counts)
-                if replace is not None:
-                    replace()
-                elif not idle and (segment.materialized == "table" or _keys_only(columns)):
-                    _refresh_relation(ctx, stage, columns, delta, counts)
-                elif not idle:
-                    _refresh_relation(ctx, stage, columns, delta if increment.incremental else None)
-                if increment.incremental or members is not None:  # no stage counted the members
-                    size = (stored.size + counts["entered"] - counts["exited"]
-                            if stored is not None and stored.size is not None
-                            else current_size(adapter, schema, segment.name) or 0)  # memberships, changed
-                finished = ctx.clock()
-                write_catalog(adapter, schema, project, segment, size, as_of, finished, stored=stored is not None)
-                write_state(adapter, project, segment, increment, as_of, finished)
-                record_run(adapter, schema, run_id, segment.name, as_of, started_at, finished, "success", size,
-                           counts["entered"], counts["exited"], None)
-        if sum(counts.values()) > BIG_DELTA:  # keep the planner's picture of the outputs current
-            mine = col("segment").eq(text(segment.name))
-            try:
-                adapter.refresh_statistics(schema, "memberships", mine, size)
-                adapter.refresh_statistics(schema, "membership_history", exp.and_(
-                    mine.copy(), exp.Is(this=col("valid_to"), expression=exp.null())), size)
-            except SegwError as exc:  # committed already: statistics only help the next plans
-                log.warning("statistics of %s not refreshed after segment %s: %s", schema, segment.name, exc)
+                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
+            finished = _commit_alone(staged, replace)
+        refresh_statistics(staged)
     finally:
-        adapter.drop_quietly(schema, *(work_tables if present is None else made))
-    return SegmentResult(segment.name, "success", size, counts["entered"], counts["exited"], None,
-                         started_at, finished, counts["moved"], mode=increment.mode, mode_reason=increment.reason)
+        if not handed_over:
+            adapter.drop_quietly(schema, *(work_tables if present is None else made))
+    return staged.result(finished)
+
+
+@dataclass
+class Staged:
+    """One segment evaluated and diffed, its changes waiting in its delta table to be committed."""
+    ctx: Context
+    columns: list[str]
+    stage: str
+    delta: str
+    changed: str | None  # the re-evaluated keys' table (an incremental run)
+    increment: Increment
+    idle: bool  # nothing to re-evaluate: only the as_of moves on
+    direct: bool  # diffed straight from the members' query: no stage counted them
+    size: int
+    work_tables: list[str]  # dropped once committed
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANGE_ORDER, 0))
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase so far
+
+    @property
+    def name(self) -> str:
+        return self.ctx.segment.name
+
+    @property
+    def staged_rows(self) -> int:
+        """Rows waiting in its stage table (none when diffed straight from the members' query)."""
+        return 0 if self.direct else self.size
+
+    def commit(self) -> SegmentResult:
+        """Commit alone (in its own transaction), then drop the work tables."""
+        self.ctx.adapter.take_timings()
+        try:
+            finished = _commit_alone(self)
+            refresh_statistics(self)
+        finally:
+            self.discard()
+            self.add_timings(self.ctx.adapter.take_timings())
+        return self.result(finished)
+
+    def add_timings(self, timings: dict[str, float]) -> None:
+        for phase, seconds in timings.items():
+            self.timings[phase] = round(self.timings.get(phase, 0.0) + seconds, 3)
+
+    def discard(self) -> None:
+        self.ctx.adapter.drop_quietly(self.ctx.schema, *self.work_tables)
+
+    def result(self, finished: dt.datetime) -> SegmentResult:
+        return SegmentResult(self.name, "success", self.size, self.counts["entered"], self.counts["exited"],
+                             None, self.ctx.started_at, finished, self.counts["moved"], dict(self.timings),
+                             mode=self.increment.mode, mode_reason=self.increment.reason)
+
+
+def _commit_alone(staged: Staged, replace=None) -> dt.datetime:
+    """The segment's changes, history, memberships, relation, catalog row and run record in one
+    transaction; `replace` swaps in a recreated relation. Returns when it finished."""
+    ctx, adapter = staged.ctx, staged.ctx.adapter
+    with adapter.transaction():
+        take_writer_row(adapter, ctx.schema)
+        stored = ctx.check()
+        _apply_delta(ctx, staged.delta, staged.counts)
+        finished = write_outputs(staged, stored, replace)
+        record_run(adapter, ctx.schema, ctx.run_id, staged.name, ctx.as_of, ctx.started_at, finished, "success",
+                   staged.size, staged.counts["entered"], staged.counts["exited"], None)
+    return finished
+
+
+def write_outputs(staged: Staged, stored: StoredSegment | None, replace=None) -> dt.datetime:
+    """After the memberships took the delta: the segment's relation, size, catalog row and
+    incremental state, in the transaction. Returns when it finished."""
+    ctx, adapter, counts = staged.ctx, staged.ctx.adapter, staged.counts
+    schema, segment = ctx.schema, ctx.segment
+    if replace is not None:
+        replace()
+    elif not staged.idle and (segment.materialized == "table" or _keys_only(staged.columns)):
+        _refresh_relation(ctx, staged.stage, staged.columns, staged.delta, counts)
+    elif not staged.idle:
+        _refresh_relation(ctx, staged.stage, staged.columns,
+                          staged.delta if staged.increment.incremental else None)
+    if staged.increment.incremental or staged.direct:  # no stage counted the members
+        staged.size = (stored.size + counts["entered"] - counts["exited"]
+                       if stored is not None and stored.size is not None
+                       else current_size(adapter, schema, segment.name) or 0)  # memberships, changed
+    finished = ctx.clock()
+    write_catalog(adapter, schema, ctx.project, segment, staged.size, ctx.as_of, finished, stored=stored is not None)
+    write_state(adapter, ctx.project, segment, staged.increment, ctx.as_of, finished)
+    return finished
+
+
+def refresh_statistics(staged: Staged) -> None:
+    """After a large change, keep the planner's picture of the output tables current."""
+    if sum(staged.counts.values()) <= BIG_DELTA:
+        return
+    adapter, schema, name = staged.ctx.adapter, staged.ctx.schema, staged.name
+    mine = col("segment").eq(text(name))
+    try:
+        adapter.refresh_statistics(schema, "memberships", mine, staged.size)
+        adapter.refresh_statistics(schema, "membership_history", exp.and_(
+            mine.copy(), exp.Is(this=col("valid_to"), expression=exp.null())), staged.size)
+    except SegwError as exc:  # committed already: statistics only help the next plans
+        log.warning("statistics of %s not refreshed after segment %s: %s", schema, name, exc)
 
 
 def _check_name_lengths(adapter: Adapter, segment: t.Segment, names) -> None:
@@ -464,7 +549,7 @@ def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_spl
     return exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
 
 
-def _take_writer_row(adapter: Adapter, schema: str) -> None:
+def take_writer_row(adapter: Adapter, schema: str) -> None:
     """Updating the writer row serialises writers, so change_ids grow in commit order (an engine
     with one writer at a time needs no row for that: on Spark it would rewrite a table)."""
     if not adapter.other_writers:
@@ -589,7 +674,7 @@ def _build_view(ctx: Context) -> SegmentResult:
         counts = _stage_exits(ctx, delta)
         with adapter.replacing_relation(schema, segment.name, create, kind="view") as replace:
             with adapter.transaction():
-                _take_writer_row(adapter, schema)
+                take_writer_row(adapter, schema)
                 stored = ctx.check()
                 _apply_delta(ctx, delta, counts)
                 replace()
@@ -637,7 +722,7 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
         counts = _stage_exits(ctx, delta)
         with adapter.replacing_relation(schema, name, None) as drop_relation:
             with adapter.transaction():
-                _take_writer_row(adapter, schema)
+                take_writer_row(adapter, schema)
                 _apply_delta(ctx, delta, counts)
                 finished = clock()
                 if stored is not None:
@@ -653,12 +738,19 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
 def record_run(adapter: Adapter, schema: str, run_id: str, segment: str, as_of: dt.datetime,
                started_at: dt.datetime, finished_at: dt.datetime, status: str, size: int | None,
                entered: int, exited: int, error: str | None) -> None:
-    values = [text(run_id), text(segment), timestamp_literal(as_of), timestamp_literal(started_at),
-              timestamp_literal(finished_at), text(status), number(size), number(entered),
-              number(exited), exp.null() if error is None else text(error[:4000])]
     adapter.execute(insert(table(schema, "segment_runs"),
                            ["run_id", "segment", "as_of", "started_at", "finished_at", "status", "size",
-                            "entered", "exited", "error"], exp.values([tuple(values)])))
+                            "entered", "exited", "error"],
+                           exp.values([run_values(run_id, segment, as_of, started_at, finished_at, status, size,
+                                                  entered, exited, error)])))
+
+
+def run_values(run_id: str, segment: str, as_of: dt.datetime, started_at: dt.datetime, finished_at: dt.datetime,
+               status: str, size: int | None, entered: int, exited: int, error: str | None) -> tuple:
+    """One row of segment_runs, in its column order."""
+    return (text(run_id), text(segment), timestamp_literal(as_of), timestamp_literal(started_at),
+            timestamp_literal(finished_at), text(status), number(size), number(entered),
+            number(exited), exp.null() if error is None else text(error[:4000]))
 
 
 def current_size(adapter: Adapter, schema: str, segment: str) -> int | None:

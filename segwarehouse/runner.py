@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -17,7 +18,7 @@ from .compiler.dialects import to_sql
 from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseBusy, WarehouseError, did_you_mean
 from .incremental import plan_increments, shared_inputs
-from .materialize import SegmentResult, build_segment, current_size, record_run, retire_segment, utcnow
+from .materialize import SegmentResult, Staged, build_segment, current_size, record_run, retire_segment, utcnow
 from .modelbuild import build_models, models_read_by, render_models
 from .names import check_names
 from .project.models import build_order, read_seed
@@ -26,8 +27,11 @@ from .project.jinja import SECRETS
 from .project.loader import Project
 from .project.profiles import missing_duckdb_file
 from .shared_passes import shared_passes
+from .together import commit_together
 from .validate import collect_warnings
 from .warehouse import connect
+
+log = logging.getLogger("segwarehouse.run")
 
 # as_of must fit every engine's timestamp (MySQL DATETIME: 1000-9999) with room for windows.
 EARLIEST_AS_OF = dt.datetime(1900, 1, 1)
@@ -207,8 +211,9 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         before = stored_segments(adapter, schema, names)
         catalog = Catalog(adapter)
 
-        def build_one(adapter, catalog, name):
-            """One segment on this connection: (its outcome, the connection and catalog to go on with)."""
+        def build_one(adapter, catalog, name, defer: bool = False):
+            """One segment on this connection: (its outcome, the connection and catalog to go on with).
+            With `defer`, a segment staged for a later commit comes back as `Held`, its lock held."""
             if adapter.broken:  # the connection died in the segment before: the rest go on
                 adapter.close()
                 adapter = connected()
@@ -217,8 +222,8 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
             seg_started = clock()
             wall, tick = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), time.perf_counter()
             try:
-                with writer_lock(adapter, project, name, timeout) as got:
-                    if not got:
+                with ExitStack() as lock:
+                    if not lock.enter_context(writer_lock(adapter, project, name, timeout)):
                         raise WarehouseBusy(
                             f"segment '{name}' is being built by another process; gave up after "
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
@@ -226,22 +231,62 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                     outcome = build_segment(adapter, project, segment, result.run_id, as_of, seg_started, clock,
                                             full_refresh=full_refresh, as_of_given=as_of_given,
                                             increment=increments.get(name), features=passes.of(name),
-                                            present=present, facts=facts)
-            except LostRace as exc:
+                                            present=present, facts=facts, defer=defer)
+                    if isinstance(outcome, Staged):  # committed later: the lock stays held until then
+                        return Held(outcome, lock.pop_all(), wall, tick), adapter, catalog
+            except SegwError as exc:
+                outcome, adapter, catalog = failed(adapter, catalog, name, seg_started, exc)
+            return timed(outcome, wall, tick), adapter, catalog
+
+        def failed(adapter, catalog, name, seg_started, exc: SegwError):
+            """The outcome of a segment that raised `exc`, recorded (on a new connection if need be)."""
+            if isinstance(exc, LostRace):
                 outcome = SegmentResult(name, "skipped", current_size(adapter, schema, name) or 0, 0, 0,
                                         exc.message, seg_started, clock())
                 record_run(adapter, schema, result.run_id, name, as_of, seg_started, outcome.finished_at,
                            "skipped", outcome.size, 0, 0, exc.message)
-            except SegwError as exc:
-                exc = _blame_sql(project, adapter, segment, as_of, exc)
-                if adapter.broken:  # record the failure on a new connection
-                    adapter.close()
-                    adapter = connected()
-                    catalog = Catalog(adapter)
-                outcome = _record_failure(project, adapter, result, name, seg_started, clock, exc)
+                return outcome, adapter, catalog
+            exc = _blame_sql(project, adapter, project.segments[name], as_of, exc)
+            if adapter.broken:  # record the failure on a new connection
+                adapter.close()
+                adapter = connected()
+                catalog = Catalog(adapter)
+            return _record_failure(project, adapter, result, name, seg_started, clock, exc), adapter, catalog
+
+        def commit_held(adapter, catalog, held: list[Held]):
+            """Commit the staged segments together (one at a time if that fails), release their locks:
+            (their outcomes in order, the connection and catalog to go on with)."""
+            outcomes: list[SegmentResult] | None = None
+            try:
+                if len(held) > 1:
+                    try:
+                        outcomes = commit_together([h.staged for h in held])
+                    except SegwError as exc:  # one segment's fault must not fail the others
+                        log.info("committing %d segments together failed (%s); committing them one at a time",
+                                 len(held), exc.message)
+                if outcomes is None:
+                    outcomes = []
+                    for h in held:
+                        try:
+                            if adapter.broken or h.staged.ctx.adapter is not adapter:  # its lock went with it
+                                raise WarehouseError(f"the connection was lost before segment "
+                                                     f"'{h.staged.name}' was committed; it keeps its members")
+                            outcomes.append(h.staged.commit())
+                        except SegwError as exc:
+                            outcome, adapter, catalog = failed(adapter, catalog, h.staged.name,
+                                                               h.staged.ctx.started_at, exc)
+                            outcomes.append(outcome)
+            finally:
+                for h in held:
+                    if outcomes is None:
+                        h.staged.discard()
+                    h.lock.close()
+            return [timed(o, h.wall, h.tick) for o, h in zip(outcomes, held)], adapter, catalog
+
+        def timed(outcome: SegmentResult, wall: dt.datetime, tick: float) -> SegmentResult:
             outcome.execution_time = time.perf_counter() - tick  # for run_results.json's timing
             outcome.timing = (wall, wall + dt.timedelta(seconds=outcome.execution_time))
-            return outcome, adapter, catalog
+            return outcome
 
         def finish(outcome: SegmentResult) -> None:
             result.segments.append(outcome)
@@ -263,20 +308,55 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                 _build_concurrently(project, names, threads, build_one, finish, connected, events, result,
                                     should_stop, fail_fast, clock)
             else:
-                for name in names:
-                    if should_stop():
-                        break
-                    if fail_fast and result.failed:
-                        finish(_skipped_after_failure(name, result, clock))
-                        continue
-                    events.segment_started(name)
-                    outcome, adapter, catalog = build_one(adapter, catalog, name)
-                    finish(outcome)
+                # Segments that do not read each other are committed together where the engine
+                # allows (`commits_together`); a segment waits for those it reads to be committed.
+                together = adapter.commits_together and len(names) > 1
+                held: list[Held] = []
+                try:
+                    for name in names:
+                        if held and (len(held) >= MOST_TOGETHER or project.dependencies(name) & {
+                                h.staged.name for h in held} or sum(h.staged.staged_rows for h in held) >= MOST_STAGED):
+                            outcomes, adapter, catalog = commit_held(adapter, catalog, held)
+                            held = []
+                            for outcome in outcomes:
+                                finish(outcome)
+                        if should_stop():
+                            break
+                        if fail_fast and result.failed:
+                            finish(_skipped_after_failure(name, result, clock))
+                            continue
+                        events.segment_started(name)
+                        outcome, adapter, catalog = build_one(adapter, catalog, name, defer=together)
+                        if isinstance(outcome, Held):
+                            held.append(outcome)
+                        else:
+                            finish(outcome)
+                    outcomes, adapter, catalog = commit_held(adapter, catalog, held)
+                    held = []
+                    for outcome in outcomes:
+                        finish(outcome)
+                finally:
+                    for h in held:  # an unexpected error: nothing of theirs is committed
+                        h.staged.discard()
+                        h.lock.close()
         result.orphans = orphans(adapter, project)
     finally:
         tick = time.perf_counter()
         adapter.close()
         result.timings["close"] = time.perf_counter() - tick
+
+
+@dataclass
+class Held:
+    """A segment staged and waiting for its commit, its writer lock held (`lock.close()` releases)."""
+    staged: Staged
+    lock: ExitStack
+    wall: dt.datetime
+    tick: float
+
+
+MOST_TOGETHER = 50  # segments committed in one transaction at most (locks held, statement length)
+MOST_STAGED = 2_000_000  # ... and members waiting in their stage tables (work tables in memory on DuckDB)
 
 
 def _skipped_after_failure(name: str, result: RunResult, clock) -> SegmentResult:

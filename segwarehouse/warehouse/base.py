@@ -320,6 +320,9 @@ class Adapter:
     # Can another connection commit while ours writes? Then each writing transaction first updates
     # the writer row, whose row lock puts commits (and change_ids) in one order.
     other_writers = True
+    # May a run commit several segments in one transaction, each output table written once for all
+    # (`together.py`)? Engines whose planners were measured to do it well; elsewhere one at a time.
+    commits_together = False
     # An incremental run evaluates only the changed keys while they are at most this share of the
     # entity; beyond it a full evaluation is cheaper. Row stores look keys up by index (high);
     # column stores scan anyway, so only a small share pays (see bench_incremental.py).

@@ -20,6 +20,7 @@ class DuckDBAdapter(Adapter):
     wants_indexes = False
     concurrent_writers = False  # one writer per file: --threads builds one segment at a time
     other_writers = False  # the process that opened the file for writing is its only writer
+    commits_together = True
     # It scans anyway: the changed keys' rows are found by a hash semi-join over whole relations,
     # so evaluating them costs as much as everyone at about 15% of the keys (bench_incremental.py:
     # 14% changed, 5.60 s incremental against 5.75 s full at 1M customers).

@@ -108,6 +108,7 @@ class PostgresAdapter(ServerAdapter):
     transactional_ddl = True
     drop_cascades = True
     max_identifier = 63
+    commits_together = True
 
     def connect_args(self, target) -> dict:
         # sslmode, connect_timeout, keepalives_idle, search_path, application_name: libpq's own

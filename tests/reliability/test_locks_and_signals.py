@@ -351,34 +351,60 @@ class Lines:
 # The real `segw schedule`, with a probe that announces the third segment's transaction and
 # lingers in it, so that SIGTERM lands inside a segment's transaction every time.
 PROBED_SCHEDULE = """
-import sys, time
-import segwarehouse.materialize as m
+import importlib, sys, time
 from segwarehouse.cli import main
 
-real, calls = m._apply_delta, []
+module, name, nth = importlib.import_module(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+real, calls = getattr(module, name), []
 
-def probe(ctx, *args, **kwargs):
-    out = real(ctx, *args, **kwargs)
-    calls.append(ctx.segment.name)
-    if len(calls) == 3:
-        print("PROBE inside transaction of", ctx.segment.name, flush=True)
+def probe(*args, **kwargs):
+    out = real(*args, **kwargs)
+    calls.append(1)
+    if len(calls) == nth:
+        print("PROBE", name, nth, flush=True)
         time.sleep(1.5)
     return out
 
-m._apply_delta = probe
+setattr(module, name, probe)
 main(["schedule", "--project-dir", sys.argv[1], "--max-sleep", "1"])
 """
 
 
-@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
-def test_sigterm_inside_a_segment_finishes_it_and_stops(engine, project_factory):
-    project = project_factory(engine, many_segments(), {"vars": {"version": 1}})
-    old, new, since = prepare_old_and_new(project)
-    proc = subprocess.Popen([sys.executable, "-c", PROBED_SCHEDULE, str(project.root)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+SLOWED_SCHEDULE = """
+import sys, time
+import segwarehouse.materialize as m
+from segwarehouse.cli import main
+
+real = m._stage_delta
+
+def slowed(*args, **kwargs):
+    if slowed.first:
+        print("PROBE first segment", flush=True)
+        slowed.first = False
+    time.sleep(0.1)
+    return real(*args, **kwargs)
+
+slowed.first = True
+m._stage_delta = slowed
+main(["schedule", "--project-dir", sys.argv[1], "--max-sleep", "1"])
+"""
+
+
+def commits_together(project) -> bool:
+    adapter = project.adapter()
+    try:
+        return adapter.commits_together
+    finally:
+        adapter.close()
+
+
+def run_probed_schedule(project, module: str, function: str, nth: int) -> str:
+    """`segw schedule`, SIGTERMed while the nth call of `module.function` sleeps; its output."""
+    proc = subprocess.Popen([sys.executable, "-c", PROBED_SCHEDULE, str(project.root), module, function, str(nth)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = Lines(proc)
     try:
-        lines.wait_for("PROBE inside transaction of s02", timeout=15)
+        lines.wait_for(f"PROBE {function} {nth}", timeout=15)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, proc.stderr.read()
     finally:
@@ -387,43 +413,65 @@ def test_sigterm_inside_a_segment_finishes_it_and_stops(engine, project_factory)
     output = lines.rest()
     assert "scheduler stopped" in output
     assert "Traceback" not in proc.stderr.read()
+    return output
+
+
+@pytest.mark.parametrize("engine", ENGINES + ("mysql",))
+def test_sigterm_inside_a_segment_finishes_it_and_stops(engine, project_factory):
+    project = project_factory(engine, many_segments(), {"vars": {"version": 1}})
+    old, new, since = prepare_old_and_new(project)
+    # The signal comes while the third segment is diffed (before any commit where segments are
+    # committed together, inside the third's own transaction elsewhere: `_apply_delta`).
+    together = commits_together(project)
+    output = run_probed_schedule(project, "segwarehouse.materialize", "_stage_delta" if together else "_apply_delta", 3)
     which = check_all_or_nothing(project, old, new, since)
-    # the segment in hand was finished and committed, and nothing after it was started
+    # the segments in hand were finished and committed, and nothing after them was started
     assert [name for name in SEGMENTS if which[name] == "new"] == ["s00", "s01", "s02"]
     for name in ("s00", "s01", "s02"):
         assert f"segment={name} status=success" in output
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sigterm_inside_a_shared_commit_finishes_it_and_stops(engine, project_factory):
+    """Where segments are committed together, a signal inside that transaction lets it commit
+    every segment in it; the scheduler then stops."""
+    project = project_factory(engine, many_segments(), {"vars": {"version": 1}})
+    assert commits_together(project)
+    old, new, since = prepare_old_and_new(project)
+    output = run_probed_schedule(project, "segwarehouse.together", "_apply_deltas", 1)
+    which = check_all_or_nothing(project, old, new, since)
+    assert all(which[name] == "new" for name in SEGMENTS), which
+    assert all(f"segment={name} status=success" in output for name in SEGMENTS)
+
+
 @pytest.mark.parametrize("engine", ENGINES + ("mysql",))
 def test_sigterm_during_a_scheduled_build_leaves_every_segment_old_or_new(engine, project_factory):
-    if engine == "duckdb":  # the file is locked while it builds: time the signal by a build like it
-        from segwarehouse.runner import Events
-
-        class Timer(Events):
-            def segment_started(self, name):
-                self.first = getattr(self, "first", time.monotonic())
-
-        timer, t0 = Timer(), time.monotonic()
-        twin = project_factory(engine, many_segments(), {"vars": {"version": 1}})
-        build(twin.load(), events=timer, write_results=False)
-        per_segment = (time.monotonic() - timer.first) / len(SEGMENTS)
-        to_segments = timer.first - t0
     project = project_factory(engine, many_segments(), {"vars": {"version": 1}})
     old, new, since = prepare_old_and_new(project)
-    proc = start_segw(project, "schedule", "--max-sleep", "1")
+    if engine in SERVERS:
+        proc = start_segw(project, "schedule", "--max-sleep", "1")
+    else:  # the file is locked while it builds, so nothing can watch it: each segment's diff is
+        # slowed to 0.1 s, and the signal comes 1 s into the 3 s the segments take
+        proc = subprocess.Popen([sys.executable, "-c", SLOWED_SCHEDULE, str(project.root)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
     lines = Lines(proc)
     try:
         lines.wait_for("scheduler started", timeout=10)
-        if engine in SERVERS:  # watch segment_runs fill up, then strike
+        if engine in SERVERS:  # watch segments get done, then strike
+            # Committed one at a time, they fill segment_runs; committed together, their deltas
+            # wait in work tables until the shared commit.
+            watch = (f"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{project.segment_schema}' "
+                     "AND table_name LIKE '\\_segw\\_delta\\_%'" if commits_together(project) else
+                     "SELECT COUNT(*) FROM {seg}.segment_runs WHERE started_at > "
+                     f"'{since + dt.timedelta(hours=1):%Y-%m-%d %H:%M:%S}'")
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
-                done = project.query("SELECT COUNT(*) FROM {seg}.segment_runs WHERE started_at > "
-                                     f"'{since + dt.timedelta(hours=1):%Y-%m-%d %H:%M:%S}'")[0][0]
-                if done >= 3:
+                if project.query(watch)[0][0] >= 3:
                     break
                 time.sleep(0.02)
         else:
-            time.sleep(to_segments + per_segment * 5)
+            lines.wait_for("PROBE first segment", timeout=15)
+            time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, proc.stderr.read()
     finally:

@@ -21,7 +21,8 @@ ROOMS = {
     "segwarehouse.warehouse": "warehouse",
     **{f"segwarehouse.{m}": "build" for m in (
         "runner", "materialize", "outputs", "catalog", "modelbuild", "columns", "validate", "schedule",
-        "names", "incremental", "kept", "compiling", "selection", "artifacts", "operations", "shared_passes")},
+        "names", "incremental", "kept", "compiling", "selection", "artifacts", "operations", "shared_passes",
+        "together")},
     **{f"segwarehouse.{m}": "tools" for m in (
         "explain", "funnel", "overlap", "plan", "preview", "report", "site", "init_project", "outcomes")},
     **{f"segwarehouse.{m}": "cli" for m in ("cli", "__main__", "logs", "jsonlog")},
