@@ -144,15 +144,20 @@ def write_catalog(adapter: Adapter, schema: str, project, segment: t.Segment, si
     """Replace the segment's catalog row; call inside the segment's transaction. `stored`: whether
     the row exists (read under the segment's lock): one UPDATE then, one INSERT if not, and a
     DELETE and an INSERT when unknown."""
+    replace_row(adapter, table(schema, "segment_catalog"), COLUMNS, catalog_row(project, segment, size, as_of, now),
+                stored)
+
+
+def catalog_row(project, segment: t.Segment, size: int | None, as_of: dt.datetime, now: dt.datetime) -> list:
+    """The segment's row of segment_catalog (COLUMNS), as literals."""
     def opt(value):
         return exp.null() if value is None else text(str(value))
 
-    values = [text(segment.name), text(project.config.name), text(segment.entity), opt(segment.title),
-              opt(segment.description), opt(segment.category), text(",".join(segment.tags)),
-              text(segment.materialized), text(project.schedule_of(segment)), text(rules_text(segment)[:8000]),
-              number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now),
-              text(definition_hash(project, segment))]
-    replace_row(adapter, table(schema, "segment_catalog"), COLUMNS, values, stored)
+    return [text(segment.name), text(project.config.name), text(segment.entity), opt(segment.title),
+            opt(segment.description), opt(segment.category), text(",".join(segment.tags)),
+            text(segment.materialized), text(project.schedule_of(segment)), text(rules_text(segment)[:8000]),
+            number(size), timestamp_literal(as_of), text("active"), timestamp_literal(now),
+            text(definition_hash(project, segment))]
 
 
 def mark_retired(adapter: Adapter, schema: str, name: str, now: dt.datetime) -> None:

@@ -164,19 +164,29 @@ def _entity_rows(adapter: Adapter, project: Project, entity: t.Entity, old_mark,
 def write_state(adapter: Adapter, project: Project, segment: t.Segment, increment: Increment,
                 as_of: dt.datetime, now: dt.datetime) -> None:
     """Replace the segment's row; call inside the segment's transaction, with its memberships."""
+    row = state_row(adapter, project, segment, increment, as_of, now)
+    if row is not None:
+        replace_row(adapter, table(project.segment_schema, INCREMENTS), STATE_COLUMNS, row, increment.stored)
+
+
+STATE_COLUMNS = ["segment", "mode", "reason", "state", "updated_at"]
+
+
+def state_row(adapter: Adapter, project: Project, segment: t.Segment, increment: Increment, as_of: dt.datetime,
+              now: dt.datetime) -> list | None:
+    """The segment's row of _segw_increments (STATE_COLUMNS) as literals; None: not incremental."""
     from .compiler.timeexpr import timestamp_literal
 
     if segment.materialized != "incremental":
-        return
+        return None
     state = None
     if increment.tracked:
         state = json.dumps({"as_of": as_of.isoformat(), "definition": definition_hash(project, segment),
                             "inputs": increment.inputs or inputs_digest(project, adapter),
                             "entity_rows": increment.entity_rows,
                             "marks": {k: v.isoformat() if v else None for k, v in increment.new_marks.items()}})
-    replace_row(adapter, table(project.segment_schema, INCREMENTS), ["segment", "mode", "reason", "state", "updated_at"],
-                [text(segment.name), text(increment.mode), text(increment.reason) if increment.reason else exp.null(),
-                 text(state) if state else exp.null(), timestamp_literal(now)], increment.stored)
+    return [text(segment.name), text(increment.mode), text(increment.reason) if increment.reason else exp.null(),
+            text(state) if state else exp.null(), timestamp_literal(now)]
 
 
 def plan_increments(adapter: Adapter, project: Project, names: list[str], as_of: dt.datetime,

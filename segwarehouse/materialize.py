@@ -264,9 +264,10 @@ def _commit_alone(staged: Staged, replace=None) -> dt.datetime:
     return finished
 
 
-def write_outputs(staged: Staged, stored: StoredSegment | None, replace=None) -> dt.datetime:
+def write_outputs(staged: Staged, stored: StoredSegment | None, replace=None, rows: bool = True) -> dt.datetime:
     """After the memberships took the delta: the segment's relation, size, catalog row and
-    incremental state, in the transaction. Returns when it finished."""
+    incremental state (`rows`; else the caller writes them), in the transaction. Returns when it
+    finished."""
     ctx, adapter, counts = staged.ctx, staged.ctx.adapter, staged.counts
     schema, segment = ctx.schema, ctx.segment
     if replace is not None:
@@ -281,8 +282,10 @@ def write_outputs(staged: Staged, stored: StoredSegment | None, replace=None) ->
                        if stored is not None and stored.size is not None
                        else current_size(adapter, schema, segment.name) or 0)  # memberships, changed
     finished = ctx.clock()
-    write_catalog(adapter, schema, ctx.project, segment, staged.size, ctx.as_of, finished, stored=stored is not None)
-    write_state(adapter, ctx.project, segment, staged.increment, ctx.as_of, finished)
+    if rows:
+        write_catalog(adapter, schema, ctx.project, segment, staged.size, ctx.as_of, finished,
+                      stored=stored is not None)
+        write_state(adapter, ctx.project, segment, staged.increment, ctx.as_of, finished)
     return finished
 
 

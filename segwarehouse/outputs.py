@@ -88,6 +88,18 @@ def replace_row(adapter: Adapter, target: exp.Expression, columns: list[str], va
     adapter.execute(insert(target, columns, exp.values([tuple(values)])))
 
 
+def replace_rows(adapter: Adapter, target: exp.Expression, columns: list[str], rows: list[list[exp.Expression]],
+                 stored: list[bool | None]) -> None:
+    """`replace_row` for several rows, each named by its first column, in two statements: one
+    DELETE of the names that may exist (`stored` not False), one INSERT of every row."""
+    if not rows:
+        return
+    names = [row[0].copy() for row, there in zip(rows, stored) if there is not False]
+    if names:
+        adapter.execute(exp.delete(target.copy(), where=exp.In(this=col(columns[0]), expressions=names)))
+    adapter.execute(insert(target, columns, exp.values([tuple(row) for row in rows])))
+
+
 def _create(adapter: Adapter, schema: str, name: str, definition: str) -> None:
     columns = OUTPUT_TABLES[definition]
     adapter.create_table(schema, name, [(c, exp.DataType.build(ty)) for c, ty in columns])

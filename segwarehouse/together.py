@@ -5,11 +5,12 @@ import datetime as dt
 
 from sqlglot import exp
 
-from .catalog import check_may_write, stored_segments
+from .catalog import COLUMNS as CATALOG_COLUMNS, catalog_row, check_may_write, stored_segments
 from .compiler.timeexpr import timestamp_literal
 from .materialize import (CHANGE_ORDER, SegmentResult, Staged, refresh_statistics, run_values, take_writer_row,
                           write_outputs)
-from .outputs import LAST_CHANGE_ROW, STATE, col, insert, table, text
+from .incremental import INCREMENTS, STATE_COLUMNS, state_row
+from .outputs import LAST_CHANGE_ROW, STATE, col, insert, replace_rows, table, text
 
 RUN_COLUMNS = ["run_id", "segment", "as_of", "started_at", "finished_at", "status", "size", "entered", "exited",
                "error"]
@@ -17,8 +18,8 @@ RUN_COLUMNS = ["run_id", "segment", "as_of", "started_at", "finished_at", "statu
 
 def commit_together(staged: list[Staged]) -> list[SegmentResult]:
     """Commit the segments of one run (same connection, schema, run and as_of) as one transaction:
-    one statement per output table for all of them (changes, history, memberships, run records),
-    then each segment's own relation, catalog row and incremental state. change_ids follow the
+    one statement per output table for all of them (changes, history, memberships, catalog rows,
+    incremental state, run records), and each segment's own relation. change_ids follow the
     list's order, as if each had committed alone in turn. On an error nothing is committed and
     every segment keeps its work tables: the caller commits them one at a time (`Staged.commit`),
     so one segment's fault fails that segment only."""
@@ -34,7 +35,14 @@ def commit_together(staged: list[Staged]) -> list[SegmentResult]:
                             s.ctx.as_of_given)
         _apply_deltas(staged)
         for s in staged:
-            finished[s.name] = write_outputs(s, stored.get(s.name))
+            finished[s.name] = write_outputs(s, stored.get(s.name), rows=False)
+        replace_rows(adapter, table(schema, "segment_catalog"), CATALOG_COLUMNS, [
+            catalog_row(s.ctx.project, s.ctx.segment, s.size, s.ctx.as_of, finished[s.name]) for s in staged],
+            [s.name in stored for s in staged])
+        states = [(s, state_row(adapter, s.ctx.project, s.ctx.segment, s.increment, s.ctx.as_of, finished[s.name]))
+                  for s in staged]
+        replace_rows(adapter, table(schema, INCREMENTS), STATE_COLUMNS, [row for _, row in states if row is not None],
+                     [s.increment.stored for s, row in states if row is not None])
         adapter.execute(insert(table(schema, "segment_runs"), RUN_COLUMNS, exp.values([
             run_values(s.ctx.run_id, s.name, s.ctx.as_of, s.ctx.started_at, finished[s.name], "success", s.size,
                        s.counts["entered"], s.counts["exited"], None) for s in staged])))

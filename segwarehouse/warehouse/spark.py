@@ -172,6 +172,7 @@ class SparkAdapter(Adapter):
     # other's tables (lost rows, reused change_ids). --threads builds one segment at a time.
     concurrent_writers = False
     other_writers = False  # no lock orders them: one writer at a time (docs/targets.md)
+    commits_together = True  # one rewrite of each output table for all the segments, not one each
 
     def __init__(self, target):
         super().__init__(target)

@@ -9,10 +9,11 @@ import segwarehouse.runner as runner
 import segwarehouse.together as together
 from segwarehouse.errors import WarehouseError
 from segwarehouse.warehouse.duckdb import DuckDBAdapter
+from segwarehouse.warehouse.spark import SparkAdapter
 from segwarehouse.warehouse.sqlalchemy_engines import PostgresAdapter
 
-TOGETHER = ("duckdb", "postgres")  # the engines whose adapters commit segments together
-ADAPTERS = {"duckdb": DuckDBAdapter, "postgres": PostgresAdapter}
+TOGETHER = ("duckdb", "postgres")  # engines whose adapters commit segments together (and Spark: tests/spark/)
+ADAPTERS = {"duckdb": DuckDBAdapter, "postgres": PostgresAdapter, "spark": SparkAdapter}
 
 STEPS = [  # the people table at each build: id, country, score
     [(1, "CH", 10), (2, "FR", 55), (3, "", 70), (4, "CH", 90), (5, "FR", 20), (6, "CH", 60)],
@@ -70,8 +71,8 @@ def outputs(project) -> dict[str, list]:
         "catalog": sorted(project.query("SELECT segment, size, last_as_of, status FROM {seg}.segment_catalog")),
         "runs": sorted(project.query("SELECT segment, as_of, status, size, entered, exited FROM {seg}.segment_runs"),
                        key=repr),
-        "swiss": sorted(project.query(f"SELECT id, score FROM {{seg}}.swiss")),
-        "tiers": sorted(project.query(f"SELECT id, split FROM {{seg}}.tiers")),
+        "swiss": sorted(project.query("SELECT id, score FROM {seg}.swiss")),
+        "tiers": sorted(project.query("SELECT id, split FROM {seg}.tiers")),
     }
 
 

@@ -1,5 +1,6 @@
 """Engine tests of the newer capabilities, re-run unchanged on the local SparkSession: incremental
-segments, schema drift, typed validate, model fingerprints, relation swaps, language v1.1, --threads.
+segments, schema drift, typed validate, model fingerprints, relation swaps, language v1.1, --threads,
+segments committed together.
 
 Spark builds are slow (seconds per statement), so CI runs the chosen tests below, not every
 parameter of every module; docs/targets.md lists what stays on DuckDB, PostgreSQL and MariaDB.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.engines import test_commit_together as together
 from tests.engines import test_incremental_edges as incremental
 from tests.engines import test_relation_swap as swap
 from tests.engines import test_typed_validate as typed
@@ -55,6 +57,14 @@ def test_incremental_a_changed_model_makes_the_next_run_evaluate_everyone(on_spa
 def test_a_failed_column_change_before_the_swap_keeps_the_table_whole(project_factory, monkeypatch):
     swap.test_a_failed_column_change_keeps_the_table_whole("spark", project_factory, monkeypatch,
                                                            swap.fail_before_swap)
+
+
+def test_committed_together_the_outputs_are_those_of_one_at_a_time(project_factory, monkeypatch):
+    together.test_committed_together_the_outputs_are_those_of_one_at_a_time("spark", project_factory, monkeypatch)
+
+
+def test_a_fault_in_a_shared_commit_fails_only_its_segment(project_factory, monkeypatch):
+    together.test_a_fault_in_a_shared_commit_fails_only_its_segment("spark", project_factory, monkeypatch)
 
 
 def test_every_type_mistake_fails_validate_at_its_line(built):
