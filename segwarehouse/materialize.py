@@ -741,11 +741,13 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
 def record_run(adapter: Adapter, schema: str, run_id: str, segment: str, as_of: dt.datetime,
                started_at: dt.datetime, finished_at: dt.datetime, status: str, size: int | None,
                entered: int, exited: int, error: str | None) -> None:
-    adapter.execute(insert(table(schema, "segment_runs"),
-                           ["run_id", "segment", "as_of", "started_at", "finished_at", "status", "size",
-                            "entered", "exited", "error"],
+    adapter.execute(insert(table(schema, "segment_runs"), RUN_COLUMNS,
                            exp.values([run_values(run_id, segment, as_of, started_at, finished_at, status, size,
                                                   entered, exited, error)])))
+
+
+RUN_COLUMNS = ["run_id", "segment", "as_of", "started_at", "finished_at", "status", "size", "entered", "exited",
+               "error"]
 
 
 def run_values(run_id: str, segment: str, as_of: dt.datetime, started_at: dt.datetime, finished_at: dt.datetime,

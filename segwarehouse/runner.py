@@ -211,9 +211,10 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
         before = stored_segments(adapter, schema, names)
         catalog = Catalog(adapter)
 
-        def build_one(adapter, catalog, name, defer: bool = False):
+        def build_one(adapter, catalog, name, defer: bool = False, wait: bool = True):
             """One segment on this connection: (its outcome, the connection and catalog to go on with).
-            With `defer`, a segment staged for a later commit comes back as `Held`, its lock held."""
+            With `defer`, a segment staged for a later commit comes back as `Held`, its lock held.
+            With `wait` False, a lock held elsewhere returns BUSY at once (nothing recorded)."""
             if adapter.broken:  # the connection died in the segment before: the rest go on
                 adapter.close()
                 adapter = connected()
@@ -223,7 +224,9 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
             wall, tick = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), time.perf_counter()
             try:
                 with ExitStack() as lock:
-                    if not lock.enter_context(writer_lock(adapter, project, name, timeout)):
+                    if not lock.enter_context(writer_lock(adapter, project, name, timeout if wait else 0)):
+                        if not wait:
+                            return BUSY, adapter, catalog
                         raise WarehouseBusy(
                             f"segment '{name}' is being built by another process; gave up after "
                             f"{timeout:g} s", hint="wait for it to finish, or raise --lock-timeout")
@@ -312,29 +315,36 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
                 # allows (`commits_together`); a segment waits for those it reads to be committed.
                 together = adapter.commits_together and len(names) > 1
                 held: list[Held] = []
+
+                def commit_what_is_held():
+                    nonlocal adapter, catalog, held
+                    outcomes, adapter, catalog = commit_held(adapter, catalog, held)
+                    held = []
+                    for outcome in outcomes:
+                        finish(outcome)
+
                 try:
                     for name in names:
                         if held and (len(held) >= MOST_TOGETHER or project.dependencies(name) & {
                                 h.staged.name for h in held} or sum(h.staged.staged_rows for h in held) >= MOST_STAGED):
-                            outcomes, adapter, catalog = commit_held(adapter, catalog, held)
-                            held = []
-                            for outcome in outcomes:
-                                finish(outcome)
+                            commit_what_is_held()
                         if should_stop():
                             break
                         if fail_fast and result.failed:
                             finish(_skipped_after_failure(name, result, clock))
                             continue
                         events.segment_started(name)
-                        outcome, adapter, catalog = build_one(adapter, catalog, name, defer=together)
+                        # Never wait for a lock while holding others (two runs could wait on each
+                        # other): when it is taken, commit what is held first, then wait for it.
+                        outcome, adapter, catalog = build_one(adapter, catalog, name, defer=together, wait=not held)
+                        if outcome is BUSY:
+                            commit_what_is_held()
+                            outcome, adapter, catalog = build_one(adapter, catalog, name, defer=together)
                         if isinstance(outcome, Held):
                             held.append(outcome)
                         else:
                             finish(outcome)
-                    outcomes, adapter, catalog = commit_held(adapter, catalog, held)
-                    held = []
-                    for outcome in outcomes:
-                        finish(outcome)
+                    commit_what_is_held()
                 finally:
                     for h in held:  # an unexpected error: nothing of theirs is committed
                         h.staged.discard()
@@ -355,6 +365,7 @@ class Held:
     tick: float
 
 
+BUSY = object()  # a segment whose writer lock another process holds (see build_one's `wait`)
 MOST_TOGETHER = 50  # segments committed in one transaction at most (locks held, statement length)
 MOST_STAGED = 2_000_000  # ... and members waiting in their stage tables (work tables in memory on DuckDB)
 

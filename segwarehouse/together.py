@@ -7,14 +7,10 @@ from sqlglot import exp
 
 from .catalog import COLUMNS as CATALOG_COLUMNS, catalog_row, check_may_write, stored_segments
 from .compiler.timeexpr import timestamp_literal
-from .materialize import (CHANGE_ORDER, SegmentResult, Staged, refresh_statistics, run_values, take_writer_row,
-                          write_outputs)
+from .materialize import (CHANGE_ORDER, RUN_COLUMNS, SegmentResult, Staged, refresh_statistics, run_values,
+                          take_writer_row, write_outputs)
 from .incremental import INCREMENTS, STATE_COLUMNS, state_row
 from .outputs import LAST_CHANGE_ROW, STATE, col, insert, replace_rows, table, text
-
-RUN_COLUMNS = ["run_id", "segment", "as_of", "started_at", "finished_at", "status", "size", "entered", "exited",
-               "error"]
-
 
 def commit_together(staged: list[Staged]) -> list[SegmentResult]:
     """Commit the segments of one run (same connection, schema, run and as_of) as one transaction:

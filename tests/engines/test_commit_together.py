@@ -136,3 +136,36 @@ def test_a_fault_in_a_shared_commit_fails_only_its_segment(engine, project_facto
     assert ids == list(range(1, len(ids) + 1))  # no gap where the failed commit numbered changes
     assert ("swiss", "failed") in {(r[0], r[2]) for r in project.query(
         "SELECT segment, as_of, status FROM {seg}.segment_runs")}
+
+
+def test_a_run_never_waits_for_a_lock_while_it_holds_others(project_factory):
+    """Segments staged for a shared commit hold their locks; before waiting for a lock held
+    elsewhere the run commits them, so two runs never wait on each other."""
+    import threading
+    import time
+
+    project = project_factory("postgres", FILES)
+    project.write("seeds/people.csv", people(STEPS[0]))
+    assert project.build(as_of="2024-06-10 12:00:00").exit_code == 0
+    project.write("seeds/people.csv", people(STEPS[1]))
+    other = project.adapter()  # another process's session, building `tiers`
+    key = f"segw:{project.segment_schema}:tiers"
+    assert other.lock(key, 0)
+    seen: list = []
+
+    def release_later():
+        time.sleep(3)
+        seen.extend(project.query("SELECT segment FROM {seg}.segment_runs WHERE as_of = '2024-06-11 12:00:00'"))
+        other.release_lock(key)
+
+    waiter = threading.Thread(target=release_later)
+    waiter.start()
+    try:
+        result = project.build(as_of="2024-06-11 12:00:00")
+    finally:
+        waiter.join()
+        other.close()
+    assert result.exit_code == 0, [(s.segment, s.error) for s in result.segments]
+    # high and swiss (before tiers) were committed while tiers' lock was still taken
+    assert sorted(segment for segment, in seen) == ["high", "swiss"]
+    assert {s.segment for s in result.segments} == {"high", "swiss", "tiers", "high_swiss", "low", "live"}
