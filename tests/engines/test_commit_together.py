@@ -169,3 +169,23 @@ def test_a_run_never_waits_for_a_lock_while_it_holds_others(project_factory):
     # high and swiss (before tiers) were committed while tiers' lock was still taken
     assert sorted(segment for segment, in seen) == ["high", "swiss"]
     assert {s.segment for s in result.segments} == {"high", "swiss", "tiers", "high_swiss", "low", "live"}
+
+
+def test_at_most_so_many_segments_wait_together(project_factory, monkeypatch):
+    project = project_factory("duckdb", FILES)
+    project.write("seeds/people.csv", people(STEPS[0]))
+    assert project.build(as_of="2024-06-10 12:00:00").exit_code == 0
+    shared: list[list[str]] = []
+    real = runner.commit_together
+    monkeypatch.setattr(runner, "commit_together", lambda staged: shared.append([s.name for s in staged]) or real(staged))
+    monkeypatch.setattr(runner, "MOST_TOGETHER", 2)
+    project.write("seeds/people.csv", people(STEPS[1]))
+    assert project.build(as_of="2024-06-11 12:00:00").exit_code == 0
+    assert shared == [["high", "swiss"], ["tiers", "low"]]
+    # ... and so many staged members: swiss stages its members (it carries a column), high does not
+    shared.clear()
+    monkeypatch.setattr(runner, "MOST_TOGETHER", 50)
+    monkeypatch.setattr(runner, "MOST_STAGED", 1)
+    project.write("seeds/people.csv", people(STEPS[2]))
+    assert project.build(as_of="2024-06-12 12:00:00").exit_code == 0
+    assert shared[0] == ["high", "swiss"], shared
