@@ -573,19 +573,8 @@ def _apply_delta(ctx: Context, delta: str, counts: dict[str, int]) -> None:
     entity, at = text(ctx.segment.entity), timestamp_literal(ctx.as_of)
     if not sum(counts.values()):
         return
-    base = int(adapter.scalar(exp.select(col("value")).from_(table(schema, STATE))
-                              .where(col("name").eq(text(LAST_CHANGE_ROW)))) or 0)
-    rank = exp.Case(ifs=[exp.If(this=col("change").eq(text(c)), true=exp.Literal.number(n))
-                         for c, n in CHANGE_ORDER.items()])
-    number_rows = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
-        exp.Ordered(this=rank), exp.Ordered(this=col("key"))]))
-    adapter.execute(insert(
-        table(schema, "membership_changes"),
-        ["change_id", "run_id", "segment", "entity", "key", "change", "split", "as_of"],
-        exp.select(exp.Add(this=exp.Literal.number(base), expression=number_rows), text(ctx.run_id), text(name),
-                   entity, col("key"), col("change"), col("split"), at).from_(table(schema, delta))))
-    adapter.execute(exp.update(table(schema, STATE), {"value": exp.Literal.number(base + sum(counts.values()))},
-                               where=col("name").eq(text(LAST_CHANGE_ROW))))
+    record_changes(adapter, schema, ctx.run_id, at, table(schema, delta), text(name), entity, [],
+                   sum(counts.values()))
     segment_is = col("segment").eq(text(name))
     if counts["exited"] or counts["moved"]:
         adapter.execute(exp.update(
@@ -603,6 +592,26 @@ def _apply_delta(ctx: Context, delta: str, counts: dict[str, int]) -> None:
         adapter.execute(insert(table(schema, "memberships"), ["segment", "entity", "key", "split", "entered_at"],
                                exp.select(text(name), entity.copy(), col("key"), col("split"), at.copy())
                                .from_(table(schema, delta)).where(col("change").eq(text("entered")))))
+
+
+def record_changes(adapter: Adapter, schema: str, run_id: str, at: exp.Expression, rows: exp.Expression,
+                   segment: exp.Expression, entity: exp.Expression, first: list[exp.Expression], count: int) -> None:
+    """Append `rows` (key, change, split; `count` of them) to membership_changes, the next change_ids
+    numbered by `first`, then each change's place (exits, moves, entries), then key; and move the
+    counter of change_ids on. In the writing transaction."""
+    base = int(adapter.scalar(exp.select(col("value")).from_(table(schema, STATE))
+                              .where(col("name").eq(text(LAST_CHANGE_ROW)))) or 0)
+    rank = exp.Case(ifs=[exp.If(this=col("change").eq(text(c)), true=exp.Literal.number(n))
+                         for c, n in CHANGE_ORDER.items()])
+    number_rows = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+        *[exp.Ordered(this=e) for e in first], exp.Ordered(this=rank), exp.Ordered(this=col("key"))]))
+    adapter.execute(insert(
+        table(schema, "membership_changes"),
+        ["change_id", "run_id", "segment", "entity", "key", "change", "split", "as_of"],
+        exp.select(exp.Add(this=exp.Literal.number(base), expression=number_rows), text(run_id), segment,
+                   entity, col("key"), col("change"), col("split"), at).from_(rows)))
+    adapter.execute(exp.update(table(schema, STATE), {"value": exp.Literal.number(base + count)},
+                               where=col("name").eq(text(LAST_CHANGE_ROW))))
 
 
 def _move_splits(adapter: Adapter, schema: str, name: str, delta: str) -> None:

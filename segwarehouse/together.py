@@ -7,10 +7,10 @@ from sqlglot import exp
 
 from .catalog import COLUMNS as CATALOG_COLUMNS, catalog_row, check_may_write, stored_segments
 from .compiler.timeexpr import timestamp_literal
-from .materialize import (CHANGE_ORDER, RUN_COLUMNS, SegmentResult, Staged, refresh_statistics, run_values,
-                          take_writer_row, write_outputs)
+from .materialize import (CHANGE_ORDER, RUN_COLUMNS, SegmentResult, Staged, record_changes, refresh_statistics,
+                          run_values, take_writer_row, write_outputs)
 from .incremental import INCREMENTS, STATE_COLUMNS, state_row
-from .outputs import LAST_CHANGE_ROW, STATE, col, insert, replace_rows, table, text
+from .outputs import col, insert, replace_rows, table, text
 
 def commit_together(staged: list[Staged]) -> list[SegmentResult]:
     """Commit the segments of one run (same connection, schema, run and as_of) as one transaction:
@@ -83,20 +83,8 @@ def _apply_deltas(staged: list[Staged]) -> None:
     ctx = changing[0].ctx
     adapter, schema, at = ctx.adapter, ctx.schema, timestamp_literal(ctx.as_of)
     total = {change: sum(s.counts[change] for s in changing) for change in CHANGE_ORDER}
-    base = int(adapter.scalar(exp.select(col("value")).from_(table(schema, STATE))
-                              .where(col("name").eq(text(LAST_CHANGE_ROW)))) or 0)
-    rank = exp.Case(ifs=[exp.If(this=col("change").eq(text(c)), true=exp.Literal.number(n))
-                         for c, n in CHANGE_ORDER.items()])
-    number_rows = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
-        exp.Ordered(this=col("o")), exp.Ordered(this=rank), exp.Ordered(this=col("key"))]))
-    adapter.execute(insert(
-        table(schema, "membership_changes"),
-        ["change_id", "run_id", "segment", "entity", "key", "change", "split", "as_of"],
-        exp.select(exp.Add(this=exp.Literal.number(base), expression=number_rows), text(ctx.run_id),
-                   col("segment"), col("entity"), col("key"), col("change"), col("split"), at)
-        .from_(_deltas(changing, tuple(CHANGE_ORDER), "key", "change", "split"))))
-    adapter.execute(exp.update(table(schema, STATE), {"value": exp.Literal.number(base + sum(total.values()))},
-                               where=col("name").eq(text(LAST_CHANGE_ROW))))
+    record_changes(adapter, schema, ctx.run_id, at, _deltas(changing, tuple(CHANGE_ORDER), "key", "change", "split"),
+                   col("segment"), col("entity"), [col("o")], sum(total.values()))
     if total["exited"] or total["moved"]:
         adapter.execute(exp.update(
             table(schema, "membership_history"), {"valid_to": at.copy()},
