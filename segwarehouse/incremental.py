@@ -76,14 +76,21 @@ def inputs_digest(project: Project, adapter: Adapter) -> str:
 
 
 def read_state(adapter: Adapter, schema: str, segment: str) -> dict | None:
-    rows = adapter.fetchall(exp.select(col("state")).from_(table(schema, INCREMENTS))
-                            .where(col("segment").eq(text(segment))))
-    if not rows:
-        return None
-    try:
-        return json.loads(rows[0][0]) if rows[0][0] else {}
-    except ValueError:
-        return {}  # the row exists, its state is unusable: a full evaluation
+    """The segment's stored state; None: no row; {}: a row whose state is unusable."""
+    return read_states(adapter, schema, [segment]).get(segment)
+
+
+def read_states(adapter: Adapter, schema: str, segments: list[str]) -> dict[str, dict]:
+    """The stored state of each of these segments that has a row (one query for all)."""
+    rows = adapter.fetchall(exp.select(col("segment"), col("state")).from_(table(schema, INCREMENTS))
+                            .where(exp.In(this=col("segment"), expressions=[text(name) for name in segments])))
+    states = {}
+    for segment, state in rows:
+        try:
+            states[segment] = json.loads(state) if state else {}
+        except ValueError:
+            states[segment] = {}  # the row exists, its state is unusable: a full evaluation
+    return states
 
 
 def stored_modes(adapter: Adapter, schema: str) -> dict[str, tuple[str, str | None]]:
@@ -125,7 +132,9 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
         if (model, loaded_at) not in run_reads:
             run_reads[model, loaded_at] = as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
     new_marks = {name: run_reads[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
-    state = read_state(adapter, project.segment_schema, segment.name)
+    read, states = run_reads.get("states", ((), {}))
+    state = states.get(segment.name) if segment.name in read else read_state(adapter, project.segment_schema,
+                                                                               segment.name)
     stored = state is not None
     since = as_datetime(state.get("as_of")) if state else None
     if full_refresh:
@@ -194,7 +203,14 @@ def plan_increments(adapter: Adapter, project: Project, names: list[str], as_of:
     """The plan of every incremental segment of a run, reading each source's mark once. A segment
     built later under its lock may find a newer state; evaluating from this older one re-evaluates
     a superset of the keys, which gives the same members."""
+    incremental = [name for name in names if project.segments[name].materialized == "incremental"]
     run_reads: dict = {}
+    if incremental:
+        try:
+            run_reads["states"] = (set(incremental), read_states(adapter, project.segment_schema, incremental))
+        except SegwError:  # each segment reads its own below, and meets the fault itself
+            if adapter.broken:
+                return {}
     plans = {}
     for name in names:
         if project.segments[name].materialized == "incremental":

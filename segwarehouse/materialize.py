@@ -101,10 +101,24 @@ class Context:
     started_at: dt.datetime
     clock: Callable[[], dt.datetime]
     as_of_given: bool
+    facts: dict | None = None  # what the run learned once for all its segments (see build_segment)
+    _relation: tuple | None = field(default=None, init=False, repr=False)
 
     @property
     def schema(self) -> str:
         return self.project.segment_schema
+
+    def relation(self) -> tuple[str | None, list[tuple[str, str]]]:
+        """The segment's own relation as it stands: its kind (table, view, None) and a table's
+        columns with their types. Read once per build: the writer lock keeps it as it is until the
+        build changes it (`forget_relation` then)."""
+        if self._relation is None:
+            kind = self.adapter.relation_kind(self.schema, self.segment.name)
+            self._relation = (kind, self.adapter.column_types(self.schema, self.segment.name) if kind == "table" else [])
+        return self._relation
+
+    def forget_relation(self) -> None:
+        self._relation = None
 
     def check(self) -> StoredSegment | None:
         """Ownership and as_of order, read under the writer lock so the last writer is known."""
@@ -131,7 +145,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     `facts`: what the run learned once for all its segments (e.g. whether entity keys are unique).
     `defer`: return the segment staged (`Staged`) for the caller to commit, alone or together with
     others (`commit_together`), unless its relation must be recreated (then it commits now)."""
-    ctx = Context(adapter, project, segment, run_id, as_of, started_at, clock or utcnow, as_of_given)
+    ctx = Context(adapter, project, segment, run_id, as_of, started_at, clock or utcnow, as_of_given, facts)
     ctx.check()  # early: no evaluation for a segment that may not be written
     if segment.materialized == "view":
         return _build_view(ctx)
@@ -156,8 +170,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 made += [changed, f"{changed}_p"]
             idle = (increment.nothing_changed or (increment.keys_table is None and
                                                   _stage_changed_keys(ctx, increment, changed) == 0)) and \
-                adapter.relation_kind(schema, segment.name) == "table" and \
-                [c for c, _ in adapter.column_types(schema, segment.name)] == columns
+                ctx.relation()[0] == "table" and [c for c, _ in ctx.relation()[1]] == columns
         reshape, size = False, 0
         shared = features if features is not None and segment.name in features.planned else None
         members = None  # the members as a query, diffed without a stage table (see `_diff_directly`)
@@ -194,6 +207,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             if not idle:
                 staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
             finished = _commit_alone(staged, replace)
+        ctx.forget_relation()
         refresh_statistics(staged)
     finally:
         if not handed_over:
@@ -345,8 +359,7 @@ def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
         schema, name = ctx.project.relation_of(entity.model)
         key = exp.column(entity.key, quoted=True)
         # Integers have one text each, so they are counted as they are (no cast of every row).
-        key_type = _entity_key_type(ctx, facts) or ""
-        integer = "int" in key_type and "interval" not in key_type and "point" not in key_type
+        integer = _integer_type(ctx.adapter, _entity_key_type(ctx, facts)) is not None
         rows, distinct = ctx.adapter.fetchall(exp.select(
             exp.Count(this=key.copy()),
             exp.Count(this=exp.Distinct(expressions=[key.copy() if integer else ctx.adapter.key_text(key)])))
@@ -372,10 +385,8 @@ def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool
 def _relation_unchanged(ctx: Context, columns: list[str], facts: dict) -> bool:
     """The relation exists with these columns and its key has the entity key's type: it needs no
     reshape (otherwise the members are staged and `_needs_reshape` decides or refuses)."""
-    adapter = ctx.adapter
-    have = adapter.column_types(ctx.schema, ctx.segment.name)
-    return ([c for c, _ in have] == columns and adapter.relation_kind(ctx.schema, ctx.segment.name) == "table"
-            and have[0][1] == _entity_key_type(ctx, facts))
+    kind, have = ctx.relation()
+    return [c for c, _ in have] == columns and kind == "table" and have[0][1] == _entity_key_type(ctx, facts)
 
 
 def _entity_key_type(ctx: Context, facts: dict) -> str | None:
@@ -410,27 +421,29 @@ def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] |
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
     adapter.create_work_index(schema, stage, [KEY])
     adapter.create_work_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
-    adapter.analyze(schema, stage)
     if facts is not None and _entity_keys_unique(ctx, facts):
         # One row per entity row (every join is on a key): unique entity keys give unique members.
-        return int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, stage))) or 0)
-    size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
-        this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
-    if size != distinct:
-        entity = ctx.project.entities[ctx.segment.entity]
-        raise WarehouseError(
-            f"entity '{entity.name}' has duplicate keys in '{entity.model}' ({size} rows, "
-            f"{distinct} distinct {entity.key}); segment '{ctx.segment.name}' was not changed",
-            entity.loc, f"make `{entity.key}` unique in '{entity.model}', or declare another `key:`")
+        size = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, stage))) or 0)
+    else:
+        size, distinct = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), exp.Count(
+            this=exp.Distinct(expressions=[col(KEY)]))).from_(table(schema, stage)))[0]
+        if size != distinct:
+            entity = ctx.project.entities[ctx.segment.entity]
+            raise WarehouseError(
+                f"entity '{entity.name}' has duplicate keys in '{entity.model}' ({size} rows, "
+                f"{distinct} distinct {entity.key}); segment '{ctx.segment.name}' was not changed",
+                entity.loc, f"make `{entity.key}` unique in '{entity.model}', or declare another `key:`")
+    if size > BIG_DELTA:  # a few rows plan well without statistics
+        adapter.analyze(schema, stage)
     return int(size)
 
 
 def _needs_reshape(ctx: Context, stage: str, columns: list[str]) -> bool:
     """A new or changed column list rebuilds the relation; a changed column type is refused."""
     adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
-    if adapter.relation_kind(schema, name) != "table":
+    kind, have = ctx.relation()
+    if kind != "table":
         return True
-    have = adapter.column_types(schema, name)
     if [c for c, _ in have] != columns:
         return True
     want = dict(adapter.column_types(schema, stage))
@@ -645,8 +658,7 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str |
     if counts is not None and _keys_only(columns):
         # Only keys (and splits): the relation is the memberships, so their changes are its changes.
         if any(counts.values()):
-            adapter.execute(exp.delete(target.copy(), where=exp.In(
-                this=adapter.key_text(col(columns[0], name)), query=_keys_of(schema, delta, "exited", "moved"))))
+            adapter.execute(exp.delete(target.copy(), where=_relation_keys_in(ctx, columns[0], delta, "exited", "moved")))
             adapter.execute(insert(target, columns, exp.select(
                 col(TYPED_KEY), *[col(c) for c in columns[1:]]).from_(table(schema, delta)).where(
                 exp.In(this=col("change"), expressions=[text("entered"), text("moved")]))))
@@ -663,8 +675,7 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str |
             this=exp.select("1").from_(table(schema, stage, "s")).where(
                 exp.and_(col(key, "s").eq(col(key, name)), *same_values))))))
     else:
-        adapter.execute(exp.delete(target.copy(), where=exp.In(
-            this=adapter.key_text(col(key, name)), query=_keys_of(schema, delta, "exited"))))
+        adapter.execute(exp.delete(target.copy(), where=_relation_keys_in(ctx, key, delta, "exited")))
         if same_values:
             adapter.execute(exp.delete(target.copy(), where=exp.Exists(
                 this=exp.select("1").from_(table(schema, stage, "s")).where(
@@ -672,6 +683,32 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str |
     missing = (rows.join(table(schema, name, "r"), on=col(key, "r").eq(col(key, "s")), join_type="LEFT")
                .where(exp.Is(this=col(key, "r"), expression=exp.null())))
     adapter.execute(insert(target, columns, missing))
+
+
+def _relation_keys_in(ctx: Context, key: str, delta: str, *changes: str) -> exp.Expression:
+    """The relation's rows whose key the delta names with one of `changes`. An integer key is
+    compared as it is typed, with the delta's text keys cast back (exact for integers): a cast of
+    the relation's own column would stop the engine from using the index on it."""
+    adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
+    key_type = _entity_key_type(ctx, ctx.facts) if ctx.facts is not None else None
+    typed = _integer_type(adapter, key_type)
+    if typed is None:
+        return exp.In(this=adapter.key_text(col(key, name)), query=_keys_of(schema, delta, *changes))
+    return exp.In(this=col(key, name), query=exp.select(exp.cast(col("key"), typed)).from_(table(schema, delta))
+                  .where(exp.In(this=col("change"), expressions=[text(c) for c in changes])).subquery())
+
+
+def _integer_type(adapter: Adapter, data_type: str | None) -> exp.DataType | None:
+    """The warehouse's integer type named `data_type` (as its catalog spells it); None otherwise."""
+    name = (data_type or "").lower()
+    if "int" not in name or "interval" in name or "point" in name:
+        return None
+    try:
+        built = exp.DataType.build(name, dialect=adapter.dialect)
+    except Exception:  # noqa: BLE001 - a spelling sqlglot does not know: compare as text
+        return None
+    # without a display width (MySQL's `int(11)`), which CAST does not take
+    return exp.DataType(this=built.this) if built.is_type(*exp.DataType.INTEGER_TYPES) else None
 
 
 def _build_view(ctx: Context) -> SegmentResult:

@@ -151,3 +151,18 @@ def test_a_run_at_the_same_as_of_with_nothing_loaded_evaluates_no_segment(engine
     assert project.build(AS_OF).exit_code == 0
     assert project.members("recent") == {"1", "4"}
     assert [s for s in created(statements, "_segw_stage_")] == []
+
+
+def test_exited_members_leave_the_relation_by_its_typed_key(engine, project_factory, statements):
+    """The relation's rows of members who exit are found by its integer key as it is, the delta's
+    text keys cast back: a cast of the relation's column would stop the index on it being used."""
+    project = world(project_factory, engine)
+    assert project.build(AS_OF).exit_code == 0
+    assert project.query("SELECT customer_id FROM {seg}.recent") == [(1,)]
+    statements.clear()
+    assert project.build("2024-06-16 00:00:00").exit_code == 0  # customer 1's order leaves the window
+    assert project.members("recent") == set() and project.query("SELECT customer_id FROM {seg}.recent") == []
+    deletes = [s.split("| ", 1)[-1] for s in statements
+               if re.match(r"DELETE FROM \S*recent\S* WHERE", s.split("| ", 1)[-1])]
+    assert len(deletes) == 1, deletes
+    assert re.search(r"WHERE \S*customer_id\S* IN \(SELECT CAST\(", deletes[0]), deletes[0]
