@@ -688,9 +688,11 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str |
 def _relation_keys_in(ctx: Context, key: str, delta: str, *changes: str) -> exp.Expression:
     """The relation's rows whose key the delta names with one of `changes`. An integer key is
     compared as it is typed, with the delta's text keys cast back (exact for integers): a cast of
-    the relation's own column would stop the engine from using the index on it."""
+    the relation's own column would stop the engine from using the index on it. Not where writes
+    do not semi-join (`semi_joins_in_writes`): there each relation row looks its text key up in the
+    delta's index instead."""
     adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
-    key_type = _entity_key_type(ctx, ctx.facts) if ctx.facts is not None else None
+    key_type = _entity_key_type(ctx, ctx.facts) if ctx.facts is not None and adapter.semi_joins_in_writes else None
     typed = _integer_type(adapter, key_type)
     if typed is None:
         return exp.In(this=adapter.key_text(col(key, name)), query=_keys_of(schema, delta, *changes))

@@ -180,6 +180,7 @@ class MySQLAdapter(ServerAdapter):
     transactional_ddl = False  # DDL commits implicitly in MySQL/MariaDB
     indexes_work_tables = True  # joins are nested loops: the stage and delta need indexes
     full_outer_join = False
+    semi_joins_in_writes = False
     max_identifier = 64
     begin_statement = "START TRANSACTION"
 

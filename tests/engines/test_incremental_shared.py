@@ -165,4 +165,13 @@ def test_exited_members_leave_the_relation_by_its_typed_key(engine, project_fact
     deletes = [s.split("| ", 1)[-1] for s in statements
                if re.match(r"DELETE FROM \S*recent\S* WHERE", s.split("| ", 1)[-1])]
     assert len(deletes) == 1, deletes
-    assert re.search(r"WHERE \S*customer_id\S* IN \(SELECT CAST\(", deletes[0]), deletes[0]
+    adapter = project.adapter()
+    try:
+        semi_joins = adapter.semi_joins_in_writes
+    finally:
+        adapter.close()
+    if semi_joins:
+        assert re.search(r"WHERE \S*customer_id\S* IN \(SELECT CAST\(", deletes[0]), deletes[0]
+    else:  # MariaDB: each row's text key looked up in the delta's index (a cast there would scan it per row)
+        assert re.search(r"WHERE CAST\(\S*customer_id\S* AS CHAR\) COLLATE \S+ IN \(SELECT `key` FROM", deletes[0]), \
+            deletes[0]
