@@ -132,9 +132,9 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
         if (model, loaded_at) not in run_reads:
             run_reads[model, loaded_at] = as_datetime(adapter.scalar(high_water(project, model, loaded_at)))
     new_marks = {name: run_reads[model, loaded_at] for name, (model, loaded_at) in sources(reads).items()}
-    read, states = run_reads.get("states", ((), {}))
-    state = states.get(segment.name) if segment.name in read else read_state(adapter, project.segment_schema,
-                                                                               segment.name)
+    states = run_reads.get("states", {})  # None: no row (plan_increments read them all at once)
+    state = states[segment.name] if segment.name in states else read_state(adapter, project.segment_schema,
+                                                                             segment.name)
     stored = state is not None
     since = as_datetime(state.get("as_of")) if state else None
     if full_refresh:
@@ -207,7 +207,8 @@ def plan_increments(adapter: Adapter, project: Project, names: list[str], as_of:
     run_reads: dict = {}
     if incremental:
         try:
-            run_reads["states"] = (set(incremental), read_states(adapter, project.segment_schema, incremental))
+            found = read_states(adapter, project.segment_schema, incremental)
+            run_reads["states"] = {name: found.get(name) for name in incremental}
         except SegwError:  # each segment reads its own below, and meets the fault itself
             if adapter.broken:
                 return {}

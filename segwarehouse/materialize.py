@@ -102,7 +102,6 @@ class Context:
     clock: Callable[[], dt.datetime]
     as_of_given: bool
     facts: dict | None = None  # what the run learned once for all its segments (see build_segment)
-    _relation: tuple | None = field(default=None, init=False, repr=False)
 
     @property
     def schema(self) -> str:
@@ -110,15 +109,9 @@ class Context:
 
     def relation(self) -> tuple[str | None, list[tuple[str, str]]]:
         """The segment's own relation as it stands: its kind (table, view, None) and a table's
-        columns with their types. Read once per build: the writer lock keeps it as it is until the
-        build changes it (`forget_relation` then)."""
-        if self._relation is None:
-            kind = self.adapter.relation_kind(self.schema, self.segment.name)
-            self._relation = (kind, self.adapter.column_types(self.schema, self.segment.name) if kind == "table" else [])
-        return self._relation
-
-    def forget_relation(self) -> None:
-        self._relation = None
+        columns with their types."""
+        kind = self.adapter.relation_kind(self.schema, self.segment.name)
+        return kind, self.adapter.column_types(self.schema, self.segment.name) if kind == "table" else []
 
     def check(self) -> StoredSegment | None:
         """Ownership and as_of order, read under the writer lock so the last writer is known."""
@@ -170,7 +163,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                 made += [changed, f"{changed}_p"]
             idle = (increment.nothing_changed or (increment.keys_table is None and
                                                   _stage_changed_keys(ctx, increment, changed) == 0)) and \
-                ctx.relation()[0] == "table" and [c for c, _ in ctx.relation()[1]] == columns
+                _relation_has(ctx, columns)
         reshape, size = False, 0
         shared = features if features is not None and segment.name in features.planned else None
         members = None  # the members as a query, diffed without a stage table (see `_diff_directly`)
@@ -207,7 +200,6 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             if not idle:
                 staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
             finished = _commit_alone(staged, replace)
-        ctx.forget_relation()
         refresh_statistics(staged)
     finally:
         if not handed_over:
@@ -380,6 +372,12 @@ def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool
     return (ctx.adapter.full_outer_join and ctx.segment.materialized in ("table", "incremental")
             and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts)
             and _relation_unchanged(ctx, columns, facts))
+
+
+def _relation_has(ctx: Context, columns: list[str]) -> bool:
+    """The segment's relation is a table with exactly these columns."""
+    kind, have = ctx.relation()
+    return kind == "table" and [c for c, _ in have] == columns
 
 
 def _relation_unchanged(ctx: Context, columns: list[str], facts: dict) -> bool:
@@ -575,8 +573,10 @@ def take_writer_row(adapter: Adapter, schema: str) -> None:
                                where=col("name").eq(text(WRITER_ROW))))
 
 
-def _keys_of(schema: str, delta: str, *changes: str) -> exp.Subquery:
-    return (exp.select(col("key")).from_(table(schema, delta))
+def _keys_of(schema: str, delta: str, *changes: str, as_type: exp.DataType | None = None) -> exp.Subquery:
+    """The delta's text keys with one of `changes` (cast to `as_type`, given one)."""
+    key = col("key") if as_type is None else exp.cast(col("key"), as_type)
+    return (exp.select(key).from_(table(schema, delta))
             .where(exp.In(this=col("change"), expressions=[text(c) for c in changes]))).subquery()
 
 
@@ -696,8 +696,7 @@ def _relation_keys_in(ctx: Context, key: str, delta: str, *changes: str) -> exp.
     typed = _integer_type(adapter, key_type)
     if typed is None:
         return exp.In(this=adapter.key_text(col(key, name)), query=_keys_of(schema, delta, *changes))
-    return exp.In(this=col(key, name), query=exp.select(exp.cast(col("key"), typed)).from_(table(schema, delta))
-                  .where(exp.In(this=col("change"), expressions=[text(c) for c in changes])).subquery())
+    return exp.In(this=col(key, name), query=_keys_of(schema, delta, *changes, as_type=typed))
 
 
 def _integer_type(adapter: Adapter, data_type: str | None) -> exp.DataType | None:
