@@ -209,3 +209,16 @@ def mautic_statements(schema: str, data: str) -> list[tuple[str, str]]:
 def transpile(select: str, engine: str) -> str:
     """A baseline SELECT written in PostgreSQL's dialect, in the engine's SQL."""
     return sqlglot.transpile(select, read="postgres", write=engine, unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
+
+
+def expert_sql(select: str, engine: str) -> str:
+    """The expert's SELECT in the engine's SQL. On MariaDB/MySQL the expert marks each grouped scan
+    SQL_BIG_RESULT, as segw does: without it the scan is read through the foreign key's index or
+    grouped into a temporary table that spills to disk (35 s instead of 10 s at 200k customers)."""
+    if engine != "mysql":
+        return transpile(select, engine)
+    tree = sqlglot.parse_one(select, read="postgres")
+    for scan in tree.find_all(sqlglot.exp.Select):
+        if scan.args.get("group"):
+            scan.set("operation_modifiers", [sqlglot.exp.var("SQL_BIG_RESULT")])
+    return tree.sql(dialect=engine, unsupported_level=sqlglot.ErrorLevel.RAISE)

@@ -35,7 +35,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_segments import SEGMENTS, expert_statements, mautic_statements, transpile  # noqa: E402
+from benchmarks.bench_segments import SEGMENTS, expert_sql, expert_statements, mautic_statements, transpile  # noqa: E402
 from benchmarks.datagen import AS_OF, generate  # noqa: E402
 from segwarehouse.compiler.dialects import to_sql  # noqa: E402
 from segwarehouse.compiler.segment import segment_query  # noqa: E402
@@ -93,7 +93,7 @@ class Engine:
             adapter.close()
 
     def expert(self) -> None:
-        self.create_tables([(t, transpile(s, self.engine)) for t, s in expert_statements(OUT, DATA)])
+        self.create_tables([(t, expert_sql(s, self.engine)) for t, s in expert_statements(OUT, DATA)])
 
     def mautic(self) -> None:
         self.create_tables([(t, transpile(s, self.engine)) for t, s in mautic_statements(OUT, DATA)])

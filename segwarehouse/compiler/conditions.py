@@ -15,7 +15,7 @@ from sqlglot.errors import ParseError
 from ..errors import SegwError
 from ..language import types as t
 from ..language.types import relation_for
-from .dialects import CaseSensitive, FilteredAgg, TimeColumn
+from .dialects import CaseSensitive, FilteredAgg, TimeColumn, many_groups
 from .timeexpr import TWIN, Clock, as_timestamp, at_twin, timestamp_literal
 
 if TYPE_CHECKING:
@@ -149,11 +149,11 @@ class RelationPass:
             else:
                 aggregate = aggregate.copy()
             outputs.append(exp.alias_(aggregate, alias, quoted=True, copy=False))
-        return (exp.select(*outputs)
-                .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True, quoted=True,
-                                  copy=False), copy=False)
-                .where(exp.and_(*filters, copy=False), copy=False)
-                .group_by(fk.copy(), copy=False))
+        return many_groups(exp.select(*outputs)
+                           .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), self.row, table=True,
+                                             quoted=True, copy=False), copy=False)
+                           .where(exp.and_(*filters, copy=False), copy=False)
+                           .group_by(fk.copy(), copy=False))
 
 
 def _twin_sql(condition: exp.Expression, plain: bool, condition_sql: str) -> str:

@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from ..language import types as t
 from .conditions import RelationPass, Scope, two_valued
-from .dialects import TimeColumn
+from .dialects import TimeColumn, many_groups
 from .features import Features, measure_key
 from .incremental import ROW, changed_conditions, relation_source, unique_disjuncts
 from .timeexpr import Clock, at_twin, timestamp_literal
@@ -190,10 +190,10 @@ def delta(plan: KeptPlan, bands: list[exp.Expression], then: dt.datetime, now: d
     flag = exp.Max(this=exp.Case().when(exp.or_(*dirty), one.copy()).else_(zero.copy())) if dirty else zero.copy()
     outputs.insert(1, exp.alias_(flag, "dirty", quoted=True))
     schema, name = read or rows.scope.relation_of(plan.relation.model)
-    return (exp.select(*outputs)
-            .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), rows.row, table=True, quoted=True))
-            .where(exp.and_(exp.not_(exp.Is(this=fk.copy(), expression=exp.null())), exp.paren(band)))
-            .group_by(fk.copy()))
+    return many_groups(exp.select(*outputs)
+                       .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), rows.row, table=True, quoted=True))
+                       .where(exp.and_(exp.not_(exp.Is(this=fk.copy(), expression=exp.null())), exp.paren(band)))
+                       .group_by(fk.copy()))
 
 
 def merged(plan: KeptPlan, deltas: exp.Expression, kept: exp.Expression) -> exp.Select:

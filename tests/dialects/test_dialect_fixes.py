@@ -1,12 +1,12 @@
 """The dialect fixes, pinned in small: Snowflake's search-anywhere regex, Databricks' hours windows
 in live views, identifiers written as dbt's `quoting:` config says the warehouse stores them, and
-ClickHouse's timestamps and LEFT JOIN NULLs."""
+ClickHouse's timestamps and LEFT JOIN NULLs, MariaDB/MySQL's grouped scans read once and sorted."""
 from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
 
-from segwarehouse.compiler.dialects import Quoting, UtcNow, quoting_config, to_sql
+from segwarehouse.compiler.dialects import Quoting, UtcNow, many_groups, quoting_config, to_sql
 
 
 def test_snowflake_matches_searches_anywhere():
@@ -18,6 +18,22 @@ def test_snowflake_matches_searches_anywhere():
     with duckdb.connect() as conn:
         conn.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('staff1@x'), ('a staff'), ('xstaff')) v(email)")
         assert [r[0] for r in conn.execute(back).fetchall()] == [True, False, False]
+
+
+def test_mysql_grouped_scans_of_many_keys_are_sorted_not_read_through_the_key_index():
+    scan = many_groups(exp.select(exp.column("customer_id"), exp.Count(this=exp.Star())).from_("events")
+                       .group_by(exp.column("customer_id")))
+    outer = exp.select("*").from_(exp.table_("customers")).join(scan.subquery("f"), on="f.customer_id = 1")
+    for copy in (True, False):
+        sql = to_sql(outer.copy(), "mysql", copy=copy)
+        assert "(SELECT SQL_BIG_RESULT customer_id, COUNT(*) FROM events GROUP BY customer_id)" in sql
+    assert to_sql(scan, "mysql").startswith("SELECT SQL_BIG_RESULT ")
+    assert scan.args.get("operation_modifiers") is None  # the tree itself is left as built
+    for other in ("duckdb", "postgres", "snowflake"):
+        assert "SQL_BIG_RESULT" not in to_sql(scan, other)
+    # an unmarked grouping (a few groups, e.g. counts per change) is written as it is
+    plain = exp.select(exp.column("change"), exp.Count(this=exp.Star())).from_("d").group_by(exp.column("change"))
+    assert "SQL_BIG_RESULT" not in to_sql(plain, "mysql")
 
 
 def test_databricks_hours_window_on_the_live_clock_stays_hours_and_a_timestamp():

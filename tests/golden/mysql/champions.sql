@@ -8,6 +8,7 @@ SELECT
 FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r6`.`customer_id` AS `k`,
     SUM(`r6`.`amount`) AS `v1`,
     MAX(`r6`.`ordered_at`) AS `v2`,
@@ -47,6 +48,7 @@ LEFT JOIN (
   FROM `main`.`customers` AS `b2`
   LEFT JOIN (
     SELECT
+      SQL_BIG_RESULT
       `r4`.`customer_id` AS `k`,
       MAX(`r4`.`ordered_at`) AS `v1`,
       COUNT(*) AS `v2`,

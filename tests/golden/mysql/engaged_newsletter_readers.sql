@@ -13,6 +13,7 @@ LEFT JOIN (
   ON `k5`.`k` = CAST(`e1`.`customer_id` AS CHAR)
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r2`.`customer_id` AS `k`,
     COUNT(
       CASE

@@ -23,6 +23,7 @@ LEFT JOIN (
   FROM `main`.`customers` AS `b2`
   LEFT JOIN (
     SELECT
+      SQL_BIG_RESULT
       `r4`.`customer_id` AS `k`,
       MAX(`r4`.`ordered_at`) AS `v1`,
       COUNT(*) AS `v2`,

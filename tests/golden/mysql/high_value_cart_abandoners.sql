@@ -3,6 +3,7 @@ SELECT
 FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r2`.`customer_id` AS `k`,
     COUNT(
       CASE

@@ -21,6 +21,7 @@ LEFT JOIN (
   ON `k11`.`k` = CAST(`e1`.`customer_id` AS CHAR)
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r6`.`customer_id` AS `k`,
     SUM(
       CASE WHEN `r6`.`status` = ('completed' COLLATE utf8mb4_bin) THEN `r6`.`amount` END
@@ -67,6 +68,7 @@ LEFT JOIN (
   FROM `main`.`customers` AS `b2`
   LEFT JOIN (
     SELECT
+      SQL_BIG_RESULT
       `r4`.`customer_id` AS `k`,
       MAX(`r4`.`ordered_at`) AS `v1`,
       COUNT(*) AS `v2`,

@@ -20,6 +20,7 @@ LEFT JOIN (
   ON `k11`.`k` = CAST(`e1`.`customer_id` AS CHAR)
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r2`.`customer_id` AS `k`,
     MIN(`r2`.`ordered_at`) AS `v1`,
     MAX(`r2`.`ordered_at`) AS `v2`,
@@ -66,6 +67,7 @@ LEFT JOIN (
   FROM `main`.`customers` AS `b4`
   LEFT JOIN (
     SELECT
+      SQL_BIG_RESULT
       `r6`.`customer_id` AS `k`,
       MAX(`r6`.`ordered_at`) AS `v1`,
       COUNT(*) AS `v2`,

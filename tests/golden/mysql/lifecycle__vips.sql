@@ -22,6 +22,7 @@ LEFT JOIN (
   ON `k7`.`k` = CAST(`e1`.`customer_id` AS CHAR)
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r2`.`customer_id` AS `k`,
     SUM(
       CASE WHEN `r2`.`status` = ('completed' COLLATE utf8mb4_bin) THEN `r2`.`amount` END
@@ -76,6 +77,7 @@ LEFT JOIN (
   FROM `main`.`customers` AS `b8`
   LEFT JOIN (
     SELECT
+      SQL_BIG_RESULT
       `r10`.`customer_id` AS `k`,
       MAX(`r10`.`ordered_at`) AS `v1`,
       COUNT(*) AS `v2`,

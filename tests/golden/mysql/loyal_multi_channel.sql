@@ -3,6 +3,7 @@ SELECT
 FROM `main`.`customers` AS `e1`
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r2`.`customer_id` AS `k`,
     COUNT(DISTINCT `r2`.`event_name`) AS `v1`
   FROM `main`.`events` AS `r2`
@@ -18,6 +19,7 @@ LEFT JOIN (
   ON `m3`.`k` = `e1`.`customer_id`
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `r4`.`customer_id` AS `k`,
     COUNT(DISTINCT `r4`.`order_id`) AS `v1`
   FROM `main`.`orders` AS `r4`

@@ -37,6 +37,7 @@ SELECT
 FROM `main`.`customers` AS `e`
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `fr1`.`customer_id` AS `k`,
     COUNT(
       CASE
@@ -89,6 +90,7 @@ LEFT JOIN (
   ON `f1`.`k` = `e`.`customer_id`
 LEFT JOIN (
   SELECT
+    SQL_BIG_RESULT
     `fr2`.`customer_id` AS `k`,
     MIN(`fr2`.`ordered_at`) AS `v1`,
     MAX(`fr2`.`ordered_at`) AS `v2`,
