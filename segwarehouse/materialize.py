@@ -543,24 +543,25 @@ def _full_join_delta(staged: exp.Expression, stored: exp.Expression, stored_key:
 
 def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_split: bool,
                     among: exp.Subquery | None = None) -> exp.Select:
-    """The same from three indexed joins (engines without FULL JOIN: MySQL/MariaDB)."""
+    """The same from two indexed joins (engines without FULL JOIN: MySQL/MariaDB): the staged
+    members against memberships (entries and moves), and memberships against them (exits)."""
     mine = table(schema, "memberships", "m")
     on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
-    entered = (exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
-                          exp.alias_(text("entered"), "change", quoted=True),
-                          exp.alias_(_staged_split(has_split), "split", quoted=True),
-                          exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
-               .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
-               .where(exp.Is(this=col("key", "m"), expression=exp.null())))
+    new = exp.Is(this=col("key", "m"), expression=exp.null())
+    entered_or_moved = (
+        exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
+                   exp.alias_(exp.Case(ifs=[exp.If(this=new, true=text("entered"))], default=text("moved")),
+                              "change", quoted=True),
+                   exp.alias_(_staged_split(has_split), "split", quoted=True),
+                   exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
+        .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
+        .where(exp.or_(new.copy(), _split_changed(has_split))))
     exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"), exp.null())
               .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
                                        join_type="LEFT")
               .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null()),
                      *([exp.In(this=col("key", "m"), query=among)] if among else [])))
-    moved = (exp.select(col(KEY, "s"), text("moved"), _staged_split(has_split), col(key_column, "s"))
-             .from_(table(schema, stage, "s")).join(mine.copy(), on=on.copy())
-             .where(_split_changed(has_split)))
-    return exp.union(exp.union(entered, exited, distinct=False), moved, distinct=False)
+    return exp.union(entered_or_moved, exited, distinct=False)
 
 
 def take_writer_row(adapter: Adapter, schema: str) -> None:
@@ -688,12 +689,9 @@ def _refresh_relation(ctx: Context, stage: str, columns: list[str], delta: str |
 def _relation_keys_in(ctx: Context, key: str, delta: str, *changes: str) -> exp.Expression:
     """The relation's rows whose key the delta names with one of `changes`. An integer key is
     compared as it is typed, with the delta's text keys cast back (exact for integers): a cast of
-    the relation's own column would stop the engine from using the index on it. Not where writes
-    do not semi-join (`semi_joins_in_writes`): there each relation row looks its text key up in the
-    delta's index instead."""
+    the relation's own column would stop the engine from using the index on it."""
     adapter, schema, name = ctx.adapter, ctx.schema, ctx.segment.name
-    key_type = _entity_key_type(ctx, ctx.facts) if ctx.facts is not None and adapter.semi_joins_in_writes else None
-    typed = _integer_type(adapter, key_type)
+    typed = _integer_type(adapter, _entity_key_type(ctx, ctx.facts) if ctx.facts is not None else None)
     if typed is None:
         return exp.In(this=adapter.key_text(col(key, name)), query=_keys_of(schema, delta, *changes))
     return exp.In(this=col(key, name), query=_keys_of(schema, delta, *changes, as_type=typed))

@@ -316,10 +316,6 @@ class Adapter:
     wants_indexes = True  # servers plan key joins with indexes; DuckDB hashes without them
     indexes_work_tables = False  # stage and delta tables need indexes (MySQL's nested-loop joins)
     full_outer_join = True
-    # Does an UPDATE/DELETE semi-join `col IN (SELECT expr ...)` as a SELECT would? MariaDB's
-    # single-table UPDATE/DELETE runs the subquery per row instead: fast only when it can look the
-    # row's value up in an index of the subquery's table (so there the value is cast, not the key).
-    semi_joins_in_writes = True
     concurrent_writers = True  # may `--threads N` build segments on N connections at once?
     # Can another connection commit while ours writes? Then each writing transaction first updates
     # the writer row, whose row lock puts commits (and change_ids) in one order.
