@@ -261,3 +261,33 @@ def test_capability_flags_are_read_only_by_the_adapters():
             if isinstance(node, ast.Attribute) and node.attr in ("transactional_ddl", "max_identifier"):
                 readers.append(f"{path.relative_to(root)}:{node.lineno} reads .{node.attr}")
     assert readers == []
+
+
+def test_mysql_writes_with_a_key_in_subquery_are_joined_to_its_rows():
+    """MariaDB runs the IN subquery of a single-table UPDATE/DELETE once per target row: such a
+    write is sent joined to the subquery's rows, and only a write whose IN is a plain conjunct."""
+    from segwarehouse.compiler.dialects import to_sql
+    from segwarehouse.warehouse.sqlalchemy_engines import joined_write
+
+    def col(name, table=None):
+        return exp.column(name, table=table, quoted=True)
+    keys = (exp.select(col("key")).from_(exp.table_("d", db=S, quoted=True))
+            .where(col("change").eq(exp.Literal.string("exited"))).subquery())
+    target = exp.table_("memberships", db=S, quoted=True)
+    delete = exp.delete(target, where=exp.and_(col("segment").eq(exp.Literal.string("a")),
+                                               exp.In(this=col("key"), query=keys)))
+    before = delete.sql()
+    assert to_sql(joined_write(delete), "mysql") == (
+        "DELETE `s`.`memberships` FROM `s`.`memberships` JOIN (SELECT `key` AS `_segw_in` FROM `s`.`d` "
+        "WHERE `change` = 'exited') AS `_segw_in` ON `key` = `_segw_in`.`_segw_in` WHERE `segment` = 'a'")
+    assert delete.sql() == before  # the statement given is left as built
+    update = exp.update(target.copy(), {"valid_to": exp.Literal.string("2024-01-01")},
+                        where=exp.In(this=col("key"), query=keys.copy()))
+    assert to_sql(joined_write(update), "mysql") == (
+        "UPDATE `s`.`memberships` JOIN (SELECT `key` AS `_segw_in` FROM `s`.`d` WHERE `change` = 'exited') "
+        "AS `_segw_in` ON `key` = `_segw_in`.`_segw_in` SET valid_to = '2024-01-01'")
+    # under OR (or with no subquery) the rows written would differ or nothing is gained: as it is
+    either = exp.delete(target.copy(), where=exp.or_(col("segment").eq(exp.Literal.string("a")),
+                                                     exp.In(this=col("key"), query=keys.copy())))
+    plain = exp.delete(target.copy(), where=col("segment").eq(exp.Literal.string("a")))
+    assert joined_write(either) is either and joined_write(plain) is plain
