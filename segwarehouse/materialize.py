@@ -15,6 +15,7 @@ from .compiler.segment import segment_query
 from .compiler.timeexpr import timestamp_literal
 from .compiler.features import Features
 from .compiler.incremental import changed_keys
+from . import relation_swap
 from .errors import SegwError, WarehouseError
 from .incremental import FULL, Increment, gone_members, plan_increment, stage_present_keys, write_state
 from .outputs import KEY, LAST_CHANGE_ROW, STATE, WRITER_ROW, col, insert, number, table, text
@@ -147,6 +148,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     columns = output_columns(project, segment)
     work_tables = (stage, delta, adapter.aside_name(segment.name), changed, f"{changed}_p")
     _check_name_lengths(adapter, segment, work_tables)
+    if not adapter.transactional_ddl and (present is None or adapter.aside_name(segment.name) in present):
+        relation_swap.finish(adapter, schema, segment.name)  # a killed run committed it, did not swap it in
     for leftover in work_tables:  # a killed run's (`present`: what the run found at its start)
         if present is None or leftover in present:
             adapter.drop(schema, leftover, "table")
@@ -154,6 +157,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
         increment = plan_increment(adapter, project, segment, as_of, full_refresh)
     made: list[str] = []  # the work tables this build may have made, dropped at its end
     handed_over = False  # a deferred commit drops them once it is done
+    committed_aside = False  # committed, not yet swapped in: the next run swaps it in (relation_swap)
     try:
         idle = False  # an incremental run with no key to re-evaluate: only the as_of moves on
         if increment.incremental:
@@ -192,18 +196,30 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             handed_over = True
             return staged
         # A new relation commits with the data: the adapter creates it in the transaction, or
-        # fills it aside now and swaps it in after the commit (engines whose DDL commits at once).
+        # fills it aside now and swaps it in after the commit (engines whose DDL commits at once;
+        # a marker committed with the data lets the next run finish a swap left undone).
+        swapped_after = reshape and not adapter.transactional_ddl
+        if swapped_after:
+            relation_swap.forget(adapter, schema, segment.name)
         relation = (adapter.replacing_relation(
             schema, segment.name, lambda name: _create_relation(ctx, name, stage, columns, fill=True))
             if reshape else nullcontext(None))
         with relation as replace:
+            if swapped_after:
+                replace = relation_swap.marking(adapter, schema, segment.name, replace)
             if not idle:
                 staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
             finished = _commit_alone(staged, replace)
+            committed_aside = swapped_after  # the table aside now holds what was committed
+        if swapped_after:
+            relation_swap.forget(adapter, schema, segment.name)
+        committed_aside = False
         refresh_statistics(staged)
     finally:
         if not handed_over:
-            adapter.drop_quietly(schema, *(work_tables if present is None else made))
+            kept = {adapter.aside_name(segment.name)} if committed_aside else set()
+            adapter.drop_quietly(schema, *[name for name in (work_tables if present is None else made)
+                                           if name not in kept])
     return staged.result(finished)
 
 
@@ -778,8 +794,10 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
                 record_run(adapter, schema, run_id, name, as_of, ctx.started_at, finished, "retired", 0, 0,
                            counts["exited"], None)
                 drop_relation()
+        if not adapter.transactional_ddl:  # no swap a killed run left undone is wanted any more
+            relation_swap.forget(adapter, schema, name)
     finally:
-        adapter.drop_quietly(schema, delta)
+        adapter.drop_quietly(schema, delta, adapter.aside_name(name))
     return counts["exited"]
 
 

@@ -120,3 +120,46 @@ def test_sigkill_during_a_column_change_leaves_old_or_new(engine, project_factor
             assert keys == before[name] == project.members(name)
     assert project.build(as_of="2024-06-20 00:00:00").exit_code == 0
     check_invariants(project)
+
+
+def test_a_swap_a_killed_run_left_undone_is_finished_by_the_next_run(engine, project_factory, monkeypatch):
+    """`--full-refresh` recreates a relation of the same columns. Where it is swapped in after the
+    data commits (MariaDB), a run that dies in between leaves the old relation behind the new
+    memberships; the next run swaps in the committed one, so the relation does not lag for good."""
+    from segwarehouse.runner import build, parse_as_of
+    from segwarehouse.warehouse.base import Adapter
+    from segwarehouse.warehouse.sqlalchemy_engines import MySQLAdapter
+
+    project = project_factory(engine, FILES)
+    assert project.build(as_of="2024-06-01 00:00:00").exit_code == 0
+    before = {name: project.members(name) for name in SEGMENTS}
+    project.write("seeds/people.csv", PEOPLE.replace("\n1,n1,1\n", "\n1,n1,99\n"))  # one member more
+
+    for cls in (Adapter, MySQLAdapter):
+        def dies_before_the_rename(self, schema, name, new, then=None, _real=cls.swap_in):
+            if schema == project.segment_schema and new.endswith("__segw_new"):  # a segment's relation
+                raise KeyboardInterrupt("killed between the commit and the swap")
+            _real(self, schema, name, new, then)  # a seed's or model's
+        monkeypatch.setattr(cls, "swap_in", dies_before_the_rename)
+    adapter = project.adapter()
+    transactional = adapter.transactional_ddl
+    adapter.close()
+    if transactional:  # DuckDB, PostgreSQL: the relation is replaced in the transaction, no swap
+        assert build(project.load(), parse_as_of("2024-06-02 00:00:00"), write_results=False,
+                     full_refresh=True).exit_code == 0
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            build(project.load(), parse_as_of("2024-06-02 00:00:00"), write_results=False, full_refresh=True)
+        committed = [name for name in SEGMENTS if project.members(name) == before[name] | {"1"}]
+        assert len(committed) == 1, committed  # the run died after its first segment's commit
+        assert relation_keys(project, committed[0]) == before[committed[0]]  # and before its swap
+    monkeypatch.undo()
+
+    project.write("seeds/people.csv", PEOPLE.replace("\n1,n1,1\n", "\n1,n1,99\n").replace("\n2,n2,2\n", "\n2,n2,98\n"))
+    assert project.build(as_of="2024-06-03 00:00:00").exit_code == 0
+    for name in SEGMENTS:
+        assert project.members(name) == before[name] | {"1", "2"}
+        assert relation_keys(project, name) == project.members(name), name
+    check_invariants(project)
+    leftovers = project.query("SELECT name FROM {seg}._segw_state WHERE name LIKE 'swap:%'")
+    assert leftovers == []
