@@ -148,7 +148,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     columns = output_columns(project, segment)
     work_tables = (stage, delta, adapter.aside_name(segment.name), changed, f"{changed}_p")
     _check_name_lengths(adapter, segment, work_tables)
-    if not adapter.transactional_ddl and (present is None or adapter.aside_name(segment.name) in present):
+    if not adapter.relation_commits_with_data and (present is None or adapter.aside_name(segment.name) in present):
         relation_swap.finish(adapter, schema, segment.name)  # a killed run committed it, did not swap it in
     for leftover in work_tables:  # a killed run's (`present`: what the run found at its start)
         if present is None or leftover in present:
@@ -171,15 +171,20 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
         reshape, size = False, 0
         shared = features if features is not None and segment.name in features.planned else None
         members = None  # the members as a query, diffed without a stage table (see `_diff_directly`)
+        against_relation = False  # the staged members diffed against the relation (`_diff_against_relation`)
         if not idle:
             made.append(delta)
             if not increment.incremental and not full_refresh and _diff_directly(ctx, columns, facts):
                 members = _staged_select(ctx, columns, features=shared)
             if members is None:
                 made.append(stage)
+                against_relation = (not increment.incremental and not full_refresh
+                                    and _diff_against_relation(ctx, columns, facts))
                 size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
-                              increment.tables if increment.incremental else None, shared, facts)
+                              increment.tables if increment.incremental else None, shared, facts,
+                              text_key_index=not against_relation)
                 reshape = full_refresh or _needs_reshape(ctx, stage, columns)
+                against_relation = against_relation and not reshape
             if reshape:
                 made.append(adapter.aside_name(segment.name))
         if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
@@ -192,13 +197,13 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                         idle, members is not None, size, made if present is not None else list(work_tables))
         if defer and not reshape:  # the caller commits it, alone or with others (`commit_together`)
             if not idle:
-                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
+                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members, against_relation)
             handed_over = True
             return staged
         # A new relation commits with the data: the adapter creates it in the transaction, or
         # fills it aside now and swaps it in after the commit (engines whose DDL commits at once;
         # a marker committed with the data lets the next run finish a swap left undone).
-        swapped_after = reshape and not adapter.transactional_ddl
+        swapped_after = reshape and not adapter.relation_commits_with_data
         if swapped_after:
             relation_swap.forget(adapter, schema, segment.name)
         relation = (adapter.replacing_relation(
@@ -208,7 +213,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             if swapped_after:
                 replace = relation_swap.marking(adapter, schema, segment.name, replace)
             if not idle:
-                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members)
+                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members, against_relation)
             finished = _commit_alone(staged, replace)
             committed_aside = swapped_after  # the table aside now holds what was committed
         if swapped_after:
@@ -390,6 +395,16 @@ def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool
             and _relation_unchanged(ctx, columns, facts))
 
 
+def _diff_against_relation(ctx: Context, columns: list[str], facts: dict | None) -> bool:
+    """Whether a full evaluation's staged members may be diffed against the segment's relation
+    instead of memberships, on an engine without FULL JOIN (MariaDB: two joins on its integer
+    index): the relation holds only keys and splits, has the entity key's type, and those keys
+    are unique. (With FULL JOIN, `_diff_directly` diffs without a stage.)"""
+    return (not ctx.adapter.full_outer_join and ctx.segment.materialized in ("table", "incremental")
+            and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts)
+            and _relation_unchanged(ctx, columns, facts))
+
+
 def _relation_has(ctx: Context, columns: list[str]) -> bool:
     """The segment's relation is a table with exactly these columns."""
     kind, have = ctx.relation()
@@ -426,14 +441,15 @@ def _staged_select(ctx: Context, columns: list[str], keys: tuple[str, str] | Non
 
 def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] | None = None,
            tables: dict[str, tuple[str, str]] | None = None, features: Features | None = None,
-           facts: dict | None = None) -> int:
+           facts: dict | None = None, text_key_index: bool = True) -> int:
     """The members as a table: exact text key, split and carried columns (among `keys` only, in an
     incremental run). Returns the number of rows staged. Duplicate member keys are refused (checked
     on the entity once per run with `facts`, and among the members only when it has duplicates)."""
     adapter, schema = ctx.adapter, ctx.schema
     staged = _staged_select(ctx, columns, keys, tables, features)
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
-    adapter.create_work_index(schema, stage, [KEY])
+    if text_key_index:  # the diff against memberships joins on it
+        adapter.create_work_index(schema, stage, [KEY])
     adapter.create_work_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
     if facts is not None and _entity_keys_unique(ctx, facts):
         # One row per entity row (every join is on a key): unique entity keys give unique members.
@@ -481,7 +497,7 @@ def _create_relation(ctx: Context, name: str, stage: str, columns: list[str], fi
 
 @_phase("diff")
 def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = None,
-                 members: exp.Select | None = None) -> dict[str, int]:
+                 members: exp.Select | None = None, against_relation: bool = False) -> dict[str, int]:
     """Entries, exits and split moves against memberships, as a keyed table (set-based joins);
     in an incremental run only members among the `changed` keys may exit. The members come from
     the `stage` table, or straight from their query (`members`, engines with FULL JOIN). The delta
@@ -496,6 +512,9 @@ def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = Non
                                           bool(ctx.segment.splits))
     elif adapter.full_outer_join:
         changes = _delta_in_one_pass(schema, ctx.segment.name, staged, key_column, bool(ctx.segment.splits), among)
+    elif against_relation:
+        changes = _delta_by_union_against_relation(adapter, schema, ctx.segment.name, stage, key_column,
+                                                   bool(ctx.segment.splits))
     else:
         changes = _delta_by_union(schema, ctx.segment.name, stage, key_column, bool(ctx.segment.splits), among)
     adapter.execute(exp.Create(this=table(schema, delta), kind="TABLE",
@@ -555,6 +574,33 @@ def _full_join_delta(staged: exp.Expression, stored: exp.Expression, stored_key:
             .from_(staged)
             .join(stored, on=stored_key.copy().eq(staged_key), join_type="FULL OUTER")
             .where(exp.or_(new.copy(), gone.copy(), _split_changed(has_split, stored_split.copy()))))
+
+
+def _delta_by_union_against_relation(adapter: Adapter, schema: str, name: str, stage: str, key_column: str,
+                                     has_split: bool) -> exp.Select:
+    """The same from two joins of the staged members and the segment's own relation of keys (and
+    splits) on the typed key (engines without FULL JOIN): an integer index of a table as small as
+    the segment, not the text keys of every segment's memberships (0.25 s instead of 0.8 s for
+    158,000 members at 200k customers on MariaDB). The relation holds exactly the memberships:
+    written in their transaction, and a swap a killed run left undone was finished at the start
+    of the build (`relation_swap`)."""
+    relation = table(schema, name, "r")
+    typed, staged_typed = col(key_column, "r"), col(key_column, "s")
+    stored_split = col("split", "r") if has_split else exp.cast(exp.null(), "TEXT")
+    new = exp.Is(this=typed.copy(), expression=exp.null())
+    entered_or_moved = (
+        exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
+                   exp.alias_(exp.Case(ifs=[exp.If(this=new, true=text("entered"))], default=text("moved")),
+                              "change", quoted=True),
+                   exp.alias_(_staged_split(has_split), "split", quoted=True),
+                   exp.alias_(staged_typed.copy(), TYPED_KEY, quoted=True))
+        .from_(table(schema, stage, "s")).join(relation, on=typed.copy().eq(staged_typed.copy()), join_type="LEFT")
+        .where(exp.or_(new.copy(), _split_changed(has_split, stored_split.copy()))))
+    exited = (exp.select(adapter.key_text(typed.copy()), text("exited"), stored_split.copy(), exp.null())
+              .from_(relation.copy()).join(table(schema, stage, "s"), on=staged_typed.copy().eq(typed.copy()),
+                                           join_type="LEFT")
+              .where(exp.Is(this=staged_typed.copy(), expression=exp.null())))
+    return exp.union(entered_or_moved, exited, distinct=False)
 
 
 def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_split: bool,
@@ -794,7 +840,7 @@ def retire_segment(adapter: Adapter, project: Project, name: str, run_id: str, a
                 record_run(adapter, schema, run_id, name, as_of, ctx.started_at, finished, "retired", 0, 0,
                            counts["exited"], None)
                 drop_relation()
-        if not adapter.transactional_ddl:  # no swap a killed run left undone is wanted any more
+        if not adapter.relation_commits_with_data:  # no swap a killed run left undone is wanted any more
             relation_swap.forget(adapter, schema, name)
     finally:
         adapter.drop_quietly(schema, delta, adapter.aside_name(name))

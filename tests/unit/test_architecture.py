@@ -22,7 +22,7 @@ ROOMS = {
     **{f"segwarehouse.{m}": "build" for m in (
         "runner", "materialize", "outputs", "catalog", "modelbuild", "columns", "validate", "schedule",
         "names", "incremental", "kept", "compiling", "selection", "artifacts", "operations", "shared_passes",
-        "together")},
+        "together", "relation_swap")},
     **{f"segwarehouse.{m}": "tools" for m in (
         "explain", "funnel", "overlap", "plan", "preview", "report", "site", "init_project", "outcomes")},
     **{f"segwarehouse.{m}": "cli" for m in ("cli", "__main__", "logs", "jsonlog")},
