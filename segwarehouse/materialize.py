@@ -103,16 +103,21 @@ class Context:
     clock: Callable[[], dt.datetime]
     as_of_given: bool
     facts: dict | None = None  # what the run learned once for all its segments (see build_segment)
+    _relation: tuple | None = field(default=None, repr=False)
 
     @property
     def schema(self) -> str:
         return self.project.segment_schema
 
     def relation(self) -> tuple[str | None, list[tuple[str, str]]]:
-        """The segment's own relation as it stands: its kind (table, view, None) and a table's
-        columns with their types."""
-        kind = self.adapter.relation_kind(self.schema, self.segment.name)
-        return kind, self.adapter.column_types(self.schema, self.segment.name) if kind == "table" else []
+        """The segment's own relation as the build found it: its kind (table, view, None) and a
+        table's columns with their types. Read once: the idle, diff and reshape checks all ask
+        before the commit, the only step that changes it."""
+        if self._relation is None:
+            kind = self.adapter.relation_kind(self.schema, self.segment.name)
+            self._relation = (kind, self.adapter.column_types(self.schema, self.segment.name)
+                              if kind == "table" else [])
+        return self._relation
 
     def check(self) -> StoredSegment | None:
         """Ownership and as_of order, read under the writer lock so the last writer is known."""
@@ -218,7 +223,6 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             committed_aside = swapped_after  # the table aside now holds what was committed
         if swapped_after:
             relation_swap.forget(adapter, schema, segment.name)
-        committed_aside = False
         refresh_statistics(staged)
     finally:
         if not handed_over:
@@ -388,21 +392,23 @@ def _keys_only(columns: list[str]) -> bool:
 
 def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool:
     """Whether a full evaluation may diff the members' query against memberships without writing
-    them to a stage table first: the engine has FULL JOIN (one pass), the relation holds only keys
-    and splits (so it takes the diff too), and the entity's keys are unique (nothing to count)."""
-    return (ctx.adapter.full_outer_join and ctx.segment.materialized in ("table", "incremental")
-            and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts)
-            and _relation_unchanged(ctx, columns, facts))
+    them to a stage table first: the engine has FULL JOIN (one pass) and the relation stands for
+    the memberships (`_relation_stands_for_memberships`: it takes the diff too, nothing to count)."""
+    return ctx.adapter.full_outer_join and _relation_stands_for_memberships(ctx, columns, facts)
 
 
 def _diff_against_relation(ctx: Context, columns: list[str], facts: dict | None) -> bool:
     """Whether a full evaluation's staged members may be diffed against the segment's relation
     instead of memberships, on an engine without FULL JOIN (MariaDB: two joins on its integer
-    index): the relation holds only keys and splits, has the entity key's type, and those keys
-    are unique. (With FULL JOIN, `_diff_directly` diffs without a stage.)"""
-    return (not ctx.adapter.full_outer_join and ctx.segment.materialized in ("table", "incremental")
-            and _keys_only(columns) and facts is not None and _entity_keys_unique(ctx, facts)
-            and _relation_unchanged(ctx, columns, facts))
+    index). (With FULL JOIN, `_diff_directly` diffs without a stage.)"""
+    return not ctx.adapter.full_outer_join and _relation_stands_for_memberships(ctx, columns, facts)
+
+
+def _relation_stands_for_memberships(ctx: Context, columns: list[str], facts: dict | None) -> bool:
+    """The segment's relation holds only keys and splits (so exactly its memberships), has the
+    entity key's type, and the entity's keys are unique."""
+    return (ctx.segment.materialized in ("table", "incremental") and _keys_only(columns) and facts is not None
+            and _entity_keys_unique(ctx, facts) and _relation_unchanged(ctx, columns, facts))
 
 
 def _relation_has(ctx: Context, columns: list[str]) -> bool:
@@ -584,45 +590,45 @@ def _delta_by_union_against_relation(adapter: Adapter, schema: str, name: str, s
     158,000 members at 200k customers on MariaDB). The relation holds exactly the memberships:
     written in their transaction, and a swap a killed run left undone was finished at the start
     of the build (`relation_swap`)."""
-    relation = table(schema, name, "r")
-    typed, staged_typed = col(key_column, "r"), col(key_column, "s")
-    stored_split = col("split", "r") if has_split else exp.cast(exp.null(), "TEXT")
-    new = exp.Is(this=typed.copy(), expression=exp.null())
-    entered_or_moved = (
-        exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
-                   exp.alias_(exp.Case(ifs=[exp.If(this=new, true=text("entered"))], default=text("moved")),
-                              "change", quoted=True),
-                   exp.alias_(_staged_split(has_split), "split", quoted=True),
-                   exp.alias_(staged_typed.copy(), TYPED_KEY, quoted=True))
-        .from_(table(schema, stage, "s")).join(relation, on=typed.copy().eq(staged_typed.copy()), join_type="LEFT")
-        .where(exp.or_(new.copy(), _split_changed(has_split, stored_split.copy()))))
-    exited = (exp.select(adapter.key_text(typed.copy()), text("exited"), stored_split.copy(), exp.null())
-              .from_(relation.copy()).join(table(schema, stage, "s"), on=staged_typed.copy().eq(typed.copy()),
-                                           join_type="LEFT")
-              .where(exp.Is(this=staged_typed.copy(), expression=exp.null())))
-    return exp.union(entered_or_moved, exited, distinct=False)
+    typed = col(key_column, "r")
+    return _two_join_delta(schema, stage, table(schema, name, "r"), typed, col(key_column, "s"), [],
+                           adapter.key_text(typed.copy()),
+                           col("split", "r") if has_split else exp.cast(exp.null(), "TEXT"), key_column, has_split)
 
 
 def _delta_by_union(schema: str, name: str, stage: str, key_column: str, has_split: bool,
                     among: exp.Subquery | None = None) -> exp.Select:
-    """The same from two indexed joins (engines without FULL JOIN: MySQL/MariaDB): the staged
-    members against memberships (entries and moves), and memberships against them (exits)."""
-    mine = table(schema, "memberships", "m")
-    on = exp.and_(col("segment", "m").eq(text(name)), col("key", "m").eq(col(KEY, "s")))
-    new = exp.Is(this=col("key", "m"), expression=exp.null())
+    """The same from two indexed joins (engines without FULL JOIN: MySQL/MariaDB) of the staged
+    members and memberships' text keys (only the keys `among` the re-evaluated ones may exit)."""
+    return _two_join_delta(schema, stage, table(schema, "memberships", "m"), col("key", "m"), col(KEY, "s"),
+                           [col("segment", "m").eq(text(name))], col("key", "m"), col("split", "m"), key_column,
+                           has_split, [exp.In(this=col("key", "m"), query=among)] if among else [])
+
+
+def _two_join_delta(schema: str, stage: str, stored: exp.Expression, stored_key: exp.Column,
+                    staged_key: exp.Column, stored_filters: list[exp.Expression], stored_text_key: exp.Expression,
+                    stored_split: exp.Expression, key_column: str, has_split: bool,
+                    exit_filters: list[exp.Expression] | None = None) -> exp.Select:
+    """Entries, exits and moves of the staged members (table `stage`, aliased `s`) against `stored`
+    ones (those `stored_filters` keep), joined on stored_key = staged_key, without FULL JOIN: the
+    members against the stored ones (entries and moves), then the stored against the members
+    (exits, among `exit_filters`). The same columns as `_full_join_delta`."""
+    new = exp.Is(this=stored_key.copy(), expression=exp.null())
     entered_or_moved = (
         exp.select(exp.alias_(col(KEY, "s"), "key", quoted=True),
                    exp.alias_(exp.Case(ifs=[exp.If(this=new, true=text("entered"))], default=text("moved")),
                               "change", quoted=True),
                    exp.alias_(_staged_split(has_split), "split", quoted=True),
                    exp.alias_(col(key_column, "s"), TYPED_KEY, quoted=True))
-        .from_(table(schema, stage, "s")).join(mine, on=on, join_type="LEFT")
-        .where(exp.or_(new.copy(), _split_changed(has_split))))
-    exited = (exp.select(col("key", "m"), text("exited"), col("split", "m"), exp.null())
-              .from_(mine.copy()).join(table(schema, stage, "s"), on=col(KEY, "s").eq(col("key", "m")),
-                                       join_type="LEFT")
-              .where(col("segment", "m").eq(text(name)), exp.Is(this=col(KEY, "s"), expression=exp.null()),
-                     *([exp.In(this=col("key", "m"), query=among)] if among else [])))
+        .from_(table(schema, stage, "s"))
+        .join(stored, on=exp.and_(*[f.copy() for f in stored_filters], stored_key.copy().eq(staged_key.copy())),
+              join_type="LEFT")
+        .where(exp.or_(new.copy(), _split_changed(has_split, stored_split.copy()))))
+    exited = (exp.select(stored_text_key, text("exited"), stored_split.copy(), exp.null())
+              .from_(stored.copy()).join(table(schema, stage, "s"), on=staged_key.copy().eq(stored_key.copy()),
+                                         join_type="LEFT")
+              .where(*[f.copy() for f in stored_filters], exp.Is(this=staged_key.copy(), expression=exp.null()),
+                     *(exit_filters or [])))
     return exp.union(entered_or_moved, exited, distinct=False)
 
 
