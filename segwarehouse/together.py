@@ -60,9 +60,9 @@ def _deltas(staged: list[Staged], changes: tuple[str, ...], *columns: str) -> ex
              .where(exp.In(this=col("change"), expressions=[text(c) for c in changes]))
              for i, s in enumerate(staged) if any(s.counts[c] for c in changes)]
     union = parts[0]
-    for part in parts[1:]:
-        union = exp.union(union, part, distinct=False)
-    return union.subquery(exp.to_identifier("d", quoted=True))
+    for part in parts[1:]:  # the parts are built here: nothing to copy (each copy grew with the union)
+        union = exp.union(union, part, distinct=False, copy=False)
+    return union.subquery(exp.to_identifier("d", quoted=True), copy=False)
 
 
 def _matching(staged: list[Staged], changes: tuple[str, ...]) -> exp.Expression:

@@ -277,13 +277,16 @@ def _changed_rows(project: Project, changes: list[list[Changed]], outputs,
         schema, name = (tables or {}).get(model) or project.relation_of(model)
         unique = unique_disjuncts([c for conditions in per_segment for c in conditions])
         column = exp.column(key, table=ROW, quoted=True)
-        queries.append(exp.select(exp.alias_(column, "k", quoted=True), *outputs(per_segment))
-                       .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
+        # every node below is new (copies of shared conditions), so no builder step copies again
+        queries.append(exp.select(exp.alias_(column, "k", quoted=True), *outputs(per_segment), copy=False)
+                       .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True),
+                              copy=False)
                        .where(exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
-                                       exp.paren(exp.or_(*[c.copy() for c in unique]), copy=False))))
+                                       exp.paren(exp.or_(*[c.copy() for c in unique], copy=False), copy=False),
+                                       copy=False), copy=False))
     union = queries[0]
     for query in queries[1:]:
-        union = exp.union(union, query, distinct=False)
+        union = exp.union(union, query, distinct=False, copy=False)
     return union
 
 
@@ -313,7 +316,7 @@ def moved_row_copies(project: Project, changes: list[list[Changed]], but: str) -
         unique = disjuncts(conditions)
         out[model] = (exp.select(exp.Star()).from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW,
                                                               table=True, quoted=True))
-                      .where(exp.or_(*[c.copy() for c in unique.values()])), set(unique))
+                      .where(exp.or_(*[c.copy() for c in unique.values()], copy=False), copy=False), set(unique))
     return out
 
 
@@ -324,7 +327,8 @@ def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_
     conditions hold): one scan per source for all segments, and each segment still learns whether
     it has anything to re-evaluate. `tables`: copies of the moved rows to read instead (moved_row_copies)."""
     def flags(per_segment: list[list[exp.Expression]]) -> list[exp.Expression]:
-        return [exp.alias_(exp.Case().when(exp.or_(*[c.copy() for c in conditions]), exp.Literal.number(1))
+        return [exp.alias_(exp.Case().when(exp.or_(*[c.copy() for c in conditions], copy=False), exp.Literal.number(1),
+                                           copy=False)
                            .else_(exp.Literal.number(0)) if conditions else exp.Literal.number(0),
                            f"f{number}", quoted=True) for number, conditions in enumerate(per_segment)]
 
@@ -332,8 +336,9 @@ def flagged_keys(project: Project, changes: list[list[Changed]], key_text, text_
     return (exp.select(key, exp.alias_(key_text(key.copy()), text_column, quoted=True),
                        *[exp.alias_(exp.Max(this=exp.column(f"f{number}", table="u", quoted=True)), f"f{number}",
                                     quoted=True) for number in range(len(changes))])
-            .from_(_changed_rows(project, changes, flags, tables).subquery(exp.to_identifier("u", quoted=True)))
-            .group_by(key.copy()))
+            .from_(_changed_rows(project, changes, flags, tables).subquery(exp.to_identifier("u", quoted=True),
+                                                                           copy=False), copy=False)
+            .group_by(key.copy(), copy=False))
 
 
 def changed_keys(project: Project, segment: t.Segment, since: dt.datetime, as_of: dt.datetime,

@@ -304,6 +304,12 @@ class Adapter:
                  .order_by("ordinal_position"))
         return [(row[0], str(row[1]).lower()) for row in self.fetchall(query)]
 
+    def table_columns(self, schema: str, names: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """column_types of each of `names` that is a table (views and missing names left out);
+        engines with a catalog to ask override this with one query for all."""
+        return {name: self.column_types(schema, name) for name in names
+                if self.relation_kind(schema, name) == "table"}
+
     def drop(self, schema: str, name: str, kind: str | None = None) -> None:
         kind = kind or self.relation_kind(schema, name)
         if kind is None:

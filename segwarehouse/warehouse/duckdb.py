@@ -123,6 +123,20 @@ class DuckDBAdapter(Adapter):
                                   f"{_in_database(name)} ORDER BY column_index")
         return [(row[0], str(row[1]).lower()) for row in rows]
 
+    def table_columns(self, schema: str, names) -> dict[str, list[tuple[str, str]]]:
+        names = [name for name in names if not is_work_table(name)]
+        if not names:
+            return {}
+        listed = ", ".join(_text(name) for name in names)
+        rows = self.fetchall_text(
+            f"SELECT c.table_name, c.column_name, c.data_type FROM duckdb_columns() AS c JOIN duckdb_tables() AS t "
+            f"ON t.table_oid = c.table_oid WHERE NOT c.internal AND c.schema_name = {_text(schema)} AND "
+            f"c.table_name IN ({listed}) AND c.{_in_database('')} ORDER BY c.table_name, c.column_index")
+        out: dict[str, list[tuple[str, str]]] = {}
+        for table, column, kind in rows:
+            out.setdefault(str(table), []).append((column, str(kind).lower()))
+        return out
+
     def table_names(self, schema: str, like: str) -> set[str]:
         rows = self.fetchall_text(
             f"SELECT table_name, database_name FROM duckdb_tables() WHERE schema_name = {_text(schema)} AND "

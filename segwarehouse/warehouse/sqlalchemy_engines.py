@@ -137,6 +137,25 @@ class PostgresAdapter(ServerAdapter):
     def analyze(self, schema: str, table: str) -> None:
         self.execute(exp.Analyze(tables=[exp.table_(table, db=schema, quoted=True)]))
 
+    def table_columns(self, schema: str, names) -> dict[str, list[tuple[str, str]]]:
+        names = list(names)
+        if not names:
+            return {}
+        c, t = (lambda name: exp.column(name, table="c")), (lambda name: exp.column(name, table="t"))
+        rows = self.fetchall(
+            exp.select(c("table_name"), c("column_name"), c("data_type"))
+            .from_(exp.alias_(exp.table_("columns", db="information_schema"), "c", table=True))
+            .join(exp.alias_(exp.table_("tables", db="information_schema"), "t", table=True),
+                  on=exp.and_(t("table_schema").eq(c("table_schema")), t("table_name").eq(c("table_name"))))
+            .where(c("table_schema").eq(exp.Literal.string(schema)),
+                   exp.In(this=c("table_name"), expressions=[exp.Literal.string(name) for name in names]),
+                   t("table_type").eq(exp.Literal.string("BASE TABLE")))
+            .order_by(c("table_name"), c("ordinal_position")))
+        out: dict[str, list[tuple[str, str]]] = {}
+        for table, column, kind in rows:
+            out.setdefault(str(table), []).append((column, str(kind).lower()))
+        return out
+
     MISJUDGED = 2.0  # an estimate off by more than this factor is refreshed
 
     def refresh_statistics(self, schema: str, table: str, where: exp.Expression, rows: int) -> None:
