@@ -39,6 +39,9 @@ class Increment:
     rows_may_be_gone: bool = True  # whether some entity row the last run saw may have been deleted
     tables: dict[str, tuple[str, str]] | None = None  # narrowed copies of the models it reads (shared)
     keys_table: tuple[str, str] | None = None  # (schema, table) of the run's changed keys of its entity (shared)
+    # every key of keys_table this segment may lose has its typed `k` (its gone members were found
+    # in its relation, or none were looked for): its delta may join its relation on the typed key
+    keys_typed: bool = False
     nothing_changed: bool = False  # the run's shared scan found no key this segment must re-evaluate
     inputs: str | None = None  # inputs_digest as this run read it (one read per run)
     # (entity, relation) -> kept measures current at this as_of (kept.py), shared by the entity's segments
@@ -230,8 +233,8 @@ COPY_AT_MOST = 0.01  # narrowed copies are made while the changed keys are at mo
 
 def gone_members(adapter: Adapter, project: Project, entity_name: str, segments: list[str],
                  present: tuple[str, str] | None = None, in_relations: Collection[str] = ()) -> exp.Query:
-    """Members (segment, key) of these segments whose entity row no longer exists: one anti-join
-    for all.
+    """Members (segment, key, and `k`: the key as typed where known, else NULL) of these segments
+    whose entity row no longer exists: one anti-join for all.
     `present`: a table of the entity's keys as text (column `x`, indexed), where the engine joins
     by nested loops (see `stage_present_keys`).
     `in_relations`: segments whose own relation holds exactly their members (`member_relations`):
@@ -248,15 +251,19 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
             members = exp.union(members, part, distinct=False, copy=False)
         row = exp.select(exp.Literal.number(1)).from_(table(entity_schema, entity_table, "e")).where(
             col(entity.key, "e").eq(col("k", "r")))
-        parts.append(exp.select(col("segment", "r"), exp.alias_(adapter.key_text(col("k", "r")), "key", quoted=True))
+        parts.append(exp.select(col("segment", "r"), exp.alias_(adapter.key_text(col("k", "r")), "key", quoted=True),
+                                col("k", "r"))
                      .from_(members.subquery(exp.to_identifier("r", quoted=True)))
                      .where(exp.not_(exp.Exists(this=row))))
     rest = [n for n in segments if n not in in_relations]
     if rest or not parts:
         keys = table(*present, "p") if present is not None else exp.select(
-            exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True)).from_(
+            exp.alias_(adapter.key_text(col(entity.key, "e")), "x", quoted=True),
+            exp.alias_(col(entity.key, "e"), "k", quoted=True)).from_(
             table(entity_schema, entity_table, "e")).subquery(exp.to_identifier("p", quoted=True))
-        parts.append(exp.select(col("segment", "m"), col("key", "m")).distinct()
+        # no typed key for these: `p.k` is NULL after the anti-join, with the entity key's type
+        unknown = exp.alias_(exp.null() if present is not None else col("k", "p"), "k", quoted=True)
+        parts.append(exp.select(col("segment", "m"), col("key", "m"), unknown).distinct()
                      .from_(table(project.segment_schema, "memberships", "m"))
                      .join(keys, on=col("x", "p").eq(col("key", "m")), join_type="LEFT")
                      .where(exp.In(this=col("segment", "m"), expressions=[text(n) for n in rest]),
@@ -340,6 +347,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
             copies: dict[str, tuple[str, str]] = {}
             moved: dict[str, tuple[tuple[str, str], set[str]]] = {}
             own: dict[str, int] = {}
+            typed: set[str] = set()
             try:
                 _drop_leftovers(adapter, schema, prefix)
                 count = 0
@@ -354,8 +362,8 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                     adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE", expression=flagged_keys(
                         project, changes, adapter.key_text, KEY, {m: where for m, (where, _) in moved.items()})))
                     made.append(keys)
-                    count, own = _flagged_counts(adapter, project, schema, prefix, keys, entity, names,
-                                                 increments, made)
+                    count, own, typed = _flagged_counts(adapter, project, schema, prefix, keys, entity, names,
+                                                        increments, made)
                 if any(own.values()) or len(names) < len(all_names):
                     # Some segment evaluates keys: bring the kept measures forward (or make them).
                     marks: dict = {}
@@ -402,31 +410,35 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                 increments[name].tables = copies or None
                 increments[name].keys_table = (schema, keys)
                 increments[name].nothing_changed = not own[name]
+                increments[name].keys_typed = name in typed
         yield
 
 
 def _flagged_counts(adapter: Adapter, project: Project, schema: str, prefix: str, keys: str, entity: str,
                     names: list[str], increments: dict[str, Increment], made: list[str]) -> tuple[int, dict[str, int]]:
     """How many keys the flagged table holds and how many each segment re-evaluates of its own,
-    after adding the members whose entity row is gone."""
+    after adding the members whose entity row is gone; and the segments whose gone members were
+    found with their typed key (all of them when none was looked for)."""
     sums = adapter.fetchall(exp.select(exp.Count(this=exp.Star()), *[
         exp.func("SUM", col(f"f{number}")) for number in range(len(names))]).from_(table(schema, keys)))[0]
     count, own = int(sums[0] or 0), {name: int(v or 0) for name, v in zip(names, sums[1:])}
+    typed = set(names)
     if any(increments[name].rows_may_be_gone for name in names):
         gone = f"{prefix}gone"
         made.append(f"{prefix}present")
         present = stage_present_keys(adapter, project, entity, schema, f"{prefix}present")
+        typed = member_relations(adapter, project, entity, names)
         adapter.execute(exp.Create(this=table(schema, gone), kind="TABLE", expression=gone_members(
-            adapter, project, entity, names, present, member_relations(adapter, project, entity, names))))
+            adapter, project, entity, names, present, typed)))
         made.append(gone)
         for segment, members_gone in adapter.fetchall(
                 exp.select(col("segment"), exp.Count(this=exp.Star())).from_(table(schema, gone))
                 .group_by(col("segment"))):
             own[segment] = own.get(segment, 0) + int(members_gone)
-        adapter.execute(insert(table(schema, keys), ["k", KEY], exp.select(
-            exp.null(), col("key")).from_(exp.select(col("key")).distinct().from_(
-                table(schema, gone)).subquery(exp.to_identifier("g", quoted=True)))))
-    return count, own
+        # a key may come twice (typed from one segment's relation, NULL from memberships): harmless
+        adapter.execute(insert(table(schema, keys), ["k", KEY], exp.select(col("k"), col("key")).distinct().from_(
+            table(schema, gone))))
+    return count, own, typed
 
 
 def _copy_moved_rows(adapter: Adapter, project: Project, schema: str, prefix: str, entity: str,

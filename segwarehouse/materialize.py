@@ -177,6 +177,7 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
         shared = features if features is not None and segment.name in features.planned else None
         members = None  # the members as a query, diffed without a stage table (see `_diff_directly`)
         against_relation = False  # the staged members diffed against the relation (`_diff_against_relation`)
+        keys_against_relation = False  # the re-evaluated keys diffed against it (`_keys_against_relation`)
         if not idle:
             made.append(delta)
             if not increment.incremental and not full_refresh and _diff_directly(ctx, columns, facts):
@@ -190,6 +191,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                               text_key_index=not against_relation)
                 reshape = full_refresh or _needs_reshape(ctx, stage, columns)
                 against_relation = against_relation and not reshape
+                keys_against_relation = (increment.incremental and not reshape
+                                         and _keys_against_relation(ctx, increment, columns, facts))
             if reshape:
                 made.append(adapter.aside_name(segment.name))
         if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
@@ -202,7 +205,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
                         idle, members is not None, size, made if present is not None else list(work_tables))
         if defer and not reshape:  # the caller commits it, alone or with others (`commit_together`)
             if not idle:
-                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members, against_relation)
+                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members, against_relation,
+                                             keys_against_relation)
             handed_over = True
             return staged
         # A new relation commits with the data: the adapter creates it in the transaction, or
@@ -218,7 +222,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
             if swapped_after:
                 replace = relation_swap.marking(adapter, schema, segment.name, replace)
             if not idle:
-                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members, against_relation)
+                staged.counts = _stage_delta(ctx, stage, delta, staged.changed, members, against_relation,
+                                             keys_against_relation)
             finished = _commit_alone(staged, replace)
             committed_aside = swapped_after  # the table aside now holds what was committed
         if swapped_after:
@@ -404,6 +409,16 @@ def _diff_against_relation(ctx: Context, columns: list[str], facts: dict | None)
     return not ctx.adapter.full_outer_join and _relation_stands_for_memberships(ctx, columns, facts)
 
 
+def _keys_against_relation(ctx: Context, increment: Increment, columns: list[str], facts: dict | None) -> bool:
+    """Whether an incremental run may diff the re-evaluated keys' members against the segment's
+    relation, joined on the typed key (the text keys of memberships cost twice as much): an engine
+    with FULL JOIN whose relation commits with its memberships, the run's shared keys each with its
+    typed key (`Increment.keys_typed`: a gone member found only in memberships has none), and a
+    relation that stands for the memberships."""
+    return (ctx.adapter.full_outer_join and ctx.adapter.relation_commits_with_data and increment.keys_typed
+            and increment.keys_table is not None and _relation_stands_for_memberships(ctx, columns, facts))
+
+
 def _relation_stands_for_memberships(ctx: Context, columns: list[str], facts: dict | None) -> bool:
     """The segment's relation holds only keys and splits (so exactly its memberships), has the
     entity key's type, and the entity's keys are unique."""
@@ -503,11 +518,14 @@ def _create_relation(ctx: Context, name: str, stage: str, columns: list[str], fi
 
 @_phase("diff")
 def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = None,
-                 members: exp.Select | None = None, against_relation: bool = False) -> dict[str, int]:
+                 members: exp.Select | None = None, against_relation: bool = False,
+                 keys_against_relation: bool = False) -> dict[str, int]:
     """Entries, exits and split moves against memberships, as a keyed table (set-based joins);
     in an incremental run only members among the `changed` keys may exit. The members come from
     the `stage` table, or straight from their query (`members`, engines with FULL JOIN). The delta
-    keeps the typed key of entries and moves, which a relation of keys takes as its new rows."""
+    keeps the typed key of entries and moves, which a relation of keys takes as its new rows.
+    `keys_against_relation`: the stored members among the changed keys are read from the
+    segment's relation on the typed key (`_keys_against_relation`)."""
     adapter, schema = ctx.adapter, ctx.schema
     among = None if changed is None else exp.select(col(KEY)).from_(table(schema, changed)).subquery()
     key_column = ctx.project.entities[ctx.segment.entity].key
@@ -516,6 +534,10 @@ def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = Non
     if members is not None and adapter.relation_commits_with_data:
         changes = _delta_against_relation(adapter, schema, ctx.segment.name, staged, key_column,
                                           bool(ctx.segment.splits))
+    elif changed is not None and keys_against_relation:
+        typed_among = exp.select(col("k")).from_(table(schema, changed)).subquery()
+        changes = _delta_against_relation(adapter, schema, ctx.segment.name, staged, key_column,
+                                          bool(ctx.segment.splits), typed_among)
     elif adapter.full_outer_join:
         changes = _delta_in_one_pass(schema, ctx.segment.name, staged, key_column, bool(ctx.segment.splits), among)
     elif against_relation:
@@ -554,13 +576,15 @@ def _delta_in_one_pass(schema: str, name: str, staged: exp.Expression, key_colum
 
 
 def _delta_against_relation(adapter: Adapter, schema: str, name: str, staged: exp.Expression, key_column: str,
-                            has_split: bool) -> exp.Select:
+                            has_split: bool, among: exp.Subquery | None = None) -> exp.Select:
     """The same against the segment's own relation of keys (and splits), joined on the typed key:
     cheaper than the text keys of memberships. The relation holds exactly the memberships: it is
     written in the same transaction as they are (`relation_commits_with_data`: a replaced
-    relation cannot lag behind them)."""
+    relation cannot lag behind them). `among`: only its rows whose typed key is among these."""
     typed = col(key_column, "r")
-    return _full_join_delta(staged, table(schema, name, "r"), typed, adapter.key_text(typed.copy()),
+    stored = table(schema, name, "r") if among is None else exp.select(exp.Star()).from_(table(schema, name)).where(
+        exp.In(this=col(key_column), query=among)).subquery(exp.to_identifier("r", quoted=True))
+    return _full_join_delta(staged, stored, typed, adapter.key_text(typed.copy()),
                             col(key_column, "s"), col("split", "r") if has_split else exp.cast(exp.null(), "TEXT"),
                             key_column, has_split)
 
