@@ -124,7 +124,7 @@ class DuckDBAdapter(Adapter):
         return [(row[0], str(row[1]).lower()) for row in rows]
 
     def table_columns(self, schema: str, names) -> dict[str, list[tuple[str, str]]]:
-        names = [name for name in names if not is_work_table(name)]
+        names = list(names)  # looked up outside the work database, as column_types looks up a relation
         if not names:
             return {}
         listed = ", ".join(_text(name) for name in names)
