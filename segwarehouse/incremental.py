@@ -246,9 +246,7 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
     typed = [exp.select(exp.alias_(text(name), "segment", quoted=True), exp.alias_(col(entity.key), "k", quoted=True))
              .from_(table(project.segment_schema, name)) for name in segments if name in in_relations]
     if typed:  # one anti-join of all their members (one hash table of the entity's keys)
-        members = typed[0]
-        for part in typed[1:]:
-            members = exp.union(members, part, distinct=False, copy=False)
+        members = typed[0] if len(typed) == 1 else exp.union(*typed, distinct=False, copy=False)
         row = exp.select(exp.Literal.number(1)).from_(table(entity_schema, entity_table, "e")).where(
             col(entity.key, "e").eq(col("k", "r")))
         parts.append(exp.select(col("segment", "r"), exp.alias_(adapter.key_text(col("k", "r")), "key", quoted=True),
@@ -268,10 +266,7 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
                      .join(keys, on=col("x", "p").eq(col("key", "m")), join_type="LEFT")
                      .where(exp.In(this=col("segment", "m"), expressions=[text(n) for n in rest]),
                             exp.Is(this=col("x", "p"), expression=exp.null())))
-    query = parts[0]
-    for part in parts[1:]:
-        query = exp.union(query, part, distinct=False, copy=False)
-    return query
+    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
 
 
 def member_relations(adapter: Adapter, project: Project, entity_name: str, segments: list[str]) -> set[str]:
@@ -279,20 +274,15 @@ def member_relations(adapter: Adapter, project: Project, entity_name: str, segme
     entity key as typed: a table of keys (and splits) whose key has the entity key's type, written
     in the same transaction as memberships (`relation_commits_with_data`; elsewhere none). One
     catalog read for all."""
-    from .materialize import output_columns
+    from .materialize import holds_memberships, output_columns
 
     if not adapter.relation_commits_with_data or not segments:
         return set()
     entity = project.entities[entity_name]
     key_type = dict(adapter.column_types(*project.relation_of(entity.model))).get(entity.key)
     found = adapter.table_columns(project.segment_schema, segments)
-    out = set()
-    for name in segments:
-        columns = output_columns(project, project.segments[name])
-        have = found.get(name, [])
-        if set(columns[1:]) <= {"split"} and [c for c, _ in have] == columns and have[0][1] == key_type:
-            out.add(name)
-    return out
+    return {name for name in segments
+            if holds_memberships(output_columns(project, project.segments[name]), found.get(name, []), key_type)}
 
 
 def stage_present_keys(adapter: Adapter, project: Project, entity_name: str, schema: str,

@@ -422,21 +422,24 @@ def _keys_against_relation(ctx: Context, increment: Increment, columns: list[str
 def _relation_stands_for_memberships(ctx: Context, columns: list[str], facts: dict | None) -> bool:
     """The segment's relation holds only keys and splits (so exactly its memberships), has the
     entity key's type, and the entity's keys are unique."""
-    return (ctx.segment.materialized in ("table", "incremental") and _keys_only(columns) and facts is not None
-            and _entity_keys_unique(ctx, facts) and _relation_unchanged(ctx, columns, facts))
+    if not (ctx.segment.materialized in ("table", "incremental") and _keys_only(columns) and facts is not None
+            and _entity_keys_unique(ctx, facts)):
+        return False
+    kind, have = ctx.relation()
+    return kind == "table" and holds_memberships(columns, have, _entity_key_type(ctx, facts))
+
+
+def holds_memberships(columns: list[str], have: list[tuple[str, str]], key_type: str | None) -> bool:
+    """Whether a table read as `have` (columns and their types) holds exactly a segment's
+    memberships: the segment's relation `columns` are keys (and split) only, the table has exactly
+    them (it needs no reshape), and its key has the entity key's type."""
+    return _keys_only(columns) and [c for c, _ in have] == columns and have[0][1] == key_type
 
 
 def _relation_has(ctx: Context, columns: list[str]) -> bool:
     """The segment's relation is a table with exactly these columns."""
     kind, have = ctx.relation()
     return kind == "table" and [c for c, _ in have] == columns
-
-
-def _relation_unchanged(ctx: Context, columns: list[str], facts: dict) -> bool:
-    """The relation exists with these columns and its key has the entity key's type: it needs no
-    reshape (otherwise the members are staged and `_needs_reshape` decides or refuses)."""
-    kind, have = ctx.relation()
-    return [c for c, _ in have] == columns and kind == "table" and have[0][1] == _entity_key_type(ctx, facts)
 
 
 def _entity_key_type(ctx: Context, facts: dict) -> str | None:

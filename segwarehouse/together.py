@@ -59,9 +59,8 @@ def _deltas(staged: list[Staged], changes: tuple[str, ...], *columns: str) -> ex
              .from_(table(s.ctx.schema, s.delta))
              .where(exp.In(this=col("change"), expressions=[text(c) for c in changes]))
              for i, s in enumerate(staged) if any(s.counts[c] for c in changes)]
-    union = parts[0]
-    for part in parts[1:]:  # the parts are built here: nothing to copy (each copy grew with the union)
-        union = exp.union(union, part, distinct=False, copy=False)
+    # the parts are built here: nothing to copy (copying the union once per part grew with it)
+    union = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
     return union.subquery(exp.to_identifier("d", quoted=True), copy=False)
 
 

@@ -284,10 +284,7 @@ def _changed_rows(project: Project, changes: list[list[Changed]], outputs,
                        .where(exp.and_(exp.not_(exp.Is(this=column.copy(), expression=exp.null())),
                                        exp.paren(exp.or_(*[c.copy() for c in unique], copy=False), copy=False),
                                        copy=False), copy=False))
-    union = queries[0]
-    for query in queries[1:]:
-        union = exp.union(union, query, distinct=False, copy=False)
-    return union
+    return queries[0] if len(queries) == 1 else exp.union(*queries, distinct=False, copy=False)
 
 
 def disjuncts(conditions: list[exp.Expression]) -> dict[str, exp.Expression]:

@@ -310,6 +310,14 @@ class Adapter:
         return {name: self.column_types(schema, name) for name in names
                 if self.relation_kind(schema, name) == "table"}
 
+    @staticmethod
+    def _columns_by_table(rows: Iterable[Sequence]) -> dict[str, list[tuple[str, str]]]:
+        """(table, column, type) rows of a catalog query, in column order, as table_columns gives them."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for name, column, kind in rows:
+            out.setdefault(str(name), []).append((column, str(kind).lower()))
+        return out
+
     def drop(self, schema: str, name: str, kind: str | None = None) -> None:
         kind = kind or self.relation_kind(schema, name)
         if kind is None:

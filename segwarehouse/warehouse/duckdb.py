@@ -124,18 +124,15 @@ class DuckDBAdapter(Adapter):
         return [(row[0], str(row[1]).lower()) for row in rows]
 
     def table_columns(self, schema: str, names) -> dict[str, list[tuple[str, str]]]:
-        names = list(names)  # looked up outside the work database, as column_types looks up a relation
+        names = list(names)
         if not names:
             return {}
         listed = ", ".join(_text(name) for name in names)
-        rows = self.fetchall_text(
+        # outside the work database, where column_types looks up a relation that is not a work table
+        return self._columns_by_table(self.fetchall_text(
             f"SELECT c.table_name, c.column_name, c.data_type FROM duckdb_columns() AS c JOIN duckdb_tables() AS t "
             f"ON t.table_oid = c.table_oid WHERE NOT c.internal AND c.schema_name = {_text(schema)} AND "
-            f"c.table_name IN ({listed}) AND c.{_in_database('')} ORDER BY c.table_name, c.column_index")
-        out: dict[str, list[tuple[str, str]]] = {}
-        for table, column, kind in rows:
-            out.setdefault(str(table), []).append((column, str(kind).lower()))
-        return out
+            f"c.table_name IN ({listed}) AND c.database_name <> {_text(WORK)} ORDER BY c.table_name, c.column_index"))
 
     def table_names(self, schema: str, like: str) -> set[str]:
         rows = self.fetchall_text(

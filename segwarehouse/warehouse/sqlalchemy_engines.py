@@ -142,7 +142,7 @@ class PostgresAdapter(ServerAdapter):
         if not names:
             return {}
         c, t = (lambda name: exp.column(name, table="c")), (lambda name: exp.column(name, table="t"))
-        rows = self.fetchall(
+        return self._columns_by_table(self.fetchall(
             exp.select(c("table_name"), c("column_name"), c("data_type"))
             .from_(exp.alias_(exp.table_("columns", db="information_schema"), "c", table=True))
             .join(exp.alias_(exp.table_("tables", db="information_schema"), "t", table=True),
@@ -150,11 +150,7 @@ class PostgresAdapter(ServerAdapter):
             .where(c("table_schema").eq(exp.Literal.string(schema)),
                    exp.In(this=c("table_name"), expressions=[exp.Literal.string(name) for name in names]),
                    t("table_type").eq(exp.Literal.string("BASE TABLE")))
-            .order_by(c("table_name"), c("ordinal_position")))
-        out: dict[str, list[tuple[str, str]]] = {}
-        for table, column, kind in rows:
-            out.setdefault(str(table), []).append((column, str(kind).lower()))
-        return out
+            .order_by(c("table_name"), c("ordinal_position"))))
 
     MISJUDGED = 2.0  # an estimate off by more than this factor is refreshed
 

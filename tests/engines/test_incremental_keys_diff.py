@@ -9,6 +9,7 @@ import sqlglot
 from sqlglot import exp
 
 import segwarehouse.materialize as materialize
+from tests.engines.test_direct_diff import outputs
 
 ENTITIES = """
 entities:
@@ -69,19 +70,6 @@ def lifecycle(project) -> None:
                  "(36, '2024-06-11 09:30:00', '2024-06-11 00:00:00')")
     assert project.build("2024-06-11 12:00:00").failed == []
     assert project.build("2024-06-14 12:00:00").failed == []  # days pass: recent buyers leave
-
-
-def outputs(project, name: str) -> dict:
-    q = project.quote
-    return {
-        "members": sorted(project.query(f"SELECT {q('key')}, {q('split')} FROM {{seg}}.memberships "
-                                        f"WHERE segment = '{name}'"), key=repr),
-        "relation": sorted(project.relation(name), key=repr),
-        "changes": project.query(f"SELECT {q('key')}, {q('change')}, {q('split')}, as_of FROM "
-                                 f"{{seg}}.membership_changes WHERE segment = '{name}' ORDER BY change_id"),
-        "history": sorted(project.query(f"SELECT {q('key')}, {q('split')}, valid_from, valid_to FROM "
-                                        f"{{seg}}.membership_history WHERE segment = '{name}'"), key=repr),
-    }
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"])
