@@ -286,9 +286,7 @@ def metric_query(project: Project, adapter: Adapter, segment: t.Segment, metric:
                      .from_(ends.subquery("w"))
                      .where(exp.or_(exp.Is(this=col("e", "w"), expression=exp.null()),
                                     exp.LTE(this=col("t", "w"), expression=col("e", "w")))))
-    union = parts[0]
-    for other in parts[1:]:
-        union = exp.union(union, other, distinct=False)
+    union = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False)
     hits = exp.Sum(this=col("n", "u"))
     per_member_value = {
         "rate": exp.Case().when(exp.GT(this=hits, expression=zero.copy()), exp.Literal.number(1)).else_(zero.copy()),

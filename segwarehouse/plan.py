@@ -130,9 +130,7 @@ def _diff(adapter: Adapter, project: Project, segment: t.Segment | None, name: s
         branches.append(exp.select(_alias(m("key"), "key"), _alias(text("exited"), "change"),
                                    _alias(m("split"), "before"), _alias(null_text.copy(), "after"))
                         .from_(exp.table_("m", quoted=True)))
-    changes = branches[0]
-    for branch in branches[1:]:
-        changes = exp.union(changes, branch, distinct=False)
+    changes = branches[0] if len(branches) == 1 else exp.union(*branches, distinct=False)
     c = lambda name_: col(name_, "c")  # noqa: E731
     ranked = exp.select(c("key"), c("change"), c("before"), c("after"),
                         _alias(exp.Window(this=exp.RowNumber(), partition_by=[c("change")],

@@ -392,10 +392,8 @@ class SparkAdapter(Adapter):
             else part.copy()
 
     def _union(self, schema: str, parts) -> exp.Query:
-        rows = self._rows_of(schema, parts[0])
-        for part in parts[1:]:
-            rows = exp.union(rows, self._rows_of(schema, part), distinct=False)
-        return rows
+        rows = [self._rows_of(schema, part) for part in parts]
+        return rows[0] if len(rows) == 1 else exp.union(*rows, distinct=False, copy=False)
 
     def _current(self, schema: str, name: str, alias: str | None) -> exp.Expression:
         """What a statement of this transaction reads for a table: its rewrite plus buffered rows."""
