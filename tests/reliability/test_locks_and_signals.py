@@ -210,7 +210,11 @@ def test_run_and_schedule_wait_for_a_busy_duckdb_file_like_build(project_factory
         assert run.returncode == 0, (out, err)
         # whichever got the file first built everything; the other found nothing left to do
         assert "due: first, contested, last" in out or "nothing is due" in out
-        time.sleep(3)  # the scheduler carries on: it builds what is still due, or sleeps
+        # The scheduler carries on: it builds what is still due, or sleeps. If it read the states
+        # before `run` built them, it builds them again once the file is free (its lines are logged
+        # when that build is done); a fixed pause let SIGTERM land inside that build on a loaded
+        # machine (the segments then record `skipped`). Otherwise nothing comes: it slept.
+        lines.saw_within("status=", timeout=10)
         assert scheduler.poll() is None, scheduler.communicate()
         scheduler.send_signal(signal.SIGTERM)
         assert scheduler.wait(timeout=15) == 0, scheduler.stderr.read()
@@ -340,6 +344,14 @@ class Lines:
             if text in line:
                 return line
         raise AssertionError(f"no {text!r} within {timeout} s; saw {self.seen}")
+
+    def saw_within(self, text: str, timeout: float) -> bool:
+        """Whether a line with `text` comes within `timeout` seconds (no fault if none does)."""
+        try:
+            self.wait_for(text, timeout)
+            return True
+        except AssertionError:
+            return False
 
     def rest(self) -> str:
         time.sleep(0.1)
