@@ -181,13 +181,6 @@ def manifest(project, hash_sql: dict[str, str] | None = None, known: dict[str, s
             "child_map": {uid: sorted(kids) for uid, kids in children.items()}}
 
 
-def hash_needed(project, known: dict[str, str]) -> set[str]:
-    """The segments whose compiled_sql_hash the manifest cannot take from `known` (definition hash
-    -> compiled SQL hash, as compiled_hashes gives it): new or changed since the last manifest."""
-    from .catalog import definition_hash
-    return {name for name, segment in project.segments.items() if definition_hash(project, segment) not in known}
-
-
 def compiled_hashes(project) -> dict[str, str]:
     """definition hash -> compiled SQL hash, from the manifest the last command wrote (if any)."""
     try:

@@ -105,10 +105,15 @@ def definition_hash(project, segment: t.Segment) -> str:
     loaded project, without compiling (validation and the build both ask)."""
     import hashlib
 
-    known = project.__dict__.setdefault("_definition_hashes", {})
+    known = definition_hashes(project)
     if segment.name not in known:
         known[segment.name] = hashlib.md5(repr(_definition(project, segment)).encode()).hexdigest()
     return known[segment.name]
+
+
+def definition_hashes(project) -> dict[str, str]:
+    """segment -> definition hash, as computed so far for this loaded project."""
+    return project.__dict__.setdefault("_definition_hashes", {})
 
 
 _NOT_DEFINITION = {"title", "description", "category", "tags", "schedule"}

@@ -184,7 +184,7 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     """Compile segments to SQL for a dialect; writes target/manifest.json too."""
     import gc
 
-    from .artifacts import compiled_hashes, hash_needed, write_if_changed, write_manifest
+    from .artifacts import compiled_hashes, write_manifest
     from .catalog import HASH_AS_OF
     from .compiler.dialects import DIALECTS
     from .compiling import compiled
@@ -199,22 +199,18 @@ def compile(project_dir, profiles_dir, target, vars_text, dialect, as_of, write,
     write = (not segments) if write is None else write
     out = console()
     folder = project.root / "target" / "compiled" / dialect
+    if write and names:
+        folder.mkdir(parents=True, exist_ok=True)
     hash_sql: dict[str, str] = {}  # SQL the manifest's compiled_sql_hash needs, compiled here once
     known = compiled_hashes(project)  # ... unless the last manifest has it
-    needed = hash_needed(project, known)
     gc.freeze()  # the loaded project is long-lived: the collector need not scan it again and again
     try:
-        for number, (name, sql, hashes) in enumerate(compiled(project, names, moment, dialect, set(needed),
-                                                              HASH_AS_OF)):
-            sql += ";\n"
+        for name, sql, hashes in compiled(project, names, moment, dialect, known, HASH_AS_OF,
+                                          folder if write else None):
             hash_sql.update(hashes)
-            if write:
-                if number == 0:
-                    folder.mkdir(parents=True, exist_ok=True)
-                write_if_changed(folder / f"{name}.sql", sql)
-            else:
+            if not write:
                 out.print(f"-- {name} ({dialect})", style="dim")
-                click.echo(sql)
+                click.echo(sql + ";\n")
     finally:
         gc.unfreeze()
         write_manifest(project, hash_sql, known)

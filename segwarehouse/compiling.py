@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from pathlib import Path
 from typing import Iterator
 
 from .errors import SegwError
@@ -15,23 +16,27 @@ _job: tuple | None = None  # what forked workers compile: set in the parent befo
 
 
 def compiled(project: Project, names: list[str], as_of: dt.datetime | None, dialect: str,
-             hashed: set[str], hash_as_of: dt.datetime) -> Iterator[tuple[str, str, dict[str, str]]]:
+             known: dict[str, str], hash_as_of: dt.datetime, folder: Path | None = None
+             ) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(name, SQL text, the manifest's hash SQL it gave) for each named segment, in order; the
     first segment that does not compile raises its SegwError, after those before it were given.
-    Segments in `hashed` also give the SQL their compiled_sql_hash is taken from."""
+    Segments whose definition hash is not in `known` (definition hash -> compiled SQL hash, from
+    the last manifest) also give the SQL their compiled_sql_hash is taken from. With `folder`, each
+    segment's SQL is also written there, as <name>.sql (by the worker that compiled it). The
+    definition hashes computed on the way are kept in the project (catalog.definition_hashes)."""
     workers = _cores()
     # Forking a process with other threads may copy a lock one of them holds: the worker would hang.
     # `segw compile` has none; a host that embeds segwarehouse may (then: one after another).
     if len(names) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
         for name in names:
-            yield _one(project, name, as_of, dialect, hashed, hash_as_of)
+            yield _kept(project, _one(project, name, as_of, dialect, known, hash_as_of, folder))
         return
     import multiprocessing
 
     global _job
     size = -(-len(names) // (workers * 4))  # a few chunks per worker: an uneven chunk does not hold the rest up
     chunks = [names[start:start + size] for start in range(0, len(names), size)]
-    _job = (project, as_of, dialect, hashed, hash_as_of)
+    _job = (project, as_of, dialect, known, hash_as_of, folder)
     try:
         # fork: the workers inherit the loaded project instead of loading it again
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -39,29 +44,44 @@ def compiled(project: Project, names: list[str], as_of: dt.datetime | None, dial
                 for result in results:
                     if isinstance(result, SegwError):
                         raise result
-                    yield result
+                    yield _kept(project, result)
     finally:
         _job = None
 
 
 def _chunk(names: list[str]) -> list:
-    project, as_of, dialect, hashed, hash_as_of = _job
+    project, as_of, dialect, known, hash_as_of, folder = _job
     out: list = []
     for name in names:
         try:
-            out.append(_one(project, name, as_of, dialect, hashed, hash_as_of))
+            out.append(_one(project, name, as_of, dialect, known, hash_as_of, folder))
         except SegwError as exc:
             out.append(exc)
             break
     return out
 
 
-def _one(project: Project, name: str, as_of, dialect: str, hashed: set[str], hash_as_of) -> tuple[str, str, dict]:
+def _one(project: Project, name: str, as_of, dialect: str, known: dict[str, str], hash_as_of,
+         folder: Path | None) -> tuple[str, str, dict, str]:
+    from .artifacts import write_if_changed
+    from .catalog import definition_hash
     from .compiler.segment import compile_segment
 
+    definition = definition_hash(project, project.segments[name])
     hash_sql: dict[str, str] = {}
     sql = compile_segment(project, project.segments[name], as_of, dialect,
-                          hash_sql=hash_sql if name in hashed else None, hash_as_of=hash_as_of)
+                          hash_sql=hash_sql if definition not in known else None, hash_as_of=hash_as_of)
+    if folder is not None:
+        write_if_changed(folder / f"{name}.sql", sql + ";\n")
+    return name, sql, hash_sql, definition
+
+
+def _kept(project: Project, result: tuple[str, str, dict, str]) -> tuple[str, str, dict[str, str]]:
+    """A worker's result, its definition hash kept in the project (a forked worker's is not)."""
+    from .catalog import definition_hashes
+
+    name, sql, hash_sql, definition = result
+    definition_hashes(project)[name] = definition
     return name, sql, hash_sql
 
 

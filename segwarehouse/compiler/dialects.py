@@ -15,21 +15,57 @@ DIALECTS = ("duckdb", "postgres", "mysql", "snowflake", "bigquery", "databricks"
             "clickhouse")
 
 
-class HexToInt(exp.Expression, exp.Func):
-    """An 8-digit lower-case hex string read as a non-negative integer (for splits)."""
-    arg_types = {"this": True}
+@dataclass(frozen=True)
+class Node:
+    """One of segwarehouse's semantic nodes, which each dialect writes its own way (see to_sql).
+
+    sqlglot's compiled build (sqlglotc, which `sqlglot[c]` installs and sqlglot loads whenever it is
+    there) admits no subclass of its expressions or generators. So a node is a call of a function
+    with a reserved name, marked in its meta (a `sql:` condition's own function of that name is not
+    ours), and its arguments in the order of `args`; to_sql replaces it just before writing."""
+    name: str
+    args: tuple[str, ...]
+
+    def __call__(self, **values: exp.Expression | None) -> exp.Anonymous:
+        unknown = set(values) - set(self.args)
+        if unknown:
+            raise TypeError(f"{self.name} takes {', '.join(self.args)}, not {', '.join(sorted(unknown))}")
+        given = [values.get(arg) for arg in self.args]
+        while given and given[-1] is None:  # trailing optional arguments
+            given.pop()
+        node = exp.Anonymous(this=self.name, expressions=given)
+        node.meta[_NODE] = self.name
+        return node
+
+    def is_(self, node: exp.Expression | None) -> bool:
+        return type(node) is exp.Anonymous and node.meta.get(_NODE) == self.name
+
+    def arg(self, node: exp.Anonymous, name: str) -> exp.Expression | None:
+        values = node.expressions
+        index = self.args.index(name)
+        return values[index] if index < len(values) else None
+
+    def set(self, node: exp.Anonymous, name: str, value: exp.Expression) -> None:
+        values = list(node.expressions)
+        index = self.args.index(name)
+        values.extend([exp.null()] * (index + 1 - len(values)))
+        values[index] = value
+        node.set("expressions", values)
+
+    def find_all(self, tree: exp.Expression):
+        return (node for node in tree.find_all(exp.Anonymous) if self.is_(node))
 
 
-class CaseSensitive(exp.Expression, exp.Func):
-    """Marks a text literal whose comparison must respect case whatever the column's collation.
-    `collation`: the exact (binary, NO PAD) collation of the server, set by its adapter."""
-    arg_types = {"this": True, "collation": False}
+_NODE = "segw_node"  # meta key of our nodes: the node's name
 
-
-class FilteredAgg(exp.Expression, exp.Func):
-    """An aggregate over only the rows where a condition holds: `this` is the aggregate
-    (COUNT(*), SUM(x), COUNT(DISTINCT x), ...), `expression` the condition."""
-    arg_types = {"this": True, "expression": True}
+# An 8-digit lower-case hex string read as a non-negative integer (for splits).
+HexToInt = Node("SEGW_HEX_TO_INT", ("this",))
+# Marks a text literal whose comparison must respect case whatever the column's collation.
+# `collation`: the exact (binary, NO PAD) collation of the server, set by its adapter.
+CaseSensitive = Node("SEGW_CASE_SENSITIVE", ("this", "collation"))
+# An aggregate over only the rows where a condition holds: `this` is the aggregate (COUNT(*),
+# SUM(x), COUNT(DISTINCT x), ...), `expression` the condition.
+FilteredAgg = Node("SEGW_FILTERED_AGG", ("this", "expression"))
 
 
 def _case_aggregate(aggregate: exp.Expression, condition: exp.Expression) -> exp.Expression:
@@ -64,9 +100,8 @@ def many_groups(select: exp.Select) -> exp.Select:
     return select
 
 
-class TimeColumn(exp.Expression, exp.Func):
-    """A DATE or timestamp column compared with timestamp values (as_of, windows, literals)."""
-    arg_types = {"this": True}
+# A DATE or timestamp column compared with timestamp values (as_of, windows, literals).
+TimeColumn = Node("SEGW_TIME_COLUMN", ("this",))
 
 
 # Engines whose sessions run in UTC and that compare a DATE (as midnight), a naive timestamp and a
@@ -82,9 +117,8 @@ BARE_TIME_COLUMNS = ("duckdb", "postgres", "mysql")
 WRITES_PLAIN_TREES_AS_IS = ("duckdb", "postgres", "mysql")
 
 
-class UtcNow(exp.Expression, exp.Func):
-    """The current time as a timestamp without time zone, in UTC (live view segments)."""
-    arg_types = {}
+# The current time as a timestamp without time zone, in UTC (live view segments).
+UtcNow = Node("SEGW_UTC_NOW", ())
 
 
 def _lit(text: str) -> exp.Literal:
@@ -132,83 +166,6 @@ UTC_NOW = {
 }
 
 
-def _mysql_regexp(self, expression: exp.RegexpLike) -> str:
-    # MariaDB has no REGEXP_LIKE(); the REGEXP operator works on MySQL and MariaDB alike.
-    return f"{self.sql(expression, 'this')} REGEXP {self.sql(expression, 'expression')}"
-
-
-def _mysql_datatype(base):
-    def datatype(self, expression: exp.DataType) -> str:
-        # CAST(x AS DATETIME) drops fractional seconds in MySQL; keep microseconds like other engines.
-        if expression.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) \
-                and not expression.expressions:
-            return "DATETIME(6)"
-        return base(self, expression)
-    return datatype
-
-
-def _clickhouse_datatype(base):
-    def datatype(self, expression: exp.DataType) -> str:
-        # ClickHouse's DateTime (sqlglot's TIMESTAMP) keeps whole seconds, and a literal is read in
-        # the server's time zone: timestamps are DateTime64(6, 'UTC'), microseconds in UTC as elsewhere.
-        if expression.this == exp.DataType.Type.TIMESTAMP and not expression.expressions:
-            expression = exp.DataType(this=exp.DataType.Type.DATETIME64, nullable=expression.args.get("nullable"),
-                                      expressions=[exp.DataTypeParam(this=exp.Literal.number(6)),
-                                                   exp.DataTypeParam(this=exp.Literal.string("UTC"))])
-        return base(self, expression)
-    return datatype
-
-
-# ClickHouse fills the columns of an unmatched LEFT JOIN row with their type's default ('' or 0),
-# not NULL, unless join_use_nulls is set: `in_list` (the list key IS NOT NULL) would match everyone.
-CLICKHOUSE_SETTINGS = {"join_use_nulls": 1}
-
-
-def _clickhouse_generate(base):
-    def generate(self, expression: exp.Expression, copy: bool = True) -> str:
-        query = expression.expression if isinstance(expression, (exp.Insert, exp.Create)) else expression
-        if isinstance(query, exp.Select) and not query.args.get("settings"):
-            if copy:
-                expression, copy = expression.copy(), False
-                query = expression.expression if isinstance(expression, (exp.Insert, exp.Create)) else expression
-            query.set("settings", [exp.EQ(this=exp.var(name), expression=exp.Literal.number(value))
-                                   for name, value in CLICKHOUSE_SETTINGS.items()])
-        return base(self, expression, copy=copy)
-    return generate
-
-
-# ClickHouse's lower/upper/left/right/length work on bytes (ASCII case only); the UTF8 variants
-# count characters and fold every letter's case, as the other engines do.
-CLICKHOUSE_UTF8 = {exp.Lower: "lowerUTF8", exp.Upper: "upperUTF8", exp.Left: "leftUTF8",
-                   exp.Right: "rightUTF8", exp.Length: "lengthUTF8"}
-
-
-def _clickhouse_utf8(name: str):
-    return lambda self, e: self.func(name, e.this, e.args.get("expression"))
-
-
-def _snowflake_regexp(self, expression: exp.RegexpLike) -> str:
-    # Snowflake's REGEXP_LIKE/RLIKE must match the whole value; `matches` searches anywhere.
-    # REGEXP_INSTR finds the first match anywhere (0 when there is none).
-    found = _fn("REGEXP_INSTR", expression.this.copy(), expression.expression.copy())
-    return self.sql(exp.GT(this=found, expression=exp.Literal.number(0)))
-
-
-def _interval_shift(base_sql, sign: int):
-    """Spark/Databricks DATE_ADD(ts, n) adds days and returns a DATE. A shift of the live clock
-    (`within_last: 2 hours` in a view) is written as timestamp +/- INTERVAL, keeping its unit and
-    its timestamp type; other date arithmetic (from `sql:` conditions) is left as sqlglot writes it."""
-    def shift(self, expression) -> str:
-        if not isinstance(expression.this, UtcNow):
-            return base_sql(self, expression)
-        unit = expression.args.get("unit")
-        interval = exp.Interval(this=exp.Literal.string(str(expression.expression.name)),
-                                unit=exp.var(unit.name if unit is not None else "DAY"))
-        node = exp.Add if sign > 0 else exp.Sub
-        return self.sql(exp.Paren(this=node(this=expression.this.copy(), expression=interval)))
-    return shift
-
-
 @dataclass(frozen=True)
 class Quoting:
     """dbt's `quoting:` config: whether database, schema and relation names are quoted as written.
@@ -249,104 +206,217 @@ def quoting_config(dialect_name: str, config: Quoting):
         _QUOTING.reset(token)
 
 
-def _folding_identifiers(name: str, base):
-    """identifier_sql/table_parts for a warehouse that folds unquoted names to upper case: a name
-    dbt would leave unquoted is written as the warehouse stores it ("CUSTOMERS"), still quoted so
-    that reserved words stay names. Names that need quotes anyway (spaces, dashes) stay as written."""
-    def fold(self, identifier: exp.Identifier, quoted: bool) -> exp.Identifier:
-        if quoted or not identifier.quoted or not PLAIN_NAME.match(identifier.name):
-            return identifier
-        return exp.to_identifier(identifier.name.upper(), quoted=True)
 
-    def table_parts(self, expression: exp.Table) -> str:
-        config = quoting(name)
-        parts = []
-        for part, keep in (("catalog", config.database), ("db", config.schema), ("this", config.identifier)):
-            value = expression.args.get(part)
-            if value is None:
-                continue
-            parts.append(self.sql(fold(self, value, keep) if isinstance(value, exp.Identifier) else value))
-        return ".".join(parts)
-
-    def identifier_sql(self, expression: exp.Identifier) -> str:
-        return base.identifier_sql(self, fold(self, expression, quoting(name).identifier))
-
-    return {"table_parts": table_parts, "identifier_sql": identifier_sql}
-
-
-def _filter_clause(self, expression: FilteredAgg) -> str:
-    """AGG(x) FILTER(WHERE condition), written from the aggregate and condition themselves (no
-    copies: a cold compile writes many), which are then handed back to the FilteredAgg."""
-    aggregate, condition = expression.this, expression.expression
-    try:
-        return self.sql(exp.Filter(this=aggregate, expression=exp.Where(this=condition)))
-    finally:
-        expression.set("this", aggregate)
-        expression.set("expression", condition)
+# How each dialect writes a node of ours (`to_sql`); `node.expressions` are its arguments in order.
+def _node_writer(name: str, node: exp.Anonymous):
+    args = node.expressions
+    kind = node.meta[_NODE]
+    if kind == HexToInt.name:
+        return lambda: HEX_TO_INT[name](args[0])
+    if kind == UtcNow.name:
+        return UTC_NOW[name]
+    if kind == CaseSensitive.name:
+        if name == "mysql":
+            # COLLATE, not BINARY: BINARY would make LEFT/RIGHT/LOCATE count bytes, not characters.
+            # On the literal: an explicit collation wins the coercibility contest against a text
+            # column, and a DATE/DATETIME column compares with the string as a temporal value.
+            # COLLATE binds before every other operator: no parentheses needed.
+            collation = CaseSensitive.arg(node, "collation")
+            return lambda: exp.Collate(this=args[0], expression=collation or exp.var("utf8mb4_bin"))
+        return lambda: args[0]
+    if kind == TimeColumn.name:
+        return (lambda: args[0]) if name in BARE_TIME_COLUMNS else (lambda: _cast(args[0], "TIMESTAMP"))
+    if kind == FilteredAgg.name:
+        if name in FILTER_CLAUSE:
+            return lambda: exp.Filter(this=args[0], expression=exp.Where(this=args[1]))
+        return lambda: _case_aggregate(args[0], args[1])
+    raise ValueError(f"unknown node {kind}")
 
 
-def _mysql_select(base_sql):
-    def select_sql(self, expression: exp.Select) -> str:
-        if not expression.meta.get(MANY_GROUPS) or expression.args.get("operation_modifiers"):
-            return base_sql(self, expression)
-        expression.set("operation_modifiers", [exp.var("SQL_BIG_RESULT")])
-        try:
-            return base_sql(self, expression)
-        finally:
-            expression.set("operation_modifiers", None)
-    return select_sql
+def _regexp_search(name: str, node: exp.RegexpLike):
+    # MariaDB has no REGEXP_LIKE(), and Snowflake's must match the whole value; `matches` searches
+    # anywhere: REGEXP_INSTR finds the first match anywhere (0 when there is none, NULL on NULL).
+    return lambda: exp.GT(this=_fn("REGEXP_INSTR", node.this, node.expression), expression=exp.Literal.number(0))
 
 
-def _dialect_transforms(name: str, base: type[Dialect]) -> dict:
-    transforms = {
-        HexToInt: lambda self, e: self.sql(HEX_TO_INT[name](e.this)),
-        UtcNow: lambda self, e: self.sql(UTC_NOW[name]()),
-        CaseSensitive: lambda self, e: self.sql(e, "this"),
-        TimeColumn: (lambda self, e: self.sql(e, "this")) if name in BARE_TIME_COLUMNS
-        else (lambda self, e: self.sql(_cast(e.this.copy(), "TIMESTAMP"))),
-        FilteredAgg: _filter_clause if name in FILTER_CLAUSE
-        else (lambda self, e: self.sql(_case_aggregate(e.this, e.expression))),
-    }
+def _mysql_datatype(name: str, node: exp.DataType):
+    # CAST(x AS DATETIME) drops fractional seconds in MySQL; keep microseconds like other engines.
+    if node.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) and not node.expressions:
+        return lambda: exp.DataType.build("DATETIME(6)", dialect="mysql")
+    return None
+
+
+def _mysql_select(name: str, node: exp.Select):
+    if not node.meta.get(MANY_GROUPS) or node.args.get("operation_modifiers"):
+        return None
+
+    def mark() -> exp.Select:
+        node.set("operation_modifiers", [exp.var("SQL_BIG_RESULT")])
+        return node
+    return mark
+
+
+def _clickhouse_datatype(name: str, node: exp.DataType):
+    # ClickHouse's DateTime (sqlglot's TIMESTAMP) keeps whole seconds, and a literal is read in
+    # the server's time zone: timestamps are DateTime64(6, 'UTC'), microseconds in UTC as elsewhere.
+    if node.this != exp.DataType.Type.TIMESTAMP or node.expressions:
+        return None
+    return lambda: exp.DataType(this=exp.DataType.Type.DATETIME64, nullable=node.args.get("nullable"),
+                                expressions=[exp.DataTypeParam(this=exp.Literal.number(6)),
+                                             exp.DataTypeParam(this=exp.Literal.string("UTC"))])
+
+
+# ClickHouse fills the columns of an unmatched LEFT JOIN row with their type's default ('' or 0),
+# not NULL, unless join_use_nulls is set: `in_list` (the list key IS NOT NULL) would match everyone.
+CLICKHOUSE_SETTINGS = {"join_use_nulls": 1}
+
+
+def _clickhouse_settings(root: exp.Expression):
+    """The outermost query takes the settings (a CREATE or INSERT: the query it holds)."""
+    query = root.expression if isinstance(root, (exp.Insert, exp.Create)) else root
+    if not isinstance(query, exp.Select) or query.args.get("settings"):
+        return None
+
+    def settle() -> exp.Select:
+        query.set("settings", [exp.EQ(this=exp.var(name), expression=exp.Literal.number(value))
+                               for name, value in CLICKHOUSE_SETTINGS.items()])
+        return query
+    return query, settle
+
+
+# ClickHouse's lower/upper/left/right/length work on bytes (ASCII case only); the UTF8 variants
+# count characters and fold every letter's case, as the other engines do.
+CLICKHOUSE_UTF8 = {exp.Lower: "lowerUTF8", exp.Upper: "upperUTF8", exp.Left: "leftUTF8",
+                   exp.Right: "rightUTF8", exp.Length: "lengthUTF8"}
+
+
+def _clickhouse_utf8(name: str, node: exp.Func):
+    function = CLICKHOUSE_UTF8[type(node)]
+    return lambda: _fn(function, *[a for a in (node.this, node.args.get("expression")) if a is not None])
+
+
+def _live_clock_shift(name: str, node: exp.DateAdd | exp.DateSub):
+    """Spark/Databricks DATE_ADD(ts, n) adds days and returns a DATE. A shift of the live clock
+    (`within_last: 2 hours` in a view) is written as timestamp +/- INTERVAL, keeping its unit and
+    its timestamp type; other date arithmetic (from `sql:` conditions) is left as sqlglot writes it."""
+    if not UtcNow.is_(node.this):
+        return None
+    unit = node.args.get("unit")
+    interval = exp.Interval(this=exp.Literal.string(str(node.expression.name)),
+                            unit=exp.var(unit.name if unit is not None else "DAY"))
+    shift = exp.Add if isinstance(node, exp.DateAdd) else exp.Sub
+    return lambda: exp.Paren(this=shift(this=node.this, expression=interval))
+
+
+def _folded_identifier(name: str, node: exp.Identifier):
+    """Snowflake folds unquoted names to upper case: a name dbt would leave unquoted is written as
+    the warehouse stores it ("CUSTOMERS"), still quoted so that reserved words stay names. Names
+    that need quotes anyway (spaces, dashes) stay as written. A table's parts follow `database`,
+    `schema` and `identifier` of the `quoting:` config (and `identifier` too, as columns do)."""
+    if not node.quoted or not PLAIN_NAME.match(node.name):
+        return None
+    config = quoting(name)
+    keep = config.identifier
+    if keep and type(node.parent) is exp.Table:
+        keep = {"catalog": config.database, "db": config.schema, "this": config.identifier}.get(node.arg_key, True)
+    if keep:
+        return None
+    return lambda: exp.to_identifier(node.name.upper(), quoted=True)
+
+
+def _rules(name: str, fixes: bool) -> dict:
+    """node type -> rule(dialect, node): None, or a function that builds what the node is written as
+    (from the node's own parts; it may also change the node in place and return it)."""
+    rules: dict = {exp.Anonymous: lambda dialect_name, node: (
+        _node_writer(dialect_name, node) if node.meta.get(_NODE) else None)}
+    if not fixes:
+        return rules
     if name == "mysql":
-        # COLLATE, not BINARY: BINARY would make LEFT/RIGHT/LOCATE count bytes, not characters.
-        # On the literal: an explicit collation wins the coercibility contest against a text
-        # column, and a DATE/DATETIME column compares with the string as a temporal value.
-        transforms[CaseSensitive] = lambda self, e: (
-            f"({self.sql(e, 'this')} COLLATE {e.args.get('collation') or 'utf8mb4_bin'})")
-        transforms[exp.RegexpLike] = _mysql_regexp
+        rules.update({exp.RegexpLike: _regexp_search, exp.DataType: _mysql_datatype, exp.Select: _mysql_select})
     if name == "snowflake":
-        transforms[exp.RegexpLike] = _snowflake_regexp
+        rules.update({exp.RegexpLike: _regexp_search, exp.Identifier: _folded_identifier})
     if name == "clickhouse":
-        transforms.update({node: _clickhouse_utf8(function) for node, function in CLICKHOUSE_UTF8.items()})
+        rules.update({node: _clickhouse_utf8 for node in CLICKHOUSE_UTF8})
+        rules[exp.DataType] = _clickhouse_datatype
     if name == "databricks":
-        transforms[exp.DateAdd] = _interval_shift(base.Generator.TRANSFORMS[exp.DateAdd], +1)
-        transforms[exp.DateSub] = _interval_shift(base.Generator.TRANSFORMS[exp.DateSub], -1)
-    return transforms
+        rules.update({exp.DateAdd: _live_clock_shift, exp.DateSub: _live_clock_shift})
+    return rules
+
+
+_RULES = {(name, fixes): _rules(name, fixes) for name in DIALECTS for fixes in (True, False)}
+_ROOT_RULES = {"clickhouse": _clickhouse_settings}
 
 
 @lru_cache(maxsize=None)
 def dialect(name: str) -> Dialect:
-    """Our subclass of sqlglot's dialect `name`, which knows segwarehouse's semantic nodes."""
+    """sqlglot's dialect `name` (one of DIALECTS)."""
     if name not in DIALECTS:
         raise ValueError(name)
-    base = type(Dialect.get_or_raise(name))
-    generator_attrs = {"TRANSFORMS": {**base.Generator.TRANSFORMS, **_dialect_transforms(name, base)}}
-    if name == "mysql":
-        generator_attrs["datatype_sql"] = _mysql_datatype(base.Generator.datatype_sql)
-        generator_attrs["select_sql"] = _mysql_select(base.Generator.select_sql)
-    if name == "snowflake":
-        generator_attrs.update(_folding_identifiers(name, base.Generator))
-    if name == "clickhouse":
-        generator_attrs["datatype_sql"] = _clickhouse_datatype(base.Generator.datatype_sql)
-        generator_attrs["generate"] = _clickhouse_generate(base.Generator.generate)
-    generator = type("Generator", (base.Generator,), generator_attrs)
-    cls = type(f"Segw{base.__name__}", (base,), {"Generator": generator})
-    return cls()
+    return Dialect.get_or_raise(name)
 
 
-def to_sql(expression: exp.Expression, dialect_name: str, pretty: bool = False, copy: bool = True) -> str:
+def to_sql(expression: exp.Expression, dialect_name: str, pretty: bool = False, copy: bool = True,
+           fixes: bool = True) -> str:
     """Write an expression in a dialect, refusing anything sqlglot cannot translate faithfully.
     copy=False (faster) lets sqlglot's generator rewrite the tree in place: only for a tree that is
-    built for this one call and has no node shared between two parents."""
-    return dialect(dialect_name).generate(expression, copy=copy, pretty=pretty,
-                                          unsupported_level=ErrorLevel.RAISE)
+    built for this one call and has no node shared between two parents.
+
+    Our nodes (and, with `fixes`, the dialect's fixes) are written by replacing them in the tree
+    just before sqlglot writes it, deepest first, and putting them back after: the caller's tree
+    is left as it was built (sqlglot's compiled build admits no subclass of its generators)."""
+    generator = dialect(dialect_name)
+    if copy:
+        expression = expression.copy()
+    rules = _RULES[dialect_name, fixes]
+    planned = _plan(expression, dialect_name, rules)
+    root_rule = _ROOT_RULES.get(dialect_name) if fixes else None
+    if root_rule is not None:
+        found = root_rule(expression)
+        if found is not None:
+            planned.insert(0, found)
+    done: list = []  # (node, what it was written as, its arguments before)
+    try:
+        root = _rewrite(expression, planned, dialect_name, rules, done)
+        return generator.generate(root, copy=False, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    finally:
+        for node, written, before in reversed(done):
+            if written is not node and written.parent is not None:
+                written.replace(node)
+            for key in set(node.args) | set(before):
+                node.set(key, before.get(key))  # also gives back the parts `written` took
+
+
+def _plan(tree: exp.Expression, dialect_name: str, rules: dict, skip: set[int] | None = None) -> list:
+    """(node, build) for each node of `tree` a rule rewrites, parents before children; `skip`: ids
+    of subtrees already planned."""
+    planned = []
+    for node in tree.walk(prune=(lambda n: id(n) in skip) if skip else None):
+        if skip and id(node) in skip:
+            continue
+        rule = rules.get(type(node))
+        if rule is not None:
+            build = rule(dialect_name, node)
+            if build is not None:
+                planned.append((node, build))
+    return planned
+
+
+def _rewrite(root: exp.Expression, planned: list, dialect_name: str, rules: dict, done: list) -> exp.Expression:
+    """Apply `planned` deepest first, recording in `done` how to undo it; the new nodes a rule
+    made (a cast, say) are rewritten in turn. Returns the root as rewritten."""
+    for node, build in reversed(planned):
+        before = dict(node.args)
+        written = build()
+        if written is not node:
+            if node is root:
+                root = written
+            else:
+                node.replace(written)
+        done.append((node, written, before))
+        if written is not node:
+            parts = {id(value) for values in before.values()
+                     for value in (values if isinstance(values, list) else [values])}
+            if type(written) is type(node):  # written as itself (a name folded, a type widened): done
+                parts.add(id(written))
+            _rewrite(written, _plan(written, dialect_name, rules, parts), dialect_name, rules, done)
+    return root

@@ -251,10 +251,10 @@ class MySQLAdapter(ServerAdapter):
 
     def sql(self, statement: exp.Expression | str) -> str:
         # Text tests compare exactly: the server's binary NO PAD collation ('a' is not 'a ').
-        if not isinstance(statement, str) and statement.find(CaseSensitive):
+        if not isinstance(statement, str) and next(CaseSensitive.find_all(statement), None) is not None:
             statement = statement.copy()
-            for node in statement.find_all(CaseSensitive):
-                node.set("collation", exp.var(self.key_collation))
+            for node in list(CaseSensitive.find_all(statement)):
+                CaseSensitive.set(node, "collation", exp.var(self.key_collation))
         if isinstance(statement, (exp.Update, exp.Delete)):
             statement = joined_write(statement)
         return super().sql(statement)

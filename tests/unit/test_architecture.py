@@ -181,3 +181,34 @@ def test_the_rule_sees_function_level_and_relative_imports():
     found = imports(PACKAGE / "project" / "loader.py")
     assert "segwarehouse.language.parse" in found and "segwarehouse.errors" in found
     assert imports(PACKAGE / "__main__.py") == {"segwarehouse.cli"}
+
+
+def test_no_class_of_ours_derives_from_sqlglot():
+    """sqlglot's compiled build (sqlglotc, which sqlglot loads whenever it is installed) refuses to
+    make an instance of an interpreted subclass of its expressions, generators or dialects: our
+    nodes and dialect fixes are rules in compiler/dialects.py instead (docs/architecture.md)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import segwarehouse
+
+    offenders = []
+    for module_info in pkgutil.walk_packages(segwarehouse.__path__, "segwarehouse."):
+        if module_info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(module_info.name)
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and value.__module__ == module.__name__ and any(
+                    base.__module__.split(".")[0] == "sqlglot" for base in value.__mro__[1:]):
+                offenders.append(f"{module.__name__}.{name}")
+    assert not offenders, offenders
+
+
+def test_sqlglot_runs_its_compiled_build():
+    """The `sqlglot[c]` dependency installs sqlglotc: building and writing SQL twice as fast."""
+    import sqlglot.expressions.core
+    import sqlglot.generator
+
+    for module in (sqlglot.generator, sqlglot.expressions.core):
+        assert not module.__file__.endswith(".py"), module.__file__

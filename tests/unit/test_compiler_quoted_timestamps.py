@@ -71,5 +71,5 @@ def test_mysql_collation_is_on_the_literal_not_the_column(project_factory):
     project = project_factory("mysql", FILES)
     loaded = project.load()
     sql = to_sql(segment_query(loaded, loaded.segments["ts_eq"], None), "mysql")
-    assert "`seen_at` = ('2024-06-30 08:00:00' COLLATE utf8mb4_bin)" in sql
+    assert "`seen_at` = '2024-06-30 08:00:00' COLLATE utf8mb4_bin" in sql
     assert "`seen_at` COLLATE" not in sql

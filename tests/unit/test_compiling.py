@@ -5,19 +5,21 @@ runner has some)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from segwarehouse.catalog import HASH_AS_OF
+from segwarehouse.catalog import HASH_AS_OF, definition_hash
 from segwarehouse.project.loader import load_project
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """
-import datetime as dt, json, sys
+import datetime as dt, json, os, sys
+from pathlib import Path
 import segwarehouse.compiling as compiling
 import segwarehouse.compiler.segment as segment
-from segwarehouse.catalog import HASH_AS_OF
+from segwarehouse.catalog import HASH_AS_OF, definition_hash
 from segwarehouse.errors import SegwError
 from segwarehouse.project.loader import load_project
 
@@ -36,8 +38,10 @@ project = load_project(sys.argv[0] and %r)
 names = sorted(project.segments)
 given = []
 try:
+    known = {definition_hash(project, project.segments[n]): "hash" for n in names[1::2]}  # hashed: names[::2]
+    folder = Path(os.environ["FOLDER"]) if os.environ.get("FOLDER") else None
     for name, sql, hashes in compiling.compiled(project, names, dt.datetime(2024, 5, 5, 12), project.dialect,
-                                                set(names[::2]), HASH_AS_OF):
+                                                known, HASH_AS_OF, folder):
         given.append([name, sql, hashes])
     print(json.dumps({"given": given, "forked": forked}))
 except SegwError as exc:
@@ -45,25 +49,28 @@ except SegwError as exc:
 """ % str(REPO)
 
 
-def in_fresh_process(*failing: str) -> dict:
+def in_fresh_process(*failing: str, folder: Path | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", SCRIPT, *failing], capture_output=True, text=True, timeout=120,
-                          cwd=REPO)
+                          cwd=REPO, env={**os.environ, "FOLDER": str(folder or "")})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def test_on_two_cores_the_sql_and_its_order_are_those_of_one():
+def test_on_two_cores_the_sql_and_its_order_are_those_of_one(tmp_path):
     import datetime as dt
 
     from segwarehouse.compiling import compiled
     project = load_project(REPO)
     names = sorted(project.segments)
     assert len(names) > 8
+    known = {definition_hash(project, project.segments[n]): "hash" for n in names[1::2]}
     one_by_one = [list(r) for r in compiled(project, names, dt.datetime(2024, 5, 5, 12), project.dialect,
-                                            set(names[::2]), HASH_AS_OF)]  # threads here: one after another
-    parallel = in_fresh_process()
+                                            known, HASH_AS_OF)]  # threads here: one after another
+    parallel = in_fresh_process(folder=tmp_path)
     assert parallel["forked"] == ["fork"] and "error" not in parallel and parallel["given"] == one_by_one
     assert {name for name, _, hashes in parallel["given"] if hashes} == set(names[::2])
+    # the workers wrote each segment's file
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {f"{n}.sql": sql + ";\n" for n, sql, _ in one_by_one}
 
 
 def test_the_first_segment_that_does_not_compile_stops_it_with_its_error():

@@ -9,7 +9,7 @@ LEFT JOIN (
       CASE
         WHEN (
           `r2`.`status` IS NULL
-          OR NOT `r2`.`status` IN (('returned' COLLATE utf8mb4_bin), ('cancelled' COLLATE utf8mb4_bin))
+          OR NOT `r2`.`status` IN ('returned' COLLATE utf8mb4_bin, 'cancelled' COLLATE utf8mb4_bin)
         )
         THEN `r2`.`amount`
       END

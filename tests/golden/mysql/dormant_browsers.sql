@@ -8,18 +8,18 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `r2`.`occurred_at` < DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
-        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'page_view' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v1`,
     COUNT(
       CASE
         WHEN `r2`.`occurred_at` > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
-        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'page_view' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v2`,
-    COUNT(CASE WHEN `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin) THEN 1 END) AS `v3`
+    COUNT(CASE WHEN `r2`.`event_name` = 'purchase' COLLATE utf8mb4_bin THEN 1 END) AS `v3`
   FROM `main`.`events` AS `r2`
   WHERE
     NOT `r2`.`customer_id` IS NULL
@@ -29,16 +29,16 @@ LEFT JOIN (
     AND (
       (
         `r2`.`occurred_at` < DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
-        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'page_view' COLLATE utf8mb4_bin
       )
       OR (
         (
           `r2`.`occurred_at` > DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 14 DAY)
           AND `r2`.`occurred_at` <= UTC_TIMESTAMP(6)
         )
-        AND `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'page_view' COLLATE utf8mb4_bin
       )
-      OR `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin)
+      OR `r2`.`event_name` = 'purchase' COLLATE utf8mb4_bin
     )
   GROUP BY
     `r2`.`customer_id`
@@ -53,6 +53,6 @@ WHERE
     )
     AND (
       NOT `e1`.`last_name` IS NULL
-      AND CAST(`e1`.`last_name` AS CHAR) <> ('' COLLATE utf8mb4_bin)
+      AND CAST(`e1`.`last_name` AS CHAR) <> '' COLLATE utf8mb4_bin
     )
   );

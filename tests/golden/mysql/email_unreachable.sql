@@ -9,7 +9,7 @@ WHERE
       `e1`.`email_opt_in` IS NULL OR NOT `e1`.`email_opt_in` = TRUE
     )
     OR (
-      `e1`.`email` IS NULL OR NOT LOCATE(('@' COLLATE utf8mb4_bin), `e1`.`email`) > 0
+      `e1`.`email` IS NULL OR NOT LOCATE('@' COLLATE utf8mb4_bin, `e1`.`email`) > 0
     )
-    OR `e1`.`email` REGEXP ('^staff[0-9]+@' COLLATE utf8mb4_bin)
+    OR REGEXP_INSTR(`e1`.`email`, '^staff[0-9]+@' COLLATE utf8mb4_bin) > 0
   );

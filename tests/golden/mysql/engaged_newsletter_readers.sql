@@ -18,14 +18,14 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
-        AND `r2`.`event_name` = ('email_open' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'email_open' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v1`,
     COUNT(
       CASE
         WHEN `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
-        AND `r2`.`event_name` = ('email_click' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'email_click' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v2`
@@ -39,14 +39,14 @@ LEFT JOIN (
           `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
           AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
         )
-        AND `r2`.`event_name` = ('email_open' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'email_open' COLLATE utf8mb4_bin
       )
       OR (
         (
           `r2`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
           AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
         )
-        AND `r2`.`event_name` = ('email_click' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'email_click' COLLATE utf8mb4_bin
       )
     )
   GROUP BY

@@ -8,7 +8,7 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-        AND `r2`.`event_name` = ('add_to_cart' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'add_to_cart' COLLATE utf8mb4_bin
         AND `r2`.`cart_value` > 300
         THEN 1
       END
@@ -16,7 +16,7 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-        AND `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'purchase' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v2`
@@ -31,8 +31,7 @@ LEFT JOIN (
           AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
         )
         AND (
-          `r2`.`event_name` = ('add_to_cart' COLLATE utf8mb4_bin)
-          AND `r2`.`cart_value` > 300
+          `r2`.`event_name` = 'add_to_cart' COLLATE utf8mb4_bin AND `r2`.`cart_value` > 300
         )
       )
       OR (
@@ -40,7 +39,7 @@ LEFT JOIN (
           `r2`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
           AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
         )
-        AND `r2`.`event_name` = ('purchase' COLLATE utf8mb4_bin)
+        AND `r2`.`event_name` = 'purchase' COLLATE utf8mb4_bin
       )
     )
   GROUP BY
@@ -57,10 +56,10 @@ WHERE
         `e1`.`suppressed` IS NULL OR NOT `e1`.`suppressed` = TRUE
       )
       AND `e1`.`email_opt_in` = TRUE
-      AND LOCATE(('@' COLLATE utf8mb4_bin), `e1`.`email`) > 0
+      AND LOCATE('@' COLLATE utf8mb4_bin, `e1`.`email`) > 0
       AND (
         `e1`.`email` IS NULL
-        OR NOT `e1`.`email` REGEXP ('^staff[0-9]+@' COLLATE utf8mb4_bin)
+        OR NOT REGEXP_INSTR(`e1`.`email`, '^staff[0-9]+@' COLLATE utf8mb4_bin) > 0
       )
     )
   );

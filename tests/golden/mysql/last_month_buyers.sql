@@ -12,7 +12,7 @@ LEFT JOIN (
           `r2`.`ordered_at` >= CAST('2026-10-01 00:00:00' AS DATETIME(6))
           AND `r2`.`ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME(6))
         )
-        AND `r2`.`status` = ('completed' COLLATE utf8mb4_bin)
+        AND `r2`.`status` = 'completed' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v1`,
@@ -29,7 +29,7 @@ LEFT JOIN (
           `r2`.`ordered_at` >= CAST('2026-10-01 00:00:00' AS DATETIME(6))
           AND `r2`.`ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME(6))
         )
-        AND `r2`.`status` = ('completed' COLLATE utf8mb4_bin)
+        AND `r2`.`status` = 'completed' COLLATE utf8mb4_bin
         THEN `r2`.`amount`
       END
     ) AS `v3`
@@ -43,7 +43,7 @@ LEFT JOIN (
           `r2`.`ordered_at` >= CAST('2026-10-01 00:00:00' AS DATETIME(6))
           AND `r2`.`ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME(6))
         )
-        AND `r2`.`status` = ('completed' COLLATE utf8mb4_bin)
+        AND `r2`.`status` = 'completed' COLLATE utf8mb4_bin
       )
       OR (
         `r2`.`ordered_at` >= CAST('2026-01-01 00:00:00' AS DATETIME(6))

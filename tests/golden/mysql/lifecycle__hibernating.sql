@@ -21,13 +21,11 @@ LEFT JOIN (
   SELECT
     SQL_BIG_RESULT
     `r6`.`customer_id` AS `k`,
-    SUM(
-      CASE WHEN `r6`.`status` = ('completed' COLLATE utf8mb4_bin) THEN `r6`.`amount` END
-    ) AS `v1`,
+    SUM(CASE WHEN `r6`.`status` = 'completed' COLLATE utf8mb4_bin THEN `r6`.`amount` END) AS `v1`,
     COUNT(
       CASE
         WHEN `r6`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
-        AND `r6`.`status` IN (('completed' COLLATE utf8mb4_bin))
+        AND `r6`.`status` IN ('completed' COLLATE utf8mb4_bin)
         THEN 1
       END
     ) AS `v2`,

@@ -24,13 +24,11 @@ LEFT JOIN (
     `r2`.`customer_id` AS `k`,
     MIN(`r2`.`ordered_at`) AS `v1`,
     MAX(`r2`.`ordered_at`) AS `v2`,
-    SUM(
-      CASE WHEN `r2`.`status` = ('completed' COLLATE utf8mb4_bin) THEN `r2`.`amount` END
-    ) AS `v3`,
+    SUM(CASE WHEN `r2`.`status` = 'completed' COLLATE utf8mb4_bin THEN `r2`.`amount` END) AS `v3`,
     COUNT(
       CASE
         WHEN `r2`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
-        AND `r2`.`status` IN (('completed' COLLATE utf8mb4_bin))
+        AND `r2`.`status` IN ('completed' COLLATE utf8mb4_bin)
         THEN 1
       END
     ) AS `v4`

@@ -24,13 +24,11 @@ LEFT JOIN (
   SELECT
     SQL_BIG_RESULT
     `r2`.`customer_id` AS `k`,
-    SUM(
-      CASE WHEN `r2`.`status` = ('completed' COLLATE utf8mb4_bin) THEN `r2`.`amount` END
-    ) AS `v1`,
+    SUM(CASE WHEN `r2`.`status` = 'completed' COLLATE utf8mb4_bin THEN `r2`.`amount` END) AS `v1`,
     COUNT(
       CASE
         WHEN `r2`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
-        AND `r2`.`status` IN (('completed' COLLATE utf8mb4_bin))
+        AND `r2`.`status` IN ('completed' COLLATE utf8mb4_bin)
         THEN 1
       END
     ) AS `v2`
@@ -42,13 +40,13 @@ LEFT JOIN (
       OR `r2`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
     )
     AND (
-      `r2`.`status` = ('completed' COLLATE utf8mb4_bin)
+      `r2`.`status` = 'completed' COLLATE utf8mb4_bin
       OR (
         (
           `r2`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
           AND `r2`.`ordered_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
         )
-        AND `r2`.`status` IN (('completed' COLLATE utf8mb4_bin))
+        AND `r2`.`status` IN ('completed' COLLATE utf8mb4_bin)
       )
     )
   GROUP BY

@@ -20,6 +20,6 @@ WHERE
         )
       )
     ) <= 25.0
-    AND `e1`.`country` = ('CH' COLLATE utf8mb4_bin)
-    AND LOCATE((LOWER('h') COLLATE utf8mb4_bin), LOWER(`e1`.`country`)) > 0
+    AND `e1`.`country` = 'CH' COLLATE utf8mb4_bin
+    AND LOCATE(LOWER('h') COLLATE utf8mb4_bin, LOWER(`e1`.`country`)) > 0
   );

@@ -9,8 +9,7 @@ WHERE
       AND `e1`.`signed_up_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
     )
     AND (
-      NOT `e1`.`email` IS NULL
-      AND CAST(`e1`.`email` AS CHAR) <> ('' COLLATE utf8mb4_bin)
+      NOT `e1`.`email` IS NULL AND CAST(`e1`.`email` AS CHAR) <> '' COLLATE utf8mb4_bin
     )
     AND `e1`.`signed_up_at` >= CAST('2020-01-02 00:00:00' AS DATETIME(6))
   );

@@ -18,8 +18,8 @@ LEFT JOIN (
         AND `r2`.`occurred_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
       )
       AND (
-        `r2`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
-        AND LEFT(`r2`.`page`, 8) = ('product/' COLLATE utf8mb4_bin)
+        `r2`.`event_name` = 'page_view' COLLATE utf8mb4_bin
+        AND LEFT(`r2`.`page`, 8) = 'product/' COLLATE utf8mb4_bin
       )
     )
   GROUP BY
@@ -29,7 +29,7 @@ LEFT JOIN (
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    `e1`.`gender` = ('female' COLLATE utf8mb4_bin)
-    AND LOWER(`e1`.`city`) = (LOWER('zurich') COLLATE utf8mb4_bin)
+    `e1`.`gender` = 'female' COLLATE utf8mb4_bin
+    AND LOWER(`e1`.`city`) = LOWER('zurich') COLLATE utf8mb4_bin
     AND COALESCE(`m3`.`v1`, 0) >= 1
   );

@@ -42,22 +42,22 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `fr1`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
-        AND `fr1`.`event_name` = ('email_open' COLLATE utf8mb4_bin)
+        AND `fr1`.`event_name` = 'email_open' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v1`,
     COUNT(
       CASE
         WHEN `fr1`.`occurred_at` > CAST('2026-08-01 06:00:00' AS DATETIME(6))
-        AND `fr1`.`event_name` = ('email_click' COLLATE utf8mb4_bin)
+        AND `fr1`.`event_name` = 'email_click' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v2`,
     COUNT(
       CASE
         WHEN `fr1`.`occurred_at` > CAST('2026-10-02 06:00:00' AS DATETIME(6))
-        AND `fr1`.`event_name` = ('page_view' COLLATE utf8mb4_bin)
-        AND LEFT(`fr1`.`page`, 8) = ('product/' COLLATE utf8mb4_bin)
+        AND `fr1`.`event_name` = 'page_view' COLLATE utf8mb4_bin
+        AND LEFT(`fr1`.`page`, 8) = 'product/' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v3`,
@@ -65,7 +65,7 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `fr1`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-        AND `fr1`.`event_name` = ('add_to_cart' COLLATE utf8mb4_bin)
+        AND `fr1`.`event_name` = 'add_to_cart' COLLATE utf8mb4_bin
         AND `fr1`.`cart_value` > 300
         THEN 1
       END
@@ -73,7 +73,7 @@ LEFT JOIN (
     COUNT(
       CASE
         WHEN `fr1`.`occurred_at` > CAST('2026-10-25 06:00:00' AS DATETIME(6))
-        AND `fr1`.`event_name` = ('purchase' COLLATE utf8mb4_bin)
+        AND `fr1`.`event_name` = 'purchase' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v6`
@@ -108,7 +108,7 @@ LEFT JOIN (
           `fr2`.`ordered_at` >= CAST('2026-10-01 00:00:00' AS DATETIME(6))
           AND `fr2`.`ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME(6))
         )
-        AND `fr2`.`status` = ('completed' COLLATE utf8mb4_bin)
+        AND `fr2`.`status` = 'completed' COLLATE utf8mb4_bin
         THEN 1
       END
     ) AS `v6`,
@@ -125,20 +125,17 @@ LEFT JOIN (
           `fr2`.`ordered_at` >= CAST('2026-10-01 00:00:00' AS DATETIME(6))
           AND `fr2`.`ordered_at` < CAST('2026-11-01 00:00:00' AS DATETIME(6))
         )
-        AND `fr2`.`status` = ('completed' COLLATE utf8mb4_bin)
+        AND `fr2`.`status` = 'completed' COLLATE utf8mb4_bin
         THEN `fr2`.`amount`
       END
     ) AS `v8`,
     SUM(
-      CASE
-        WHEN `fr2`.`status` = ('completed' COLLATE utf8mb4_bin)
-        THEN `fr2`.`amount`
-      END
+      CASE WHEN `fr2`.`status` = 'completed' COLLATE utf8mb4_bin THEN `fr2`.`amount` END
     ) AS `v9`,
     COUNT(
       CASE
         WHEN `fr2`.`ordered_at` > CAST('2025-11-01 06:00:00' AS DATETIME(6))
-        AND `fr2`.`status` IN (('completed' COLLATE utf8mb4_bin))
+        AND `fr2`.`status` IN ('completed' COLLATE utf8mb4_bin)
         THEN 1
       END
     ) AS `v10`,
@@ -146,7 +143,7 @@ LEFT JOIN (
       CASE
         WHEN (
           `fr2`.`status` IS NULL
-          OR NOT `fr2`.`status` IN (('returned' COLLATE utf8mb4_bin), ('cancelled' COLLATE utf8mb4_bin))
+          OR NOT `fr2`.`status` IN ('returned' COLLATE utf8mb4_bin, 'cancelled' COLLATE utf8mb4_bin)
         )
         THEN `fr2`.`amount`
       END
@@ -204,8 +201,8 @@ FROM `segments`.`_segw_f_91ec1f932475` AS `e1`
 WHERE
   NOT `e1`.`customer_id` IS NULL
   AND (
-    `e1`.`gender` = ('female' COLLATE utf8mb4_bin)
-    AND LOWER(`e1`.`city`) = (LOWER('zurich') COLLATE utf8mb4_bin)
+    `e1`.`gender` = 'female' COLLATE utf8mb4_bin
+    AND LOWER(`e1`.`city`) = LOWER('zurich') COLLATE utf8mb4_bin
     AND COALESCE(`e1`.`_segw_f1_v3`, 0) >= 1
   );
 
@@ -221,9 +218,9 @@ WHERE
       `e1`.`email_opt_in` IS NULL OR NOT `e1`.`email_opt_in` = TRUE
     )
     OR (
-      `e1`.`email` IS NULL OR NOT LOCATE(('@' COLLATE utf8mb4_bin), `e1`.`email`) > 0
+      `e1`.`email` IS NULL OR NOT LOCATE('@' COLLATE utf8mb4_bin, `e1`.`email`) > 0
     )
-    OR `e1`.`email` REGEXP ('^staff[0-9]+@' COLLATE utf8mb4_bin)
+    OR REGEXP_INSTR(`e1`.`email`, '^staff[0-9]+@' COLLATE utf8mb4_bin) > 0
   );
 
 -- segment: lapsed_customers
@@ -256,8 +253,7 @@ WHERE
       AND `e1`.`signed_up_at` <= CAST('2026-11-01 06:00:00' AS DATETIME(6))
     )
     AND (
-      NOT `e1`.`email` IS NULL
-      AND CAST(`e1`.`email` AS CHAR) <> ('' COLLATE utf8mb4_bin)
+      NOT `e1`.`email` IS NULL AND CAST(`e1`.`email` AS CHAR) <> '' COLLATE utf8mb4_bin
     )
     AND `e1`.`signed_up_at` >= CAST('2020-01-02 00:00:00' AS DATETIME(6))
   );
@@ -284,11 +280,11 @@ WHERE
       `e1`.`birthday` >= CAST('1960-01-01 00:00:00' AS DATETIME(6))
       AND `e1`.`birthday` < CAST('1991-01-01 00:00:00' AS DATETIME(6))
     )
-    AND `e1`.`city` IN (('Geneva' COLLATE utf8mb4_bin), ('Lausanne' COLLATE utf8mb4_bin))
-    AND LEFT(LOWER(`e1`.`first_name`), 1) = (LOWER('l') COLLATE utf8mb4_bin)
+    AND `e1`.`city` IN ('Geneva' COLLATE utf8mb4_bin, 'Lausanne' COLLATE utf8mb4_bin)
+    AND LEFT(LOWER(`e1`.`first_name`), 1) = LOWER('l') COLLATE utf8mb4_bin
     AND (
       `e1`.`first_name` IS NULL
-      OR NOT RIGHT(`e1`.`first_name`, 1) = ('a' COLLATE utf8mb4_bin)
+      OR NOT RIGHT(`e1`.`first_name`, 1) = 'a' COLLATE utf8mb4_bin
     )
     AND `e1`.`customer_id` >= 10
     AND `e1`.`customer_id` <= 1990
@@ -319,8 +315,8 @@ WHERE
         )
       )
     ) <= 25.0
-    AND `e1`.`country` = ('CH' COLLATE utf8mb4_bin)
-    AND LOCATE((LOWER('h') COLLATE utf8mb4_bin), LOWER(`e1`.`country`)) > 0
+    AND `e1`.`country` = 'CH' COLLATE utf8mb4_bin
+    AND LOCATE(LOWER('h') COLLATE utf8mb4_bin, LOWER(`e1`.`country`)) > 0
   );
 
 -- segment: onboarding_followups
@@ -572,10 +568,10 @@ WHERE
       `e1`.`suppressed` IS NULL OR NOT `e1`.`suppressed` = TRUE
     )
     AND `e1`.`email_opt_in` = TRUE
-    AND LOCATE(('@' COLLATE utf8mb4_bin), `e1`.`email`) > 0
+    AND LOCATE('@' COLLATE utf8mb4_bin, `e1`.`email`) > 0
     AND (
       `e1`.`email` IS NULL
-      OR NOT `e1`.`email` REGEXP ('^staff[0-9]+@' COLLATE utf8mb4_bin)
+      OR NOT REGEXP_INSTR(`e1`.`email`, '^staff[0-9]+@' COLLATE utf8mb4_bin) > 0
     )
   );
 
@@ -1058,10 +1054,10 @@ WHERE
         `e1`.`suppressed` IS NULL OR NOT `e1`.`suppressed` = TRUE
       )
       AND `e1`.`email_opt_in` = TRUE
-      AND LOCATE(('@' COLLATE utf8mb4_bin), `e1`.`email`) > 0
+      AND LOCATE('@' COLLATE utf8mb4_bin, `e1`.`email`) > 0
       AND (
         `e1`.`email` IS NULL
-        OR NOT `e1`.`email` REGEXP ('^staff[0-9]+@' COLLATE utf8mb4_bin)
+        OR NOT REGEXP_INSTR(`e1`.`email`, '^staff[0-9]+@' COLLATE utf8mb4_bin) > 0
       )
     )
   );
@@ -1080,10 +1076,10 @@ WHERE
         `e1`.`suppressed` IS NULL OR NOT `e1`.`suppressed` = TRUE
       )
       AND `e1`.`email_opt_in` = TRUE
-      AND LOCATE(('@' COLLATE utf8mb4_bin), `e1`.`email`) > 0
+      AND LOCATE('@' COLLATE utf8mb4_bin, `e1`.`email`) > 0
       AND (
         `e1`.`email` IS NULL
-        OR NOT `e1`.`email` REGEXP ('^staff[0-9]+@' COLLATE utf8mb4_bin)
+        OR NOT REGEXP_INSTR(`e1`.`email`, '^staff[0-9]+@' COLLATE utf8mb4_bin) > 0
       )
     )
   );
