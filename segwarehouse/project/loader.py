@@ -1,6 +1,7 @@
 """Loads a project directory into one resolved Project: config, target, models, entities, segments."""
 from __future__ import annotations
 
+import gc
 import graphlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,19 @@ class Project:
 
 def load_project(project_dir: str | Path = ".", target: str | None = None,
                  profiles_dir: str | Path | None = None, vars: dict | None = None) -> Project:
+    # Loading makes many objects that live on (the project) and little garbage: the collector's
+    # passes over them while they are made cost 10-25% of loading a large project (1,000 segments).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_project(project_dir, target, profiles_dir, vars)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_project(project_dir: str | Path, target: str | None, profiles_dir: str | Path | None,
+                  vars: dict | None) -> Project:
     root = Path(project_dir)
     if not root.is_dir():
         raise SegwError(f"project directory '{root}' does not exist", hint="pass --project-dir DIR")
