@@ -207,12 +207,13 @@ def quoting_config(dialect_name: str, config: Quoting):
 
 
 
-# How each dialect writes a node of ours (`to_sql`); `node.expressions` are its arguments in order.
+# How each dialect writes a node of ours (`to_sql`); `node.expressions` are its arguments in order,
+# read when the node is written (a node of ours inside it may have been written first).
 def _node_writer(name: str, node: exp.Anonymous):
-    args = node.expressions
     kind = node.meta[_NODE]
+    arg = lambda index: node.expressions[index]  # noqa: E731
     if kind == HexToInt.name:
-        return lambda: HEX_TO_INT[name](args[0])
+        return lambda: HEX_TO_INT[name](arg(0))
     if kind == UtcNow.name:
         return UTC_NOW[name]
     if kind == CaseSensitive.name:
@@ -221,15 +222,15 @@ def _node_writer(name: str, node: exp.Anonymous):
             # On the literal: an explicit collation wins the coercibility contest against a text
             # column, and a DATE/DATETIME column compares with the string as a temporal value.
             # COLLATE binds before every other operator: no parentheses needed.
-            collation = CaseSensitive.arg(node, "collation")
-            return lambda: exp.Collate(this=args[0], expression=collation or exp.var("utf8mb4_bin"))
-        return lambda: args[0]
+            return lambda: exp.Collate(this=arg(0), expression=CaseSensitive.arg(node, "collation")
+                                       or exp.var("utf8mb4_bin"))
+        return lambda: arg(0)
     if kind == TimeColumn.name:
-        return (lambda: args[0]) if name in BARE_TIME_COLUMNS else (lambda: _cast(args[0], "TIMESTAMP"))
+        return (lambda: arg(0)) if name in BARE_TIME_COLUMNS else (lambda: _cast(arg(0), "TIMESTAMP"))
     if kind == FilteredAgg.name:
         if name in FILTER_CLAUSE:
-            return lambda: exp.Filter(this=args[0], expression=exp.Where(this=args[1]))
-        return lambda: _case_aggregate(args[0], args[1])
+            return lambda: exp.Filter(this=arg(0), expression=exp.Where(this=arg(1)))
+        return lambda: _case_aggregate(arg(0), arg(1))
     raise ValueError(f"unknown node {kind}")
 
 

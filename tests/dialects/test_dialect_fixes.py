@@ -107,3 +107,35 @@ def test_clickhouse_text_functions_count_characters():
                         ("RIGHT(x, 2)", "rightUTF8(x, 2)"), ("LENGTH(x)", "lengthUTF8(x)")]:
         assert to_sql(sqlglot.parse_one(duck, read="duckdb"), "clickhouse") == house
     assert to_sql(sqlglot.parse_one("LOWER(x)", read="duckdb"), "trino") == "LOWER(x)"  # others unchanged
+
+
+def test_our_nodes_are_written_deepest_first_and_the_tree_is_left_as_built():
+    """to_sql replaces our nodes (and the dialects' fixes) just before writing and puts them back:
+    a tree written with copy=False can be written again, in any dialect, to the same SQL."""
+    from segwarehouse.compiler.dialects import DIALECTS, CaseSensitive, FilteredAgg, TimeColumn
+
+    def tree():
+        seen = TimeColumn(this=exp.column("seen_at", "e"))
+        counted = FilteredAgg(this=exp.Count(this=exp.Star()),
+                              expression=exp.and_(exp.LTE(this=seen, expression=UtcNow()),
+                                                  exp.EQ(this=exp.column("name"),
+                                                         expression=CaseSensitive(this=CaseSensitive(
+                                                             this=exp.Literal.string("x"))))))
+        return exp.select(counted).from_(exp.table_("events", alias="e"))
+
+    built = tree()
+    before = built.sql()
+    assert "SEGW_FILTERED_AGG(" in before and "SEGW_TIME_COLUMN(" in before
+    for dialect in DIALECTS:
+        first = to_sql(built, dialect, copy=False)
+        assert "SEGW_" not in first, (dialect, first)
+        assert built.sql() == before, dialect  # as built, our nodes back in place
+        assert to_sql(built, dialect, copy=False) == first == to_sql(tree(), dialect)
+    assert to_sql(built, "duckdb") == ("SELECT COUNT(*) FILTER(WHERE e.seen_at <= CAST(CURRENT_TIMESTAMP AT TIME ZONE "
+                                       "'UTC' AS TIMESTAMP) AND name = 'x') FROM events AS e")
+    assert "COUNT(CASE WHEN CAST(e.seen_at AS TIMESTAMP) <= " in to_sql(built, "snowflake")
+
+
+def test_a_sql_condition_calling_a_function_of_our_names_is_not_ours():
+    parsed = sqlglot.parse_one("SEGW_UTC_NOW()", read="duckdb")
+    assert to_sql(parsed, "duckdb") == "SEGW_UTC_NOW()"
