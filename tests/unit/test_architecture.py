@@ -206,7 +206,8 @@ def test_no_class_of_ours_derives_from_sqlglot():
 
 
 def test_sqlglot_runs_its_compiled_build():
-    """The `sqlglot[c]` dependency installs sqlglotc: building and writing SQL twice as fast."""
+    """The tests run with `[fast]` (sqlglot[c]: sqlglotc), as a user who installs it: SQL built and
+    written about twice as fast; test_no_class_of_ours_derives_from_sqlglot keeps the pure build working."""
     import sqlglot.expressions.core
     import sqlglot.generator
 
