@@ -29,7 +29,7 @@ def compiled(project: Project, names: list[str], as_of: dt.datetime | None, dial
     # `segw compile` has none; a host that embeds segwarehouse may (then: one after another).
     if len(names) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
         for name in names:
-            yield _kept(project, _one(project, name, as_of, dialect, known, hash_as_of, folder))
+            yield _noting_definition(project, _one(project, name, as_of, dialect, known, hash_as_of, folder))
         return
     import multiprocessing
 
@@ -44,7 +44,7 @@ def compiled(project: Project, names: list[str], as_of: dt.datetime | None, dial
                 for result in results:
                     if isinstance(result, SegwError):
                         raise result
-                    yield _kept(project, result)
+                    yield _noting_definition(project, result)
     finally:
         _job = None
 
@@ -76,7 +76,8 @@ def _one(project: Project, name: str, as_of, dialect: str, known: dict[str, str]
     return name, sql, hash_sql, definition
 
 
-def _kept(project: Project, result: tuple[str, str, dict, str]) -> tuple[str, str, dict[str, str]]:
+def _noting_definition(project: Project, result: tuple[str, str, dict, str]
+                       ) -> tuple[str, str, dict[str, str]]:
     """A worker's result, its definition hash kept in the project (a forked worker's is not)."""
     from .catalog import definition_hashes
 

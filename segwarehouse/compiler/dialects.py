@@ -206,7 +206,6 @@ def quoting_config(dialect_name: str, config: Quoting):
         _QUOTING.reset(token)
 
 
-
 # How each dialect writes a node of ours (`to_sql`); `node.expressions` are its arguments in order,
 # read when the node is written (a node of ours inside it may have been written first).
 def _node_writer(name: str, node: exp.Anonymous):
