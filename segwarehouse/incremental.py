@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from .catalog import definition_hash
 from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_water, reads_of, sources
-from .outputs import KEY, col, insert, replace_row, table, text
+from .outputs import KEY, col, insert, replace_row, table, text, union_all
 from .project.loader import Project
 from .errors import SegwError
 from .language import types as t
@@ -246,7 +246,7 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
     typed = [exp.select(exp.alias_(text(name), "segment", quoted=True), exp.alias_(col(entity.key), "k", quoted=True))
              .from_(table(project.segment_schema, name)) for name in segments if name in in_relations]
     if typed:  # one anti-join of all their members (one hash table of the entity's keys)
-        members = typed[0] if len(typed) == 1 else exp.union(*typed, distinct=False, copy=False)
+        members = union_all(typed)
         row = exp.select(exp.Literal.number(1)).from_(table(entity_schema, entity_table, "e")).where(
             col(entity.key, "e").eq(col("k", "r")))
         parts.append(exp.select(col("segment", "r"), exp.alias_(adapter.key_text(col("k", "r")), "key", quoted=True),
@@ -266,7 +266,7 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
                      .join(keys, on=col("x", "p").eq(col("key", "m")), join_type="LEFT")
                      .where(exp.In(this=col("segment", "m"), expressions=[text(n) for n in rest]),
                             exp.Is(this=col("x", "p"), expression=exp.null())))
-    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
+    return union_all(parts)
 
 
 def member_relations(adapter: Adapter, project: Project, entity_name: str, segments: list[str]) -> set[str]:

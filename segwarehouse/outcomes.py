@@ -29,7 +29,7 @@ from .compiler.dialects import TimeColumn
 from .compiler.timeexpr import SQL_UNITS, Clock, timestamp_literal
 from .columns import check_metric_columns
 from .errors import SegwError, did_you_mean
-from .outputs import col, insert, table, text
+from .outputs import col, insert, table, text, union_all
 from .project.loader import Project, relation_for
 from .language import types as t
 from .warehouse.base import Adapter
@@ -286,7 +286,7 @@ def metric_query(project: Project, adapter: Adapter, segment: t.Segment, metric:
                      .from_(ends.subquery("w"))
                      .where(exp.or_(exp.Is(this=col("e", "w"), expression=exp.null()),
                                     exp.LTE(this=col("t", "w"), expression=col("e", "w")))))
-    union = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False)
+    union = union_all(parts, copy=True)
     hits = exp.Sum(this=col("n", "u"))
     per_member_value = {
         "rate": exp.Case().when(exp.GT(this=hits, expression=zero.copy()), exp.Literal.number(1)).else_(zero.copy()),

@@ -74,6 +74,12 @@ def insert(target: exp.Expression, columns: list[str], source: exp.Expression) -
                       expression=source)
 
 
+def union_all(parts: list[exp.Query], copy: bool = False) -> exp.Query:
+    """The rows of every query in `parts` (one part: itself), as one n-ary UNION ALL (a union folded
+    part by part re-copies the growing union once per part). copy=False: the parts are built for it."""
+    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=copy)
+
+
 def replace_row(adapter: Adapter, target: exp.Expression, columns: list[str], values: list[exp.Expression],
                 stored: bool | None = None, keys: int = 1) -> None:
     """Make the row of `target` named by its first `keys` columns hold `values` (one row per name):

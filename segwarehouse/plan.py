@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from .catalog import definition_hash, orphans
 from .compiler.segment import segment_query
-from .outputs import col, table, text
+from .outputs import col, table, text, union_all
 from .project.loader import Project
 from .language import types as t
 from .warehouse.base import Adapter
@@ -130,7 +130,7 @@ def _diff(adapter: Adapter, project: Project, segment: t.Segment | None, name: s
         branches.append(exp.select(_alias(m("key"), "key"), _alias(text("exited"), "change"),
                                    _alias(m("split"), "before"), _alias(null_text.copy(), "after"))
                         .from_(exp.table_("m", quoted=True)))
-    changes = branches[0] if len(branches) == 1 else exp.union(*branches, distinct=False)
+    changes = union_all(branches, copy=True)
     c = lambda name_: col(name_, "c")  # noqa: E731
     ranked = exp.select(c("key"), c("change"), c("before"), c("after"),
                         _alias(exp.Window(this=exp.RowNumber(), partition_by=[c("change")],

@@ -10,7 +10,7 @@ from .compiler.timeexpr import timestamp_literal
 from .materialize import (CHANGE_ORDER, RUN_COLUMNS, SegmentResult, Staged, record_changes, refresh_statistics,
                           run_values, take_writer_row, write_outputs)
 from .incremental import INCREMENTS, STATE_COLUMNS, state_row
-from .outputs import col, insert, replace_rows, table, text
+from .outputs import col, insert, replace_rows, table, text, union_all
 
 def commit_together(staged: list[Staged]) -> list[SegmentResult]:
     """Commit the segments of one run (same connection, schema, run and as_of) as one transaction:
@@ -59,9 +59,7 @@ def _deltas(staged: list[Staged], changes: tuple[str, ...], *columns: str) -> ex
              .from_(table(s.ctx.schema, s.delta))
              .where(exp.In(this=col("change"), expressions=[text(c) for c in changes]))
              for i, s in enumerate(staged) if any(s.counts[c] for c in changes)]
-    # the parts are built here: nothing to copy (copying the union once per part grew with it)
-    union = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
-    return union.subquery(exp.to_identifier("d", quoted=True), copy=False)
+    return union_all(parts).subquery(exp.to_identifier("d", quoted=True), copy=False)
 
 
 def _matching(staged: list[Staged], changes: tuple[str, ...]) -> exp.Expression:
