@@ -10,16 +10,8 @@ from sqlglot import exp
 
 import segwarehouse.materialize as materialize
 from tests.engines.test_direct_diff import outputs
+from tests.engines.test_incremental_shared import ENTITIES  # customers and their orders, both with loaded_at
 
-ENTITIES = """
-entities:
-  - name: customer
-    model: {schema}.customers
-    key: customer_id
-    loaded_at: _loaded_at
-    relations:
-      orders: {{model: {schema}.orders, foreign_key: customer_id, time: ordered_at, loaded_at: _loaded_at}}
-"""
 SEGMENTS = """
 segments:
   - {name: germans, entity: customer, rules: {property: country, equals: de}}
