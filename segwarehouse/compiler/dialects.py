@@ -239,10 +239,13 @@ def _regexp_search(name: str, node: exp.RegexpLike):
     return lambda: exp.GT(this=_fn("REGEXP_INSTR", node.this, node.expression), expression=exp.Literal.number(0))
 
 
+_MYSQL_DATETIME = exp.DataType.build("DATETIME(6)", dialect="mysql")  # parsed once: every cast asks
+
+
 def _mysql_datatype(name: str, node: exp.DataType):
     # CAST(x AS DATETIME) drops fractional seconds in MySQL; keep microseconds like other engines.
     if node.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) and not node.expressions:
-        return lambda: exp.DataType.build("DATETIME(6)", dialect="mysql")
+        return _MYSQL_DATETIME.copy
     return None
 
 
@@ -407,16 +410,16 @@ def _rewrite(root: exp.Expression, planned: list, dialect_name: str, rules: dict
     for node, build in reversed(planned):
         before = dict(node.args)
         written = build()
-        if written is not node:
-            if node is root:
-                root = written
-            else:
-                node.replace(written)
         done.append((node, written, before))
-        if written is not node:
-            parts = {id(value) for values in before.values()
-                     for value in (values if isinstance(values, list) else [values])}
-            if type(written) is type(node):  # written as itself (a name folded, a type widened): done
-                parts.add(id(written))
-            _rewrite(written, _plan(written, dialect_name, rules, parts), dialect_name, rules, done)
+        if written is node:  # changed in place
+            continue
+        if node is root:
+            root = written
+        else:
+            node.replace(written)
+        parts = {id(value) for values in before.values()
+                 for value in (values if isinstance(values, list) else [values])}
+        if type(written) is type(node):  # written as itself (a name folded, a type widened): done
+            parts.add(id(written))
+        _rewrite(written, _plan(written, dialect_name, rules, parts), dialect_name, rules, done)
     return root
