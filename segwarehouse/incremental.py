@@ -272,12 +272,17 @@ def gone_members(adapter: Adapter, project: Project, entity_name: str, segments:
 def member_relations(adapter: Adapter, project: Project, entity_name: str, segments: list[str]) -> set[str]:
     """The segments among these whose own relation holds exactly their members, keyed by the
     entity key as typed: a table of keys (and splits) whose key has the entity key's type, written
-    in the same transaction as memberships (`relation_commits_with_data`; elsewhere none). One
-    catalog read for all."""
+    in the same transaction as memberships (`relation_rows_commit_with_memberships`; elsewhere
+    none), and not waiting for a recreated one to be swapped in (`relation_swap`: the run looks
+    before any segment's build finishes the swap). One catalog read for all."""
     from .materialize import holds_memberships, output_columns
+    from .relation_swap import pending_swaps
 
-    if not adapter.relation_commits_with_data or not segments:
+    if not adapter.relation_rows_commit_with_memberships or not segments:
         return set()
+    if not adapter.relation_commits_with_data:
+        waiting = pending_swaps(adapter, project.segment_schema, segments)
+        segments = [name for name in segments if name not in waiting]
     entity = project.entities[entity_name]
     key_type = dict(adapter.column_types(*project.relation_of(entity.model))).get(entity.key)
     found = adapter.table_columns(project.segment_schema, segments)

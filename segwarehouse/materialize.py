@@ -180,15 +180,17 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
         keys_against_relation = False  # the re-evaluated keys diffed against it (`_keys_against_relation`)
         if not idle:
             made.append(delta)
-            if not increment.incremental and not full_refresh and _diff_directly(ctx, columns, facts):
+            if increment.incremental:  # the re-evaluated keys' members, straight against the relation
+                keys_against_relation = _keys_against_relation(ctx, increment, columns, facts)
+                if keys_against_relation:
+                    members = _staged_select(ctx, columns, (schema, changed), increment.tables, shared)
+            elif not full_refresh and _diff_directly(ctx, columns, facts):
                 members = _staged_select(ctx, columns, features=shared)
             if members is None:
                 made.append(stage)
                 size = _stage(ctx, stage, columns, (schema, changed) if increment.incremental else None,
                               increment.tables if increment.incremental else None, shared, facts)
                 reshape = full_refresh or _needs_reshape(ctx, stage, columns)
-                keys_against_relation = (increment.incremental and not reshape
-                                         and _keys_against_relation(ctx, increment, columns, facts))
             if reshape:
                 made.append(adapter.aside_name(segment.name))
         if reshape and increment.incremental:  # a new relation needs every member: evaluate them all
@@ -400,12 +402,14 @@ def _diff_directly(ctx: Context, columns: list[str], facts: dict | None) -> bool
 
 
 def _keys_against_relation(ctx: Context, increment: Increment, columns: list[str], facts: dict | None) -> bool:
-    """Whether an incremental run may diff the re-evaluated keys' members against the segment's
-    relation, joined on the typed key (the text keys of memberships cost twice as much): an engine
-    with FULL JOIN whose relation commits with its memberships, the run's shared keys each with its
-    typed key (`Increment.keys_typed`: a gone member found only in memberships has none), and a
-    relation that stands for the memberships."""
-    return (ctx.adapter.full_outer_join and ctx.adapter.relation_commits_with_data and increment.keys_typed
+    """Whether an incremental run may diff the re-evaluated keys' members, straight from their
+    query, against the segment's relation on the typed key (the text keys of memberships cost
+    twice as much, and no stage table is written): a relation whose rows commit with its
+    memberships (`relation_rows_commit_with_memberships`: DuckDB, PostgreSQL, MariaDB), the run's
+    shared keys each with its typed key (`Increment.keys_typed`: a gone member found only in
+    memberships has none), and a relation that stands for the memberships (no reshape: it has
+    exactly the columns and key type)."""
+    return (ctx.adapter.relation_rows_commit_with_memberships and increment.keys_typed
             and increment.keys_table is not None and _relation_stands_for_memberships(ctx, columns, facts))
 
 
@@ -523,14 +527,12 @@ def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = Non
     key_column = ctx.project.entities[ctx.segment.entity].key
     staged = (table(schema, stage, "s") if members is None
               else members.subquery(exp.to_identifier("s", quoted=True)))
+    typed_among = (exp.select(col("k")).from_(table(schema, changed)).subquery()
+                   if changed is not None and keys_against_relation else None)
     if members is not None and not adapter.full_outer_join:
         changes = _delta_by_grouping(adapter, schema, ctx.segment.name, members, key_column,
-                                     bool(ctx.segment.splits))
-    elif members is not None and adapter.relation_commits_with_data:
-        changes = _delta_against_relation(adapter, schema, ctx.segment.name, staged, key_column,
-                                          bool(ctx.segment.splits))
-    elif changed is not None and keys_against_relation:
-        typed_among = exp.select(col("k")).from_(table(schema, changed)).subquery()
+                                     bool(ctx.segment.splits), typed_among)
+    elif members is not None and (adapter.relation_commits_with_data or typed_among is not None):
         changes = _delta_against_relation(adapter, schema, ctx.segment.name, staged, key_column,
                                           bool(ctx.segment.splits), typed_among)
     elif adapter.full_outer_join:
@@ -600,13 +602,14 @@ def _full_join_delta(staged: exp.Expression, stored: exp.Expression, stored_key:
 
 
 def _delta_by_grouping(adapter: Adapter, schema: str, name: str, members: exp.Select, key_column: str,
-                       has_split: bool) -> exp.Select:
+                       has_split: bool, among: exp.Subquery | None = None) -> exp.Select:
     """The same from one grouped pass over the members' query and the segment's own relation of
     keys (and splits), stacked and grouped by the typed key (engines without FULL JOIN: no stage
     table of the members, no index on it, no second join). A key only among the members entered,
     one only in the relation exited, one in both whose split differs moved. The relation holds
     exactly the memberships: written in their transaction, and a swap a killed run left undone
-    was finished at the start of the build (`relation_swap`)."""
+    was finished at the start of the build (`relation_swap`). `among`: only the relation's rows
+    whose typed key is among these."""
     split = (lambda alias: col("split", alias)) if has_split else (lambda alias: exp.cast(exp.null(), "TEXT"))
     members_side = exp.select(exp.alias_(col(key_column, "q"), "k", quoted=True),
                               exp.alias_(exp.Literal.number(0), "o", quoted=True),
@@ -614,6 +617,8 @@ def _delta_by_grouping(adapter: Adapter, schema: str, name: str, members: exp.Se
         members.subquery(exp.to_identifier("q", quoted=True)))
     relation_side = exp.select(col(key_column, "r"), exp.Literal.number(1), split("r")).from_(
         table(schema, name, "r"))
+    if among is not None:
+        relation_side = relation_side.where(exp.In(this=col(key_column, "r"), query=among))
     stacked = exp.union(members_side, relation_side, distinct=False).subquery(exp.to_identifier("u", quoted=True))
 
     def split_of(side: int) -> exp.Expression:

@@ -43,6 +43,14 @@ def marking(adapter: Adapter, schema: str, name: str, replace: Callable[[], None
     return replace_and_mark
 
 
+def pending_swaps(adapter: Adapter, schema: str, names: list[str]) -> set[str]:
+    """The segments among `names` whose recreated relation a killed run may not have swapped in."""
+    markers = {marker(name): name for name in names}
+    found = adapter.fetchall(exp.select(col("name")).from_(table(schema, STATE)).where(
+        exp.In(this=col("name"), expressions=[text(m) for m in markers])))
+    return {markers[row[0]] for row in found}
+
+
 def finish(adapter: Adapter, schema: str, name: str) -> bool:
     """Swap in the relation a killed run committed but did not swap in; True if it did."""
     found = adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, STATE))

@@ -419,6 +419,13 @@ class Adapter:
         its memberships (so it can stand for them); else a replaced one is swapped in after it."""
         return self.transactional_ddl
 
+    @property
+    def relation_rows_commit_with_memberships(self) -> bool:
+        """Whether a segment's relation takes its rows in the transaction that writes its
+        memberships, so that it can stand for them in a diff once a recreated one is swapped in
+        (`relation_swap`). Where the relation itself commits with them, always."""
+        return self.relation_commits_with_data
+
     @contextmanager
     def replacing_relation(self, schema: str, name: str, create: Callable[[str], None] | None,
                            kind: str = "table"):

@@ -197,6 +197,7 @@ class MySQLAdapter(ServerAdapter):
     full_outer_join = False
     max_identifier = 64
     begin_statement = "START TRANSACTION"
+    relation_rows_commit_with_memberships = True  # InnoDB: only a recreated relation is swapped in after
 
     def identifier_length(self, name: str) -> int:
         return len(name)  # MySQL counts characters

@@ -39,7 +39,7 @@ def test_work_tables_are_made_in_memory_and_the_file_keeps_only_what_lasts(engin
     assert project.members("recent") == {"1", "2", "3"}
     in_memory = {m.group(3) for s in statements for m in [WORK_CREATED.search(s)] if m and m.group(1) == "_segw_work"}
     in_file = {m.group(2) for s in statements for m in [CREATED.search(s)] if m}
-    assert {"_segw_inc_customer_keys", "_segw_stage_recent", "_segw_delta_recent"} <= in_memory, in_memory
+    assert {"_segw_inc_customer_keys", "_segw_delta_recent"} <= in_memory, in_memory
     assert any(name.startswith("_segw_kw_") for name in in_memory) and any(n.startswith("_segw_f_") for n in in_memory)
     assert not [name for name in in_file if name.startswith("_segw_")], in_file  # nothing but work tables made
     adapter = project.adapter()

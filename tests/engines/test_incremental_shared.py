@@ -85,12 +85,13 @@ def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_k
             project.members("germans")) == ({"1", "2", "3"}, {"2", "3"}, {"1"}, {"1", "3"})
     assert len(created(statements, "_segw_inc_customer_keys")) == 1  # one scan for all four segments
     assert created(statements, "_segw_keys_") == []  # no segment looked for its own keys
-    assert created(statements, "_segw_stage_germans") == []  # none of its own changed: not evaluated
+    assert created(statements, "_segw_(stage|delta)_germans") == []  # none of its own changed: not evaluated
     wide = created(statements, WIDE_OF_CHANGED_KEYS.pattern)
     assert len(wide) == 1 and "_segw_inc_customer_keys" in wide[0]  # the changed keys' rows only
-    for name in ("buyers", "big_buyers", "recent"):  # each read that wide table
-        stage = created(statements, f"_segw_stage_{name}")
-        assert len(stage) == 1 and WIDE_OF_CHANGED_KEYS.search(stage[0].split(" AS ", 1)[1]), stage
+    for name in ("buyers", "big_buyers", "recent"):  # each read that wide table (in its diff: no stage)
+        assert created(statements, f"_segw_stage_{name}") == []
+        delta = created(statements, f"_segw_delta_{name}")
+        assert len(delta) == 1 and WIDE_OF_CHANGED_KEYS.search(delta[0].split(" AS ", 1)[1]), delta
     adapter = project.adapter()
     try:
         left = adapter.table_names(project.segment_schema, "%_segw_%")
@@ -103,7 +104,7 @@ def test_only_segments_with_changed_keys_are_evaluated_over_one_table_of_those_k
     assert project.build("2024-06-16 00:00:00").exit_code == 0
     assert project.members("recent") == set() and project.members("buyers") == {"1", "2", "3"}
     assert [name for name in ("buyers", "big_buyers", "germans")
-            if created(statements, f"_segw_stage_{name}")] == []
+            if created(statements, f"_segw_(stage|delta)_{name}")] == []
     # each segment's state row is replaced by one UPDATE (the run read it), with the new as_of; where
     # segments commit together, the four rows by one DELETE and one INSERT
     written = [s.split("| ", 1)[-1] for s in statements if "_segw_increments" in s]
@@ -150,7 +151,7 @@ def test_a_run_at_the_same_as_of_with_nothing_loaded_evaluates_no_segment(engine
     statements.clear()
     assert project.build(AS_OF).exit_code == 0
     assert project.members("recent") == {"1", "4"}
-    assert [s for s in created(statements, "_segw_stage_")] == []
+    assert [s for s in created(statements, "_segw_(stage|delta)_")] == []
 
 
 def test_exited_members_leave_the_relation_by_its_typed_key(engine, project_factory, statements):
