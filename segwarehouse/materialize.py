@@ -27,6 +27,7 @@ from .warehouse.base import Adapter
 TYPED_KEY = "_segw_typed_key"  # the delta's entity key, as the entity types it
 CHANGE_ORDER = {"exited": 1, "moved": 2, "entered": 3}  # within one run: exits, moves, then entries
 BIG_DELTA = 1000  # changes after which the output tables' statistics are refreshed
+RELATIONS = "relations"  # `facts` key: the run's segments' relations that are tables, read at its start
 
 
 @dataclass
@@ -72,6 +73,15 @@ def _timings(build):
     return timed
 
 
+def prefetch_relations(adapter: Adapter, schema: str, names: list[str], facts: dict) -> None:
+    """Read the relations of a run's segments that are tables, with their columns, in one query
+    (`Context.relation` asks per segment otherwise: two catalog queries each), on engines where
+    no other process writes while the run does (`other_writers`), so none can be reshaped before
+    its segment's build."""
+    if not adapter.other_writers and names:
+        facts[RELATIONS] = adapter.table_columns(schema, names)
+
+
 def output_columns(project: Project, segment: t.Segment) -> list[str]:
     """Columns of a segment's own relation: key, split, `columns:`, then traits [1.1]."""
     key = project.entities[segment.entity].key
@@ -113,8 +123,13 @@ class Context:
     def relation(self) -> tuple[str | None, list[tuple[str, str]]]:
         """The segment's own relation as the build found it: its kind (table, view, None) and a
         table's columns with their types. Read once: the idle, diff and reshape checks all ask
-        before the commit, the only step that changes it."""
+        before the commit, the only step that changes it. Where the run read every segment's
+        relation at its start (`prefetch_relations`), a table found then is taken from there."""
         if self._relation is None:
+            known = (self.facts or {}).get(RELATIONS, {})
+            if self.segment.name in known:
+                self._relation = ("table", known[self.segment.name])
+                return self._relation
             kind = self.adapter.relation_kind(self.schema, self.segment.name)
             self._relation = (kind, self.adapter.column_types(self.schema, self.segment.name)
                               if kind == "table" else [])
@@ -155,7 +170,8 @@ def build_segment(adapter: Adapter, project: Project, segment: t.Segment, run_id
     work_tables = (stage, delta, adapter.aside_name(segment.name), changed, f"{changed}_p")
     _check_name_lengths(adapter, segment, work_tables)
     if not adapter.relation_commits_with_data and (present is None or adapter.aside_name(segment.name) in present):
-        relation_swap.finish(adapter, schema, segment.name)  # a killed run committed it, did not swap it in
+        if relation_swap.finish(adapter, schema, segment.name):  # a killed run committed it, did not swap it in
+            (facts or {}).get(RELATIONS, {}).pop(segment.name, None)  # read before the swap
     for leftover in work_tables:  # a killed run's (`present`: what the run found at its start)
         if present is None or leftover in present:
             adapter.drop(schema, leftover, "table")

@@ -18,7 +18,8 @@ from .compiler.dialects import to_sql
 from .compiler.segment import segment_query
 from .errors import SegwError, WarehouseBusy, WarehouseError, did_you_mean
 from .incremental import plan_increments, shared_inputs
-from .materialize import SegmentResult, Staged, build_segment, current_size, record_run, retire_segment, utcnow
+from .materialize import (SegmentResult, Staged, build_segment, current_size, prefetch_relations, record_run,
+                          retire_segment, utcnow)
 from .modelbuild import build_models, models_read_by, render_models
 from .names import check_names
 from .project.models import build_order, read_seed
@@ -301,6 +302,7 @@ def _build(project: Project, result: RunResult, names: list[str], events: Events
 
         present = adapter.table_names(schema, "%_segw_%")  # work tables a killed run left behind
         facts: dict = {}  # what segments of this run learn once for all (shared by worker threads)
+        prefetch_relations(adapter, schema, names, facts)
         # Incremental segments: planned together, and their changed keys' rows read once for all.
         increments = plan_increments(adapter, project, names, as_of, full_refresh)
         with shared_inputs(adapter, project, increments, as_of,
