@@ -44,11 +44,13 @@ def marking(adapter: Adapter, schema: str, name: str, replace: Callable[[], None
 
 
 def pending_swaps(adapter: Adapter, schema: str, names: list[str]) -> set[str]:
-    """The segments among `names` whose recreated relation a killed run may not have swapped in."""
+    """The segments among `names` whose recreated relation a killed run committed but did not swap
+    in: a marker, and the table aside (a marker alone: the swap was done, its removal was not)."""
     markers = {marker(name): name for name in names}
-    found = adapter.fetchall(exp.select(col("name")).from_(table(schema, STATE)).where(
-        exp.In(this=col("name"), expressions=[text(m) for m in markers])))
-    return {markers[row[0]] for row in found}
+    marked = {markers[row[0]] for row in adapter.fetchall(exp.select(col("name")).from_(table(schema, STATE)).where(
+        exp.In(this=col("name"), expressions=[text(m) for m in markers])))} if markers else set()
+    aside = adapter.table_names(schema, "%" + adapter.aside_name("")) if marked else set()
+    return {name for name in marked if adapter.aside_name(name) in aside}
 
 
 def finish(adapter: Adapter, schema: str, name: str) -> bool:

@@ -109,6 +109,11 @@ def test_a_relation_waiting_to_be_swapped_in_is_not_read_for_its_members(project
         loaded = project.load()
         assert member_relations(adapter, loaded, "customer", list(NAMES)) == {"germans", "recent_ab"}
         schema = project.segment_schema
+        with adapter.transaction():  # a marker alone: the swap was done, not the marker's removal
+            relation_swap.marking(adapter, schema, "germans", lambda: None)()
+        assert relation_swap.pending_swaps(adapter, schema, list(NAMES)) == set()
+        assert member_relations(adapter, loaded, "customer", list(NAMES)) == {"germans", "recent_ab"}
+        relation_swap.forget(adapter, schema, "germans")
         # what a run killed after its commit leaves: the marker, and the committed relation aside
         adapter.execute_text(f"CREATE TABLE `{schema}`.`germans__segw_new` AS SELECT * FROM `{schema}`.`germans`")
         with adapter.transaction():
