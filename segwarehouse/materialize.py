@@ -483,7 +483,7 @@ def _stage(ctx: Context, stage: str, columns: list[str], keys: tuple[str, str] |
     staged = _staged_select(ctx, columns, keys, tables, features)
     adapter.execute(exp.Create(this=table(schema, stage), kind="TABLE", expression=staged))
     adapter.create_work_index(schema, stage, [KEY])  # the diff against memberships joins on it
-    adapter.create_work_index(schema, stage, [columns[0]])  # the relation's diff joins on the typed key
+    adapter.create_work_index(schema, stage, [columns[0]])  # the relation's refresh joins on the typed key
     if facts is not None and _entity_keys_unique(ctx, facts):
         # One row per entity row (every join is on a key): unique entity keys give unique members.
         size = int(adapter.scalar(exp.select(exp.Count(this=exp.Star())).from_(table(schema, stage))) or 0)
@@ -548,7 +548,7 @@ def _stage_delta(ctx: Context, stage: str, delta: str, changed: str | None = Non
     if members is not None and not adapter.full_outer_join:
         changes = _delta_by_grouping(adapter, schema, ctx.segment.name, members, key_column,
                                      bool(ctx.segment.splits), typed_among)
-    elif members is not None and (adapter.relation_commits_with_data or typed_among is not None):
+    elif members is not None and adapter.relation_rows_commit_with_memberships:
         changes = _delta_against_relation(adapter, schema, ctx.segment.name, staged, key_column,
                                           bool(ctx.segment.splits), typed_among)
     elif adapter.full_outer_join:
