@@ -352,7 +352,8 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                                for name in names]
                     if kept_segments(project, entity):
                         # The kept measures' delta reads the same moved rows: copy them once.
-                        moved = _copy_moved_rows(adapter, project, schema, prefix, entity, changes, made)
+                        moved = _copy_moved_rows(adapter, project, schema, prefix, entity, changes,
+                                                 sorted({*names, *kept_segments(project, entity)}), made)
                     keys = f"{prefix}keys"
                     adapter.execute(exp.Create(this=table(schema, keys), kind="TABLE", expression=flagged_keys(
                         project, changes, adapter.key_text, KEY, {m: where for m, (where, _) in moved.items()})))
@@ -438,14 +439,15 @@ def _flagged_counts(adapter: Adapter, project: Project, schema: str, prefix: str
 
 
 def _copy_moved_rows(adapter: Adapter, project: Project, schema: str, prefix: str, entity: str,
-                     changes: list, made: list[str]) -> dict[str, tuple[tuple[str, str], set[str]]]:
+                     changes: list, readers: list[str], made: list[str]) -> dict[str, tuple[tuple[str, str], set[str]]]:
     """Copies of each relation's rows that moved for some segment (compiler.incremental.
-    moved_row_copies): model -> ((schema, table), the conditions' disjuncts it holds the rows of)."""
+    moved_row_copies), with the columns the segments `readers` read: model -> ((schema, table), the
+    conditions' disjuncts it holds the rows of)."""
     from .compiler.incremental import moved_row_copies
 
     out = {}
     for index, (model, (query, covers)) in enumerate(moved_row_copies(
-            project, changes, project.entities[entity].model).items()):
+            project, changes, project.entities[entity].model, readers).items()):
         name = f"{prefix}moved{index}"
         adapter.execute(exp.Create(this=table(schema, name), kind="TABLE", expression=query))
         made.append(name)

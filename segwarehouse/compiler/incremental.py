@@ -32,6 +32,7 @@ class Reads:
     lists: set[str] = field(default_factory=set)
     entity_tests: list[t.Comparison | tuple[str, t.Comparison]] = field(default_factory=list)
     row_tests: dict[str, list[tuple[str, t.Comparison]]] = field(default_factory=dict)  # relation -> (column, test)
+    columns: dict[str, set[str]] = field(default_factory=dict)  # relation -> every column of it read
     blockers: list[str] = field(default_factory=list)  # why it cannot be evaluated incrementally
 
 
@@ -77,6 +78,9 @@ def reads_of(project: Project, segment: t.Segment) -> Reads:
         relation = relation_for(reads.entity, node)
         reads.relations[relation.name] = relation
         tests = reads.row_tests.setdefault(relation.name, [])
+        reads.columns.setdefault(relation.name, set()).update(filter(None, (
+            relation.foreign_key, relation.time, relation.loaded_at, node.measure.of,
+            relation.event_name if node.event else None)))
         if node.measure.test is not None and node.measure.test.op == "bucket":
             reads.blockers.append(f"`bucket` at {node.loc} ranks every {reads.entity.name}")
         if relation.time and node.window is not None:
@@ -84,11 +88,12 @@ def reads_of(project: Project, segment: t.Segment) -> Reads:
         if relation.time and node.measure.kind in t.TIME_MEASURES and node.measure.test is not None:
             tests.append((relation.time, node.measure.test))  # first/last is some row's time
         if node.where is not None:
-            visit_where(node.where, tests)
+            visit_where(node.where, tests, reads.columns[relation.name])
 
-    def visit_where(node: t.Condition, tests: list) -> None:
+    def visit_where(node: t.Condition, tests: list, columns: set[str]) -> None:
         for item in t.walk(node):
             if isinstance(item, t.Property):
+                columns.add(item.column)
                 if item.test.op == "bucket":
                     reads.blockers.append(f"`bucket` at {item.loc} ranks every row")
                 else:
@@ -297,22 +302,32 @@ def unique_disjuncts(conditions: list[exp.Expression]) -> list[exp.Expression]:
     return list(disjuncts(conditions).values())
 
 
-def moved_row_copies(project: Project, changes: list[list[Changed]], but: str) -> dict[str, tuple[exp.Select, set[str]]]:
+def moved_row_copies(project: Project, changes: list[list[Changed]], but: str,
+                     readers: list[str]) -> dict[str, tuple[exp.Select, set[str]]]:
     """Per model the changes read (but model `but`): a query of its rows where some segment's
-    condition holds (all columns), and those conditions' disjuncts as text (`disjuncts`). A
-    copy of them serves every reader of the same rows (the changed keys, the kept measures'
-    delta) with one scan of the model."""
+    condition holds, and those conditions' disjuncts as text (`disjuncts`). A copy of them serves
+    every reader of the same rows (the changed keys, the kept measures' delta) with one scan of the
+    model. It holds the columns that the segments `readers` and the conditions read, not the whole
+    row: an event table is often wide, and the scan fetches every column it copies."""
     by_model: dict[str, list[exp.Expression]] = {}
     for segment_changes in changes:
         for change in segment_changes:
             if change.model != but:
                 by_model.setdefault(change.model, []).append(change.condition)
+    read: dict[str, set[str]] = {}
+    for name in readers:
+        reads = reads_of(project, project.segments[name])
+        for relation_name, relation in reads.relations.items():
+            read.setdefault(relation.model, set()).update(reads.columns.get(relation_name, ()))
     out = {}
     for model, conditions in sorted(by_model.items()):
         schema, name = project.relation_of(model)
         unique = disjuncts(conditions)
-        out[model] = (exp.select(exp.Star()).from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW,
-                                                              table=True, quoted=True))
+        columns = set(read.get(model, ()))
+        for condition in conditions:
+            columns.update(c.name for c in condition.find_all(exp.Column) if c.table == ROW)
+        out[model] = (exp.select(*[exp.column(c, table=ROW, quoted=True) for c in sorted(columns)])
+                      .from_(exp.alias_(exp.table_(name, db=schema, quoted=True), ROW, table=True, quoted=True))
                       .where(exp.or_(*[c.copy() for c in unique.values()], copy=False), copy=False), set(unique))
     return out
 

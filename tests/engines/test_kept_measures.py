@@ -176,3 +176,36 @@ def test_a_failure_while_bringing_forward_leaves_the_kept_table_as_it_was(engine
     assert project.build("2024-06-12 00:00:00").exit_code == 0
     assert project.members("big_buyers") == {"2", "3", "4"} and project.members("recent") == {"1", "2", "3", "4"}
     kept_equals_fresh(project, "2024-06-12 00:00:00")
+
+
+def test_the_copy_of_moved_rows_holds_the_columns_read_not_the_whole_row(engine, project_factory, statements):
+    """An event table is often wide: the one copy of the rows that moved carries the columns some
+    incremental segment reads (keys, time, loaded_at, measured and filtered columns), and the
+    changed keys and the kept table's delta read it without falling back to the relation."""
+    segments = SEGMENTS + """
+  - name: web_recent
+    entity: customer
+    materialized: incremental
+    rules: {related: orders, within_last: 7 days, where: [{property: channel, equals: web}]}
+"""
+    project = shared_world(project_factory, engine, segments)
+    schema = project.model_schema
+    run(project, f"ALTER TABLE {schema}.orders ADD COLUMN channel VARCHAR(8)")
+    run(project, f"ALTER TABLE {schema}.orders ADD COLUMN note VARCHAR(200)")
+    assert project.build(AS_OF).exit_code == 0
+    (first,) = kept_tables(project)
+    run(project, f"INSERT INTO {schema}.orders VALUES (2, 70, '2024-06-09 00:00:00', '2030-01-02 00:00:00', 'web', "
+                 "'a long note nobody segments on'), (4, 55, '2024-06-10 06:00:00', '2030-01-02 00:00:00', 'shop', NULL)")
+    statements.clear()
+    assert project.build(AS_OF).exit_code == 0
+    assert project.members("web_recent") == {"2"} and project.members("big_buyers") == {"2", "3", "4"}
+    assert not [s for s in statements if " failed | " in s]
+    (copy,) = created(statements, r"_segw_inc_customer_moved\d+\b")
+    copied = copy.split(" AS ", 1)[1].split(" FROM ", 1)[0]
+    for column in ("customer_id", "amount", "ordered_at", "_loaded_at", "channel"):
+        assert re.search(rf"[`\"]{column}[`\"]", copied), column
+    assert "note" not in copied and "*" not in copied
+    copy_name = re.search(r"_segw_inc_customer_moved\d+", copy).group(0)
+    (delta,) = created(statements, "_segw_kw_" + first[len("_segw_m_"):] + "_d")
+    assert copy_name in delta and copy_name in created(statements, "_segw_inc_customer_keys")[0]
+    kept_equals_fresh(project, AS_OF)
