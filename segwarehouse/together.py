@@ -63,13 +63,16 @@ def _deltas(staged: list[Staged], changes: tuple[str, ...], *columns: str) -> ex
 
 
 def _matching(staged: list[Staged], changes: tuple[str, ...]) -> exp.Expression:
-    """The rows of memberships or history whose segment and key have one of `changes`: the
-    segments named as literals first (pruning, an index), then one uncorrelated semi-join on both
-    (a correlated EXISTS over the union made DuckDB probe every row of the table: 40x slower)."""
-    names = [text(s.name) for s in staged if any(s.counts[c] for c in changes)]
+    """The rows of memberships or history whose segment and key have one of `changes`: one
+    uncorrelated semi-join on both (a correlated EXISTS over the union made DuckDB probe every row
+    of the table: 40x slower), after the segments named as literals where such a list skips
+    storage (`value_lists_prune`)."""
     pairs = exp.select(col("segment", "d"), col("key", "d")).from_(_deltas(staged, changes, "key"))
-    return exp.and_(exp.In(this=col("segment"), expressions=names),
-                    exp.In(this=exp.Tuple(expressions=[col("segment"), col("key")]), query=pairs.subquery()))
+    semi_join = exp.In(this=exp.Tuple(expressions=[col("segment"), col("key")]), query=pairs.subquery())
+    if not staged[0].ctx.adapter.value_lists_prune:
+        return semi_join
+    names = [text(s.name) for s in staged if any(s.counts[c] for c in changes)]
+    return exp.and_(exp.In(this=col("segment"), expressions=names), semi_join)
 
 
 def _apply_deltas(staged: list[Staged]) -> None:

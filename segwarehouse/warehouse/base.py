@@ -337,6 +337,10 @@ class Adapter:
     # May a run commit several segments in one transaction, each output table written once for all
     # (`together.py`)? Engines whose planners were measured to do it well; elsewhere one at a time.
     commits_together = False
+    # Does a list of literal values skip storage (min/max per block: DuckDB's row groups, Delta's
+    # files)? Then writes to memberships and history name their segments as literals before the
+    # semi-join on (segment, key); where the list is only tested row by row it is dropped.
+    value_lists_prune = True
     # An incremental run evaluates only the changed keys while they are at most this share of the
     # entity; beyond it a full evaluation is cheaper. Row stores look keys up by index (high);
     # column stores scan anyway, so only a small share pays (see bench_incremental.py).

@@ -109,6 +109,9 @@ class PostgresAdapter(ServerAdapter):
     drop_cascades = True
     max_identifier = 63
     commits_together = True
+    # A heap has no min/max per block: 13 segment names tested on each of 760k history rows cost
+    # 0.1-0.2 s per statement (200k customers), twice what the semi-join on (segment, key) costs.
+    value_lists_prune = False
 
     def connect_args(self, target) -> dict:
         # sslmode, connect_timeout, keepalives_idle, search_path, application_name: libpq's own
