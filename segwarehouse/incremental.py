@@ -12,7 +12,7 @@ from typing import Collection, Iterator
 from sqlglot import exp
 
 from .catalog import definition_hash
-from .compiler.incremental import ENTITY_SOURCE, blockers, entity_rows, high_water, reads_of, sources
+from .compiler.incremental import ENTITY_SOURCE, blockers, high_water, loaded_rows, loaded_tails, reads_of, sources
 from .outputs import KEY, col, insert, replace_row, table, text, union_all
 from .project.loader import Project
 from .errors import SegwError
@@ -166,11 +166,27 @@ def plan_increment(adapter: Adapter, project: Project, segment: t.Segment, as_of
 
 
 def _entity_rows(adapter: Adapter, project: Project, entity: t.Entity, old_mark, new_mark, read: dict) -> tuple:
-    """(rows up to the old mark, rows without a mark, rows up to the new mark), once per run."""
+    """(rows up to the old mark, rows without a mark, rows up to the new mark), once per run. If
+    the first equals what the last run counted up to that mark, and no row lacks loaded_at, no row
+    the last run saw was deleted (or its count would have dropped)."""
     key = ("entity_rows", entity.name, old_mark, new_mark)
     if key not in read:
-        read[key] = tuple(adapter.fetchall(entity_rows(project, entity, old_mark, new_mark))[0])
+        read[key] = count_loaded(adapter, project, entity.model, entity.loaded_at, old_mark, new_mark)
     return read[key]
+
+
+def count_loaded(adapter: Adapter, project: Project, model: str, loaded_at: str, old_mark, new_mark
+                 ) -> tuple[int, int, int]:
+    """(rows loaded up to the old mark, rows without loaded_at, rows loaded up to the new mark) of
+    a model: from its recent rows where the engine finds them without a scan (an index on
+    loaded_at, blocks' min/max), else in one scan of it (compiler.incremental.loaded_rows)."""
+    if not adapter.finds_ranges(*project.relation_of(model), loaded_at):
+        return tuple(int(n or 0) for n in adapter.fetchall(loaded_rows(project, model, loaded_at, old_mark,
+                                                                       new_mark))[0])
+    rows, nulls, after_old, after_new = (int(n or 0) for n in adapter.fetchall(
+        loaded_tails(project, model, loaded_at, old_mark, new_mark))[0])
+    return (rows - nulls - after_old if old_mark is not None else 0, nulls,
+            rows - nulls - after_new if new_mark is not None else 0)
 
 
 def write_state(adapter: Adapter, project: Project, segment: t.Segment, increment: Increment,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from .compiler import kept as sql
-from .compiler.incremental import blockers, disjuncts, high_water, loaded_rows, relation_source
+from .compiler.incremental import blockers, disjuncts, high_water, relation_source
 from .errors import SegwError
-from .incremental import as_datetime
+from .incremental import as_datetime, count_loaded
 from .outputs import col, insert, replace_row, table, text
 from .project.loader import Project
 from .warehouse.base import Adapter
@@ -134,8 +134,7 @@ def _keep(adapter: Adapter, project: Project, entity: str, plan: sql.KeptPlan, b
     mark = marks.get(source) if source in marks else as_datetime(adapter.scalar(
         high_water(project, relation.model, relation.loaded_at)))
     old_mark = as_datetime(state.get("mark")) if state else None
-    counted, nulls, up_to_mark = adapter.fetchall(loaded_rows(project, relation.model, relation.loaded_at,
-                                                              old_mark, mark))[0]
+    counted, nulls, up_to_mark = count_loaded(adapter, project, relation.model, relation.loaded_at, old_mark, mark)
     unchanged = state is not None and old_mark is not None and not nulls and \
         int(counted) == int(state.get("count", -1))
     old_table = state.get("table") if state else None

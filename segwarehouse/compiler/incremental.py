@@ -133,14 +133,6 @@ def high_water(project: Project, model: str, loaded_at: str) -> exp.Select:
         exp.table_(name, db=schema, quoted=True))
 
 
-def entity_rows(project: Project, entity: t.Entity, old_mark: dt.datetime | None,
-                new_mark: dt.datetime | None) -> exp.Select:
-    """One scan of the entity: rows loaded up to the old mark, rows without loaded_at, rows loaded up
-    to the new mark. If the first equals what the last run counted up to that mark, and no row
-    lacks loaded_at, no row the last run saw was deleted (or its count would have dropped)."""
-    return loaded_rows(project, entity.model, entity.loaded_at, old_mark, new_mark)
-
-
 def loaded_rows(project: Project, model: str, loaded_at: str, old_mark: dt.datetime | None,
                 new_mark: dt.datetime | None) -> exp.Select:
     """One scan of a model: (rows loaded up to the old mark, rows without loaded_at, rows loaded up
@@ -157,6 +149,26 @@ def loaded_rows(project: Project, model: str, loaded_at: str, old_mark: dt.datet
     nulls = exp.Count(this=exp.Case().when(exp.Is(this=exp.column(loaded_at, quoted=True),
                                                   expression=exp.null()), exp.Literal.number(1)))
     return exp.select(up_to(old_mark), nulls, up_to(new_mark)).from_(exp.table_(name, db=schema, quoted=True))
+
+
+def loaded_tails(project: Project, model: str, loaded_at: str, old_mark: dt.datetime | None,
+                 new_mark: dt.datetime | None) -> exp.Select:
+    """The same counts as `loaded_rows` from a model's few recent rows, in one statement (one
+    snapshot): (all rows, rows without loaded_at, rows loaded after the old mark, after the new
+    one; 0 for a mark of None). Rows up to a mark are all rows but those without and those after
+    it. For an engine that finds such rows by an index or by blocks' min/max (`finds_ranges`)."""
+    schema, name = project.relation_of(model)
+    loaded = TimeColumn(this=exp.column(loaded_at, quoted=True))
+
+    def count(where: exp.Expression | None = None) -> exp.Expression:
+        query = exp.select(exp.Count(this=exp.Star())).from_(exp.table_(name, db=schema, quoted=True))
+        return (query.where(where) if where is not None else query).subquery()
+
+    def after(mark: dt.datetime | None) -> exp.Expression:
+        return exp.Literal.number(0) if mark is None else count(
+            exp.GT(this=loaded.copy(), expression=timestamp_literal(mark)))
+    return exp.select(count(), count(exp.Is(this=exp.column(loaded_at, quoted=True), expression=exp.null())),
+                      after(old_mark), after(new_mark))
 
 
 def _changed_between(column: str, tests: list[t.Comparison], before: Scope, now: Scope,

@@ -304,6 +304,12 @@ class Adapter:
                  .order_by("ordinal_position"))
         return [(row[0], str(row[1]).lower()) for row in self.fetchall(query)]
 
+    def finds_ranges(self, schema: str, name: str, column: str) -> bool:
+        """Does a filter `column > value` (or IS NULL) find its few rows of the relation without
+        reading every row, and does COUNT(*) of it cost no more than a scan? Then counts of the rows
+        past a mark are asked that way. Servers: where an index leads with the column."""
+        return False
+
     def table_columns(self, schema: str, names: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """column_types of each of `names` that is a table (views and missing names left out);
         engines with a catalog to ask override this with one query for all."""

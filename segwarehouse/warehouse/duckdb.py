@@ -117,6 +117,12 @@ class DuckDBAdapter(Adapter):
             f"schema_name = {_text(schema)} AND view_name = {_text(name)} AND {database}")
         return rows[0][0] if rows else None
 
+    def finds_ranges(self, schema: str, name: str, column: str) -> bool:
+        # A table's COUNT(*) is read from its metadata, and a filter on one column skips the row
+        # groups whose min/max rule it out: the rows past a mark cost a fraction of one scan, even
+        # unordered. A view would be computed once per count: not there.
+        return self.relation_kind(schema, name) == "table"
+
     def column_types(self, schema: str, name: str) -> list[tuple[str, str]]:
         rows = self.fetchall_text(f"SELECT column_name, data_type FROM duckdb_columns() WHERE NOT internal AND "
                                   f"schema_name = {_text(schema)} AND table_name = {_text(name)} AND "

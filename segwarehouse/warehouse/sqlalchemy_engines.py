@@ -3,12 +3,23 @@ from __future__ import annotations
 
 import json
 
+import sqlglot
 from sqlglot import exp
 
 from ..compiler.dialects import CaseSensitive
 
 from ..errors import SegwError, WarehouseError, WarehouseUnavailable
 from .base import Adapter
+
+
+# A valid index of the table whose first column is the column (PostgreSQL's catalog; the
+# placeholders become literals).
+_PG_LEADING_INDEX = sqlglot.parse_one(
+    "SELECT 1 FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS t ON t.oid = i.indrelid "
+    "JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace "
+    "JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] "
+    "WHERE n.nspname = :schema AND t.relname = :table AND a.attname = :column AND i.indisvalid LIMIT 1",
+    read="postgres")
 
 
 class ServerAdapter(Adapter):
@@ -155,6 +166,12 @@ class PostgresAdapter(ServerAdapter):
                    t("table_type").eq(exp.Literal.string("BASE TABLE")))
             .order_by(c("table_name"), c("ordinal_position"))))
 
+    def finds_ranges(self, schema: str, name: str, column: str) -> bool:
+        found = _PG_LEADING_INDEX.transform(lambda node: exp.Literal.string({"schema": schema, "table": name,
+                                                                             "column": column}[node.name])
+                                            if isinstance(node, exp.Placeholder) else node)
+        return bool(self.fetchall(found))
+
     MISJUDGED = 2.0  # an estimate off by more than this factor is refreshed
 
     def refresh_statistics(self, schema: str, table: str, where: exp.Expression, rows: int) -> None:
@@ -262,6 +279,13 @@ class MySQLAdapter(ServerAdapter):
         if isinstance(statement, (exp.Update, exp.Delete)):
             statement = joined_write(statement)
         return super().sql(statement)
+
+    def finds_ranges(self, schema: str, name: str, column: str) -> bool:
+        return bool(self.fetchall(exp.select(exp.Literal.number(1)).from_("information_schema.statistics").where(
+            exp.column("table_schema").eq(exp.Literal.string(schema)),
+            exp.column("table_name").eq(exp.Literal.string(name)),
+            exp.column("column_name").eq(exp.Literal.string(column)),
+            exp.column("seq_in_index").eq(exp.Literal.number(1))).limit(1)))
 
     def index_column_sql(self, schema: str, table: str, column: str) -> str:
         # TEXT columns are indexed by a prefix; equality lookups then check the whole value.

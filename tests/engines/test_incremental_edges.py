@@ -169,7 +169,9 @@ def test_a_wrong_loaded_at_column_is_named_with_its_line(project_factory):
 
 
 @pytest.mark.parametrize("engine", ["postgres", "mysql"])
-def test_incremental_on_servers_sees_future_rows_and_deletes(project_factory, engine):
+@pytest.mark.parametrize("indexed", [False, True], ids=["scan", "loaded_at_indexed"])
+def test_incremental_on_servers_sees_future_rows_and_deletes(project_factory, engine, indexed):
+    """Also where an index on loaded_at lets the rows past each mark be counted without a scan."""
     project = project_factory(engine)
     project.write("models/entities.yml", ENTITIES.format(schema=project.model_schema,
                                                         entity_loaded_at="_loaded_at"))
@@ -189,6 +191,10 @@ def test_incremental_on_servers_sees_future_rows_and_deletes(project_factory, en
             adapter.execute(sqlglot.parse_one(f"INSERT INTO t.{name} VALUES {values}", read="duckdb")
                             .transform(lambda n: exp.table_(n.name, db=project.model_schema, quoted=True)
                                        if isinstance(n, exp.Table) else n))
+        for name in ("customers", "orders"):
+            if indexed:
+                adapter.create_index(project.model_schema, name, ["_loaded_at"])
+            assert adapter.finds_ranges(project.model_schema, name, "_loaded_at") is indexed
     finally:
         adapter.close()
     project.build("2024-06-01 00:00:00")
