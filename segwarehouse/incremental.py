@@ -405,7 +405,7 @@ def shared_inputs(adapter: Adapter, project: Project, increments: dict[str, Incr
                     else:
                         adapter.create_work_index(schema, keys, ["k"])
                         adapter.create_work_index(schema, keys, [KEY])
-                        adapter.analyze(schema, keys)
+                        adapter.analyze(schema, keys, ["k", KEY])  # the segments join on them; flags are only summed
                         busy = [name for name in names if own[name]]
                         if len(busy) == 1 and count <= everyone * COPY_AT_MOST and not covered:
                             # One segment reads them (two or more share a wide table of these keys

@@ -368,8 +368,9 @@ class Adapter:
         if self.indexes_work_tables:
             self.create_index(schema, table, columns)
 
-    def analyze(self, schema: str, table: str) -> None:
-        """Give the planner statistics of a table just filled (PostgreSQL plans blind without)."""
+    def analyze(self, schema: str, table: str, columns: list[str] | None = None) -> None:
+        """Give the planner statistics of a table just filled (PostgreSQL plans blind without);
+        `columns`: only of these (those joined or filtered on), where the others are many."""
 
     def refresh_statistics(self, schema: str, table: str, where: exp.Expression, rows: int) -> None:
         """After many changes to a kept table, where `rows` rows now match `where`: analyze it if the

@@ -148,8 +148,14 @@ class PostgresAdapter(ServerAdapter):
     def is_lock_timeout(self, exc: Exception) -> bool:
         return getattr(exc, "sqlstate", None) == "55P03" or "lock timeout" in str(exc)
 
-    def analyze(self, schema: str, table: str) -> None:
-        self.execute(exp.Analyze(tables=[exp.table_(table, db=schema, quoted=True)]))
+    def analyze(self, schema: str, table: str, columns: list[str] | None = None) -> None:
+        if not columns:
+            self.execute(exp.Analyze(tables=[exp.table_(table, db=schema, quoted=True)]))
+            return
+        # text: sqlglot spells no column list here; every name is quoted by sqlglot. Each column
+        # analysed costs about as much as the sample (22 flags and 2 keys: 0.17 s, the keys: 0.04 s)
+        self._run(f"ANALYZE {self.sql(exp.table_(table, db=schema, quoted=True))} "
+                  f"({', '.join(self.sql(exp.to_identifier(c, quoted=True)) for c in columns)})")
 
     def table_columns(self, schema: str, names) -> dict[str, list[tuple[str, str]]]:
         names = list(names)
