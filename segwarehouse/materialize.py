@@ -393,6 +393,9 @@ def _entity_keys_unique(ctx: Context, facts: dict) -> bool:
     entity = ctx.project.entities[ctx.segment.entity]
     if ("unique keys", entity.name) not in facts:
         schema, name = ctx.project.relation_of(entity.model)
+        if ctx.adapter.enforces_unique(schema, name, entity.key):  # a primary key: nothing to count
+            facts["unique keys", entity.name] = True
+            return True
         key = exp.column(entity.key, quoted=True)
         # Integers have one text each, so they are counted as they are (no cast of every row).
         integer = _integer_type(ctx.adapter, _entity_key_type(ctx, facts)) is not None

@@ -304,6 +304,11 @@ class Adapter:
                  .order_by("ordinal_position"))
         return [(row[0], str(row[1]).lower()) for row in self.fetchall(query)]
 
+    def enforces_unique(self, schema: str, name: str, column: str) -> bool:
+        """Does the engine itself keep the column's values unique in the relation (a primary key, a
+        unique constraint or a unique index on exactly that column)? Then no query need count them."""
+        return False
+
     def finds_ranges(self, schema: str, name: str, column: str) -> bool:
         """Does a filter `column > value` (or IS NULL) find its few rows of the relation without
         reading every row, and does COUNT(*) of it cost no more than a scan? Then counts of the rows

@@ -117,6 +117,14 @@ class DuckDBAdapter(Adapter):
             f"schema_name = {_text(schema)} AND view_name = {_text(name)} AND {database}")
         return rows[0][0] if rows else None
 
+    def enforces_unique(self, schema: str, name: str, column: str) -> bool:
+        return bool(self.fetchall_text(
+            f"SELECT 1 FROM duckdb_constraints() WHERE schema_name = {_text(schema)} AND table_name = {_text(name)} "
+            f"AND {_in_database(name)} AND constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+            f"AND constraint_column_names = [{_text(column)}] UNION ALL "
+            f"SELECT 1 FROM duckdb_indexes() WHERE schema_name = {_text(schema)} AND table_name = {_text(name)} "
+            f"AND {_in_database(name)} AND is_unique AND expressions = {_text(f'[{column}]')}"))
+
     def finds_ranges(self, schema: str, name: str, column: str) -> bool:
         # A table's COUNT(*) is read from its metadata, and a filter on one column skips the row
         # groups whose min/max rule it out: the rows past a mark cost a fraction of one scan, even

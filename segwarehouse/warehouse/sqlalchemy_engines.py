@@ -13,13 +13,20 @@ from .base import Adapter
 
 
 # A valid index of the table whose first column is the column (PostgreSQL's catalog; the
-# placeholders become literals).
-_PG_LEADING_INDEX = sqlglot.parse_one(
-    "SELECT 1 FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS t ON t.oid = i.indrelid "
-    "JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace "
-    "JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] "
-    "WHERE n.nspname = :schema AND t.relname = :table AND a.attname = :column AND i.indisvalid LIMIT 1",
-    read="postgres")
+# placeholders become literals), and one that keeps the column alone unique (no predicate, no
+# expression; INCLUDE columns aside).
+_PG_INDEX = ("SELECT 1 FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS t ON t.oid = i.indrelid "
+             "JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace "
+             "JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] "
+             "WHERE n.nspname = :schema AND t.relname = :table AND a.attname = :column AND i.indisvalid")
+_PG_LEADING_INDEX = sqlglot.parse_one(_PG_INDEX + " LIMIT 1", read="postgres")
+_PG_UNIQUE_INDEX = sqlglot.parse_one(_PG_INDEX + " AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL "
+                                     "AND i.indexprs IS NULL LIMIT 1", read="postgres")
+
+
+def _filled(template: exp.Expression, **values: str) -> exp.Expression:
+    return template.transform(lambda node: exp.Literal.string(values[node.name])
+                              if isinstance(node, exp.Placeholder) else node)
 
 
 class ServerAdapter(Adapter):
@@ -173,10 +180,10 @@ class PostgresAdapter(ServerAdapter):
             .order_by(c("table_name"), c("ordinal_position"))))
 
     def finds_ranges(self, schema: str, name: str, column: str) -> bool:
-        found = _PG_LEADING_INDEX.transform(lambda node: exp.Literal.string({"schema": schema, "table": name,
-                                                                             "column": column}[node.name])
-                                            if isinstance(node, exp.Placeholder) else node)
-        return bool(self.fetchall(found))
+        return bool(self.fetchall(_filled(_PG_LEADING_INDEX, schema=schema, table=name, column=column)))
+
+    def enforces_unique(self, schema: str, name: str, column: str) -> bool:
+        return bool(self.fetchall(_filled(_PG_UNIQUE_INDEX, schema=schema, table=name, column=column)))
 
     MISJUDGED = 2.0  # an estimate off by more than this factor is refreshed
 
@@ -285,6 +292,23 @@ class MySQLAdapter(ServerAdapter):
         if isinstance(statement, (exp.Update, exp.Delete)):
             statement = joined_write(statement)
         return super().sql(statement)
+
+    def enforces_unique(self, schema: str, name: str, column: str) -> bool:
+        # a unique index whose first column is this one and that has no second column
+        def statistics(alias: str) -> exp.Expression:
+            return exp.alias_(exp.table_("statistics", db="information_schema"), alias, table=True)
+        second = exp.select(exp.Literal.number(1)).from_(statistics("o")).where(
+            exp.column("table_schema", "o").eq(exp.column("table_schema", "s")),
+            exp.column("table_name", "o").eq(exp.column("table_name", "s")),
+            exp.column("index_name", "o").eq(exp.column("index_name", "s")),
+            exp.column("seq_in_index", "o").eq(exp.Literal.number(2)))
+        return bool(self.fetchall(exp.select(exp.Literal.number(1)).from_(statistics("s")).where(
+            exp.column("table_schema", "s").eq(exp.Literal.string(schema)),
+            exp.column("table_name", "s").eq(exp.Literal.string(name)),
+            exp.column("column_name", "s").eq(exp.Literal.string(column)),
+            exp.column("seq_in_index", "s").eq(exp.Literal.number(1)),
+            exp.column("non_unique", "s").eq(exp.Literal.number(0)),
+            exp.not_(exp.Exists(this=second))).limit(1)))
 
     def finds_ranges(self, schema: str, name: str, column: str) -> bool:
         return bool(self.fetchall(exp.select(exp.Literal.number(1)).from_("information_schema.statistics").where(

@@ -56,3 +56,52 @@ entities:
             assert not adapter.finds_ranges(project.model_schema, "things_view", "_loaded_at")
     finally:
         adapter.close()
+
+
+def test_keys_the_engine_keeps_unique_are_not_counted(engine, project_factory, statements):
+    """A primary key or a unique index on exactly the entity's key makes the engine keep it unique:
+    a build then does not count the keys (a scan of the entity); anything else is counted."""
+    project = project_factory(engine)
+    schema = project.model_schema
+    adapter = project.adapter()
+    try:
+        adapter.ensure_schema(schema)
+        for sql in ("CREATE TABLE t.pk (id INT PRIMARY KEY, v INT)", "CREATE TABLE t.plain (id INT, v INT)",
+                    "CREATE TABLE t.pair (id INT, v INT, PRIMARY KEY (id, v))", "CREATE TABLE t.uniq (id INT, v INT)"):
+            adapter.execute(statement(project, sql))
+        adapter.execute_text(f"CREATE UNIQUE INDEX uniq_id ON {project.quote(schema)}.uniq (id)")
+        if engine == "postgres":  # a partial unique index keeps only some rows unique
+            adapter.execute_text(f'CREATE TABLE "{schema}".part (id INT, v INT)')
+            adapter.execute_text(f'CREATE UNIQUE INDEX part_id ON "{schema}".part (id) WHERE v > 0')
+            assert not adapter.enforces_unique(schema, "part", "id")
+        assert [adapter.enforces_unique(schema, name, column) for name, column in (
+            ("pk", "id"), ("uniq", "id"), ("plain", "id"), ("pair", "id"), ("pk", "v"))] == [True, True, False, False, False]
+    finally:
+        adapter.close()
+    project.write("models/entities.yml", f"""
+entities:
+  - name: keyed
+    model: {schema}.pk
+    key: id
+  - name: loose
+    model: {schema}.plain
+    key: id
+""")
+    project.write("segments/s.yml", """
+segments:
+  - {name: keyed_big, entity: keyed, rules: {property: v, gt: 1}}
+  - {name: loose_big, entity: loose, rules: {property: v, gt: 1}}
+""")
+    for name in ("pk", "plain"):
+        run_sql = f"INSERT INTO t.{name} VALUES (1, 1), (2, 2), (3, 3)"
+        adapter = project.adapter()
+        try:
+            adapter.execute(statement(project, run_sql))
+        finally:
+            adapter.close()
+    assert project.build("2024-06-01 00:00:00").exit_code == 0
+    statements.clear()
+    assert project.build("2024-06-02 00:00:00").exit_code == 0
+    assert project.members("keyed_big") == project.members("loose_big") == {"2", "3"}
+    counted = [s for s in statements if "COUNT(DISTINCT" in s]
+    assert len(counted) == 1 and ".plain" in counted[0].replace('"', "").replace("`", ""), counted
