@@ -12,7 +12,8 @@ segments were evaluated incrementally (the rest fall back, e.g. `bucket` ranks e
 It also splits each build into writing (the segments' transactions that apply the changes, and
 closing the connection: on DuckDB the checkpoint that writes them into the file) and the rest
 (evaluating): both kinds write the same changes, so writing bounds what incremental evaluation
-can save; `evaluating inc / full` is the ratio of the rest."""
+can save: `inc writing / full` is the lowest `inc / full` an incremental run could reach with no
+evaluation at all; `evaluating inc / full` is the ratio of the rest."""
 from __future__ import annotations
 
 import argparse
@@ -184,7 +185,8 @@ def main() -> None:
                                   console) for engine in args.engines.split(",")}
     table = Table(title=f"incremental vs full, {len(SEGMENTS)} segments, median of {args.runs} paired rounds")
     for column in ("engine", "customers / events", "incremental segments", "scenario", "inc s", "full s",
-                   "inc / full", "writing: inc s", "full s", "evaluating: inc s", "full s", "inc / full"):
+                   "inc / full", "writing: inc s", "full s", "inc writing / full", "evaluating: inc s", "full s",
+                   "inc / full"):
         table.add_column(column, justify="right")
     for engine, r in results.items():
         for scenario, title in SCENARIOS.items():
@@ -192,7 +194,8 @@ def main() -> None:
             inc_writing, full_writing = r[f"{scenario} inc writing"], r[f"{scenario} full writing"]
             table.add_row(engine, f"{r['sizes'][0]:,} / {r['sizes'][1]:,}", f"{r['incremental']} / {len(SEGMENTS)}",
                           title, f"{inc:.2f}", f"{full:.2f}", f"{inc / full:.2f}", f"{inc_writing:.2f}",
-                          f"{full_writing:.2f}", f"{inc - inc_writing:.2f}", f"{full - full_writing:.2f}",
+                          f"{full_writing:.2f}", f"{inc_writing / full:.2f}", f"{inc - inc_writing:.2f}",
+                          f"{full - full_writing:.2f}",
                           f"{(inc - inc_writing) / (full - full_writing):.2f}")
     console.print(table)
 
