@@ -24,6 +24,11 @@ _PG_UNIQUE_INDEX = sqlglot.parse_one(_PG_INDEX + " AND i.indisunique AND i.indnk
                                      "AND i.indexprs IS NULL LIMIT 1", read="postgres")
 
 
+def _statistics(alias: str) -> exp.Expression:
+    """MariaDB's catalog of index columns (one row per index and column, `seq_in_index` from 1)."""
+    return exp.alias_(exp.table_("statistics", db="information_schema"), alias, table=True)
+
+
 def _filled(template: exp.Expression, **values: str) -> exp.Expression:
     return template.transform(lambda node: exp.Literal.string(values[node.name])
                               if isinstance(node, exp.Placeholder) else node)
@@ -293,29 +298,23 @@ class MySQLAdapter(ServerAdapter):
             statement = joined_write(statement)
         return super().sql(statement)
 
+    def finds_ranges(self, schema: str, name: str, column: str) -> bool:
+        return self._leading_index(schema, name, column)
+
     def enforces_unique(self, schema: str, name: str, column: str) -> bool:
-        # a unique index whose first column is this one and that has no second column
-        def statistics(alias: str) -> exp.Expression:
-            return exp.alias_(exp.table_("statistics", db="information_schema"), alias, table=True)
-        second = exp.select(exp.Literal.number(1)).from_(statistics("o")).where(
-            exp.column("table_schema", "o").eq(exp.column("table_schema", "s")),
-            exp.column("table_name", "o").eq(exp.column("table_name", "s")),
-            exp.column("index_name", "o").eq(exp.column("index_name", "s")),
+        second = exp.select(exp.Literal.number(1)).from_(_statistics("o")).where(
+            *[exp.column(c, "o").eq(exp.column(c, "s")) for c in ("table_schema", "table_name", "index_name")],
             exp.column("seq_in_index", "o").eq(exp.Literal.number(2)))
-        return bool(self.fetchall(exp.select(exp.Literal.number(1)).from_(statistics("s")).where(
+        return self._leading_index(schema, name, column, exp.column("non_unique", "s").eq(exp.Literal.number(0)),
+                                   exp.not_(exp.Exists(this=second)))  # unique, and on no other column
+
+    def _leading_index(self, schema: str, name: str, column: str, *also: exp.Expression) -> bool:
+        """Whether an index of the table has the column first (and meets `also`)."""
+        return bool(self.fetchall(exp.select(exp.Literal.number(1)).from_(_statistics("s")).where(
             exp.column("table_schema", "s").eq(exp.Literal.string(schema)),
             exp.column("table_name", "s").eq(exp.Literal.string(name)),
             exp.column("column_name", "s").eq(exp.Literal.string(column)),
-            exp.column("seq_in_index", "s").eq(exp.Literal.number(1)),
-            exp.column("non_unique", "s").eq(exp.Literal.number(0)),
-            exp.not_(exp.Exists(this=second))).limit(1)))
-
-    def finds_ranges(self, schema: str, name: str, column: str) -> bool:
-        return bool(self.fetchall(exp.select(exp.Literal.number(1)).from_("information_schema.statistics").where(
-            exp.column("table_schema").eq(exp.Literal.string(schema)),
-            exp.column("table_name").eq(exp.Literal.string(name)),
-            exp.column("column_name").eq(exp.Literal.string(column)),
-            exp.column("seq_in_index").eq(exp.Literal.number(1))).limit(1)))
+            exp.column("seq_in_index", "s").eq(exp.Literal.number(1)), *also).limit(1)))
 
     def index_column_sql(self, schema: str, table: str, column: str) -> str:
         # TEXT columns are indexed by a prefix; equality lookups then check the whole value.
