@@ -95,6 +95,16 @@ class TestProject:
         target.write_text(textwrap.dedent(text).lstrip())
 
 
+def in_schema(sql: str, schema: str):
+    """A statement written in DuckDB's SQL with its tables named `t.<name>`, those tables put in
+    `schema` (quoted): for any engine's adapter."""
+    import sqlglot
+    from sqlglot import exp
+
+    return sqlglot.parse_one(sql, read="duckdb").transform(
+        lambda n: exp.table_(n.name, db=schema, quoted=True) if isinstance(n, exp.Table) else n)
+
+
 def cli(project: TestProject, *args):
     """Run `segw ARGS --project-dir PROJECT` in-process; a bug (not a user error) is raised."""
     from click.testing import CliRunner

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-import sqlglot
-from sqlglot import exp
+
+from tests.conftest import in_schema
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"])
@@ -15,8 +15,7 @@ def test_table_columns_of_many_tables_at_once(project_factory, engine):
         adapter.ensure_schema(schema)
 
         def run(sql: str) -> None:
-            adapter.execute(sqlglot.parse_one(sql, read="duckdb").transform(
-                lambda n: exp.table_(n.name, db=schema, quoted=True) if isinstance(n, exp.Table) else n))
+            adapter.execute(in_schema(sql, schema))
 
         run("CREATE TABLE t.keys_only (customer_id BIGINT, split VARCHAR(20))")
         run("CREATE TABLE t.wide (customer_id INT, country VARCHAR(8), seen TIMESTAMP)")

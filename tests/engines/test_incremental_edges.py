@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlglot
 
-from tests.conftest import cli
+from tests.conftest import cli, in_schema
 
 ENTITIES = """
 entities:
@@ -178,19 +178,14 @@ def test_incremental_on_servers_sees_future_rows_and_deletes(project_factory, en
     project.write("segments/all.yml", SEGMENTS)
     adapter = project.adapter()
     try:
-        from sqlglot import exp
         adapter.ensure_schema(project.model_schema)
         for name, columns in (("customers", "customer_id INT, country VARCHAR(8), _loaded_at TIMESTAMP"),
                               ("orders", "customer_id INT, ordered_at TIMESTAMP, _loaded_at TIMESTAMP"),
                               ("visits", "customer_id INT, visited_at TIMESTAMP")):
-            adapter.execute(sqlglot.parse_one(f"CREATE TABLE t.{name} ({columns})", read="duckdb")
-                            .transform(lambda n: exp.table_(n.name, db=project.model_schema, quoted=True)
-                                       if isinstance(n, exp.Table) else n))
+            adapter.execute(in_schema(f"CREATE TABLE t.{name} ({columns})", project.model_schema))
         for name, values in (("customers", "(1, 'de', '2030-01-01 00:00:00'), (2, 'fr', '2030-01-01 00:00:00')"),
                              ("orders", "(1, '2024-06-10 00:00:00', '2030-01-01 00:00:00')")):
-            adapter.execute(sqlglot.parse_one(f"INSERT INTO t.{name} VALUES {values}", read="duckdb")
-                            .transform(lambda n: exp.table_(n.name, db=project.model_schema, quoted=True)
-                                       if isinstance(n, exp.Table) else n))
+            adapter.execute(in_schema(f"INSERT INTO t.{name} VALUES {values}", project.model_schema))
         for name in ("customers", "orders"):
             if indexed:
                 adapter.create_index(project.model_schema, name, ["_loaded_at"])
@@ -204,9 +199,7 @@ def test_incremental_on_servers_sees_future_rows_and_deletes(project_factory, en
     assert project.members("buyers") == {"1"}
     adapter = project.adapter()
     try:
-        adapter.execute(sqlglot.parse_one("DELETE FROM t.customers WHERE customer_id = 1", read="duckdb")
-                        .transform(lambda n: exp.table_(n.name, db=project.model_schema, quoted=True)
-                                   if isinstance(n, exp.Table) else n))
+        adapter.execute(in_schema("DELETE FROM t.customers WHERE customer_id = 1", project.model_schema))
     finally:
         adapter.close()
     # both find deleted members of a relation of keys on its typed key (MariaDB's relation takes

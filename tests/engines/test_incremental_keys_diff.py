@@ -5,10 +5,9 @@ against memberships' text keys, through entries, exits, split moves and deleted 
 from __future__ import annotations
 
 import pytest
-import sqlglot
-from sqlglot import exp
 
 import segwarehouse.materialize as materialize
+from tests.conftest import in_schema
 from tests.engines.test_direct_diff import outputs
 from tests.engines.test_incremental_shared import ENTITIES  # customers and their orders, both with loaded_at
 
@@ -32,8 +31,7 @@ pytestmark = pytest.mark.usefixtures("evaluate_changed_keys_however_many")
 def run(project, sql: str) -> None:
     adapter = project.adapter()
     try:
-        adapter.execute(sqlglot.parse_one(sql, read="duckdb").transform(
-            lambda n: exp.table_(n.name, db=project.model_schema, quoted=True) if isinstance(n, exp.Table) else n))
+        adapter.execute(in_schema(sql, project.model_schema))
     finally:
         adapter.close()
 

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlglot
-from sqlglot import exp
-
 from segwarehouse.compiler.incremental import loaded_rows
 from segwarehouse.incremental import count_loaded
 from segwarehouse.project.loader import load_project
+from tests.conftest import in_schema
 
 ROWS = ["(1, '2024-01-01 00:00:00')", "(2, '2024-03-01 00:00:00')", "(3, '2024-03-01 00:00:00')",
         "(4, NULL)", "(5, '2024-05-01 12:00:00')", "(6, '2024-07-01 00:00:00')"]
 MARKS = [(None, None), (None, dt.datetime(2024, 3, 1)), (dt.datetime(2024, 3, 1), dt.datetime(2024, 5, 1, 12)),
          (dt.datetime(2023, 1, 1), dt.datetime(2030, 1, 1))]
-
-
-def statement(project, sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="duckdb").transform(
-        lambda n: exp.table_(n.name, db=project.model_schema, quoted=True) if isinstance(n, exp.Table) else n)
 
 
 def test_counts_past_the_marks_equal_one_scans_counts(engine, project_factory):
@@ -39,8 +32,8 @@ entities:
     adapter = project.adapter()
     try:
         adapter.ensure_schema(project.model_schema)
-        adapter.execute(statement(project, "CREATE TABLE t.things (id INT, _loaded_at TIMESTAMP)"))
-        adapter.execute(statement(project, f"INSERT INTO t.things VALUES {', '.join(ROWS)}"))
+        adapter.execute(in_schema("CREATE TABLE t.things (id INT, _loaded_at TIMESTAMP)", project.model_schema))
+        adapter.execute(in_schema(f"INSERT INTO t.things VALUES {', '.join(ROWS)}", project.model_schema))
         expected = {marks: tuple(int(n or 0) for n in adapter.fetchall(loaded_rows(loaded, model, "_loaded_at", *marks))[0])
                     for marks in MARKS}
         assert expected[MARKS[2]] == (3, 1, 4)  # up to March 1st: 1, 2, 3; no mark: 4; up to May 1st noon: +5
@@ -54,7 +47,7 @@ entities:
             assert not adapter.finds_ranges(project.model_schema, "things", "id")
             assert {marks: count_loaded(adapter, loaded, model, "_loaded_at", *marks) for marks in MARKS} == expected
         else:  # a view would be computed once per count: one scan instead
-            adapter.execute(statement(project, "CREATE VIEW t.things_view AS SELECT * FROM t.things"))
+            adapter.execute(in_schema("CREATE VIEW t.things_view AS SELECT * FROM t.things", project.model_schema))
             assert not adapter.finds_ranges(project.model_schema, "things_view", "_loaded_at")
     finally:
         adapter.close()
@@ -70,7 +63,7 @@ def test_keys_the_engine_keeps_unique_are_not_counted(engine, project_factory, s
         adapter.ensure_schema(schema)
         for sql in ("CREATE TABLE t.pk (id INT PRIMARY KEY, v INT)", "CREATE TABLE t.plain (id INT, v INT)",
                     "CREATE TABLE t.pair (id INT, v INT, PRIMARY KEY (id, v))", "CREATE TABLE t.uniq (id INT, v INT)"):
-            adapter.execute(statement(project, sql))
+            adapter.execute(in_schema(sql, schema))
         adapter.execute_text(f"CREATE UNIQUE INDEX uniq_id ON {project.quote(schema)}.uniq (id)")
         if engine == "postgres":  # a partial unique index keeps only some rows unique
             adapter.execute_text(f'CREATE TABLE "{schema}".part (id INT, v INT)')
@@ -97,7 +90,7 @@ segments:
     adapter = project.adapter()
     try:
         for name in ("pk", "plain"):
-            adapter.execute(statement(project, f"INSERT INTO t.{name} VALUES (1, 1), (2, 2), (3, 3)"))
+            adapter.execute(in_schema(f"INSERT INTO t.{name} VALUES (1, 1), (2, 2), (3, 3)", schema))
     finally:
         adapter.close()
     assert project.build("2024-06-01 00:00:00").exit_code == 0
